@@ -1,0 +1,97 @@
+// Specs that Python fills in once at build/compile time: layers, initialisers, optimizers.
+#include "common.h"
+#include "eigennet/backend.h"
+#include "eigennet/model.h"
+
+namespace eigennet::bindings {
+
+void bind_config(py::module_& m) {
+  py::class_<LayerSpec>(m, "LayerSpec")
+      .def(py::init<>())
+      .def_property("kind",
+                    [](const LayerSpec& l) {
+                      return l.kind == LayerKind::Dense     ? "dense"
+                             : l.kind == LayerKind::Dropout ? "dropout"
+                                                            : "activation";
+                    },
+                    [](LayerSpec& l, const std::string& k) {
+                      if (k == "dense") l.kind = LayerKind::Dense;
+                      else if (k == "dropout") l.kind = LayerKind::Dropout;
+                      else if (k == "activation") l.kind = LayerKind::Activation;
+                      else throw py::value_error("Unknown layer kind: '" + k + "'");
+                    })
+      .def_readwrite("n_units", &LayerSpec::n_units)
+      .def_property("activation", [](const LayerSpec& l) { return activation_name(l.activation); },
+                    [](LayerSpec& l, const std::string& a) { l.activation = activation_from_name(a); })
+      .def_readwrite("use_bias", &LayerSpec::use_bias)
+      .def_readwrite("l1", &LayerSpec::l1)
+      .def_readwrite("l2", &LayerSpec::l2)
+      .def_readwrite("rate", &LayerSpec::rate)
+      .def_readwrite("has_seed", &LayerSpec::has_seed)
+      .def_readwrite("seed", &LayerSpec::seed);
+
+  py::class_<Initializer>(m, "Initializer")
+      .def(py::init([](const std::string& name, double a, double b, py::object seed) {
+             Initializer init = Initializer::from_name(name);
+             if (name == "random_normal" || name == "random_uniform") {
+               init.a = a;
+               init.b = b;
+             }
+             if (!seed.is_none()) {
+               init.has_seed = true;
+               init.seed = seed.cast<std::uint64_t>();
+             }
+             return init;
+           }),
+           py::arg("name"), py::arg("a") = 0.0, py::arg("b") = 0.0, py::arg("seed") = py::none());
+
+  py::class_<Schedule>(m, "Schedule")
+      .def(py::init<>())
+      .def_property("kind",
+                    [](const Schedule& s) {
+                      return s.kind == Schedule::Kind::Constant           ? "constant"
+                             : s.kind == Schedule::Kind::ExponentialDecay ? "exponential_decay"
+                                                                          : "piecewise_constant";
+                    },
+                    [](Schedule& s, const std::string& k) {
+                      if (k == "constant") s.kind = Schedule::Kind::Constant;
+                      else if (k == "exponential_decay") s.kind = Schedule::Kind::ExponentialDecay;
+                      else if (k == "piecewise_constant") s.kind = Schedule::Kind::PiecewiseConstant;
+                      else throw py::value_error("Unknown schedule: '" + k + "'");
+                    })
+      .def_readwrite("initial", &Schedule::initial)
+      .def_readwrite("decay_steps", &Schedule::decay_steps)
+      .def_readwrite("decay_rate", &Schedule::decay_rate)
+      .def_readwrite("staircase", &Schedule::staircase)
+      .def_readwrite("boundaries", &Schedule::boundaries)
+      .def_readwrite("values", &Schedule::values)
+      .def("at", &Schedule::at);
+
+  py::class_<OptimizerConfig>(m, "OptimizerConfig")
+      .def(py::init<>())
+      .def_property("kind", [](const OptimizerConfig& c) { return optimizer_name(c.kind); },
+                    [](OptimizerConfig& c, const std::string& k) { c.kind = optimizer_from_name(k); })
+      .def_readwrite("learning_rate", &OptimizerConfig::learning_rate)
+      .def_readwrite("momentum", &OptimizerConfig::momentum)
+      .def_readwrite("nesterov", &OptimizerConfig::nesterov)
+      .def_readwrite("beta_1", &OptimizerConfig::beta_1)
+      .def_readwrite("beta_2", &OptimizerConfig::beta_2)
+      .def_readwrite("rho", &OptimizerConfig::rho)
+      .def_readwrite("epsilon", &OptimizerConfig::epsilon)
+      .def_readwrite("initial_accumulator_value", &OptimizerConfig::initial_accumulator_value)
+      .def("n_slots", &OptimizerConfig::n_slots)
+      .def("validate", &OptimizerConfig::validate);
+
+  m.def("set_num_threads", &set_num_threads, py::arg("n"));
+  m.def("num_threads", &num_threads);
+  m.def("cuda_available", &cuda_available);
+  m.def("has_openmp", [] {
+#ifdef _OPENMP
+    return true;
+#else
+    return false;
+#endif
+  });
+}
+
+}  // namespace eigennet::bindings

@@ -1,0 +1,207 @@
+// Model32 / Model64 and DataSet32 / DataSet64: one model with its trainer per Python object.
+// Every pass releases the GIL and holds the model's mutex, so concurrent calls are serialised.
+#include <mutex>
+
+#include "common.h"
+#include "eigennet/backend.h"
+
+namespace eigennet::bindings {
+namespace {
+
+template <typename T>
+struct PyDataSet {
+  Array<T> x, y;
+  std::unique_ptr<DataSet<T>> data;
+};
+
+template <typename T>
+struct PyModel {
+  PyModel(Index n_inputs, std::vector<LayerSpec> layers, std::uint64_t seed,
+          const std::string& device)
+      : model(n_inputs, std::move(layers),
+              device == "cuda" ? make_cuda_backend<T>() : make_cpu_backend<T>(), seed),
+        trainer(model) {
+    if (device != "cpu" && device != "cuda")
+      throw py::value_error("device must be 'cpu' or 'cuda', got '" + device + "'");
+  }
+
+  std::shared_ptr<PyDataSet<T>> dataset(const py::handle& x, const py::handle& y) {
+    auto ds = std::make_shared<PyDataSet<T>>();
+    ds->x = as_matrix<T>(x, "x", model.n_inputs());
+    const Index n = ds->x.shape(0);
+    if (!y.is_none()) {
+      if (!model.compiled()) throw py::value_error("The model must be compiled before fit.");
+      const Index n_y = model.n_targets();
+      py::handle yy = y;
+      py::object reshaped;
+      // Integer labels may come as a vector (n,).
+      if (n_y == 1 && py::isinstance<py::array>(y) && py::cast<py::array>(y).ndim() == 1) {
+        reshaped = py::cast<py::array>(y).attr("reshape")(-1, 1);
+        yy = reshaped;
+      }
+      ds->y = as_matrix<T>(yy, "y", n_y);
+      if (ds->y.shape(0) != n)
+        throw py::value_error("x and y must have the same number of samples, got " +
+                              std::to_string(n) + " and " + std::to_string(ds->y.shape(0)));
+      if (is_sparse(model.loss())) {
+        const T* labels = ds->y.data();
+        for (Index i = 0; i < n; ++i)
+          if (!(labels[i] >= 0 && labels[i] < T(model.n_outputs()) &&
+                labels[i] == static_cast<T>(static_cast<Index>(labels[i]))))
+            throw py::value_error("Sparse labels must be integers in [0, " +
+                                  std::to_string(model.n_outputs()) + "), got " +
+                                  py::str(py::float_(labels[i])).cast<std::string>() +
+                                  " at index " + std::to_string(i));
+      }
+    }
+    ds->data = std::make_unique<DataSet<T>>(model.backend(), ds->x.data(), model.n_inputs(),
+                                            y.is_none() ? nullptr : ds->y.data(),
+                                            model.n_targets(), n);
+    return ds;
+  }
+
+  template <typename F>
+  auto locked(const py::object& callback, F&& f) {
+    std::exception_ptr error;
+    ProgressFn progress = make_progress(callback, error);
+    decltype(f(progress)) result;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(trainer.mutex());
+      result = f(progress);
+    }
+    if (error) std::rethrow_exception(error);
+    return result;
+  }
+
+  /// Runs f with the GIL released and the model's mutex held. Releasing first matters: a pass
+  /// holding the mutex takes the GIL for its progress callback.
+  template <typename F>
+  void locked_call(F&& f) {
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(trainer.mutex());
+    f();
+  }
+
+  Model<T> model;
+  Trainer<T> trainer;
+};
+
+template <typename T>
+py::array_t<T> to_numpy(const T* data, Index n) {
+  py::array_t<T> out(n);
+  std::copy(data, data + n, out.mutable_data());
+  return out;
+}
+
+template <typename T>
+void bind(py::module_& m, const char* model_name, const char* data_name) {
+  using M = PyModel<T>;
+  using D = PyDataSet<T>;
+  py::class_<D, std::shared_ptr<D>>(m, data_name)
+      .def_property_readonly("size", [](const D& d) { return d.data->size(); });
+
+  py::class_<M>(m, model_name)
+      .def(py::init<Index, std::vector<LayerSpec>, std::uint64_t, const std::string&>(),
+           py::arg("n_inputs"), py::arg("layers"), py::arg("seed"), py::arg("device") = "cpu")
+      .def_property_readonly("n_inputs", [](M& s) { return s.model.n_inputs(); })
+      .def_property_readonly("n_outputs", [](M& s) { return s.model.n_outputs(); })
+      .def_property_readonly("n_params", [](M& s) { return s.model.n_params(); })
+      .def_property_readonly("n_targets", [](M& s) { return s.model.n_targets(); })
+      .def_property_readonly("device", [](M& s) { return std::string(s.model.backend().name()); })
+      .def("width", [](M& s, std::size_t i) { return s.model.width(i); })
+      .def("param_offset", [](M& s, std::size_t i) { return s.model.param_offset(i); })
+      .def("initialize", [](M& s, std::size_t i, const Initializer& k, const Initializer& b) {
+        s.locked_call([&] { s.model.initialize(i, k, b); });
+      })
+      .def("get_params", [](M& s) {
+        py::array_t<T> out(s.model.n_params());
+        T* dst = out.mutable_data();
+        s.locked_call([&] { s.model.get_params(dst); });
+        return out;
+      })
+      .def("set_params", [](M& s, const py::handle& obj) {
+        check_numeric(obj, "params");
+        Array<T> a = Array<T>::ensure(obj);
+        if (!a || a.ndim() != 1 || a.shape(0) != s.model.n_params())
+          throw py::value_error("params must be a vector of " +
+                                std::to_string(s.model.n_params()) + " values");
+        s.locked_call([&] { s.model.set_params(a.data()); });
+      })
+      .def("compile", [](M& s, const std::string& loss, const OptimizerConfig& opt,
+                         const std::vector<std::string>& metrics) {
+        std::vector<MetricKind> kinds;
+        for (const auto& name : metrics) kinds.push_back(metric_from_name(name));
+        const LossKind kind = loss_from_name(loss);
+        s.locked_call([&] { s.model.compile(kind, opt, kinds); });
+      })
+      .def_property_readonly("compiled", [](M& s) { return s.model.compiled(); })
+      .def_property("iterations", [](M& s) { return s.model.iterations(); },
+                    [](M& s, std::int64_t v) { s.model.set_iterations(v); })
+      .def_property_readonly("learning_rate",
+                             [](M& s) { return s.model.current_learning_rate(); })
+      .def("set_learning_rate", [](M& s, const Schedule& sch) {
+        OptimizerConfig c = s.model.optimizer();
+        c.learning_rate = sch;
+        c.validate();
+        s.locked_call([&] { s.model.set_learning_rate(sch); });
+      })
+      .def("get_state", [](M& s) {
+        py::array_t<T> out(s.model.n_state());
+        T* dst = out.mutable_data();
+        s.locked_call([&] { s.model.get_state(dst); });
+        return out;
+      })
+      .def("set_state", [](M& s, const py::handle& obj) {
+        Array<T> a = Array<T>::ensure(obj);
+        if (!a || a.ndim() != 1 || a.shape(0) != s.model.n_state())
+          throw py::value_error("optimizer state must be a vector of " +
+                                std::to_string(s.model.n_state()) + " values");
+        s.locked_call([&] { s.model.set_state(a.data()); });
+      })
+      .def("dataset", &M::dataset, py::arg("x"), py::arg("y") = py::none())
+      .def("fit_epoch",
+           [](M& s, const D& d, Index batch_size, bool shuffle, const py::object& cb,
+              double interval) {
+             return s.locked(cb, [&](const ProgressFn& p) {
+               return s.trainer.fit_epoch(*d.data, batch_size, shuffle, p, interval);
+             });
+           },
+           py::arg("data"), py::arg("batch_size"), py::arg("shuffle"),
+           py::arg("callback") = py::none(), py::arg("interval") = 0.1)
+      .def("evaluate",
+           [](M& s, const D& d, Index batch_size, const py::object& cb, double interval) {
+             if (!d.data->y()) throw py::value_error("evaluate needs targets y.");
+             return s.locked(cb, [&](const ProgressFn& p) {
+               return s.trainer.evaluate(*d.data, batch_size, p, interval);
+             });
+           },
+           py::arg("data"), py::arg("batch_size"), py::arg("callback") = py::none(),
+           py::arg("interval") = 0.1)
+      .def("predict",
+           [](M& s, const D& d, Index batch_size, const py::object& cb, double interval) {
+             py::array_t<T> out({d.data->size(), s.model.n_outputs()});
+             T* dst = out.mutable_data();
+             const bool done = s.locked(cb, [&](const ProgressFn& p) {
+               return s.trainer.predict(*d.data, batch_size, dst, p, interval);
+             });
+             return py::make_tuple(out, done);
+           },
+           py::arg("data"), py::arg("batch_size"), py::arg("callback") = py::none(),
+           py::arg("interval") = 0.1);
+}
+
+}  // namespace
+
+void bind_model(py::module_& m) {
+  py::class_<PassResult>(m, "PassResult")
+      .def_readonly("samples", &PassResult::samples)
+      .def_readonly("batches", &PassResult::batches)
+      .def_readonly("loss", &PassResult::loss)
+      .def_readonly("metrics", &PassResult::metrics)
+      .def_readonly("stopped", &PassResult::stopped);
+  bind<float>(m, "Model32", "DataSet32");
+  bind<double>(m, "Model64", "DataSet64");
+}
+
+}  // namespace eigennet::bindings

@@ -1,0 +1,87 @@
+// Per-op helpers (activations, losses) for users and tests. They call the same backend kernels
+// as fit; fit never goes through them.
+#include "common.h"
+#include "eigennet/backend.h"
+
+namespace eigennet::bindings {
+namespace {
+
+template <typename T>
+Backend<T>& cpu_backend() {
+  static const std::unique_ptr<Backend<T>> backend = make_cpu_backend<T>();
+  return *backend;
+}
+
+/// A numpy array of any shape as a column-major (last axis, rest) matrix.
+template <typename T>
+std::pair<Index, Index> rows_cols(const Array<T>& a) {
+  if (a.size() == 0) throw py::value_error("The input array is empty.");
+  const Index rows = a.ndim() == 0 ? 1 : a.shape(a.ndim() - 1);
+  return {rows, static_cast<Index>(a.size()) / rows};
+}
+
+template <typename T>
+py::array activation(const std::string& name, const py::handle& x, bool derivative) {
+  const Activation act = activation_from_name(name);
+  check_numeric(x, "x");
+  Array<T> z = Array<T>::ensure(x);
+  auto [rows, cols] = rows_cols(z);
+  Array<T> a(std::vector<py::ssize_t>(z.shape(), z.shape() + z.ndim()));
+  Backend<T>& be = cpu_backend<T>();
+  be.activation_forward(act, z.data(), a.mutable_data(), rows, cols);
+  if (!derivative) return std::move(a);
+  if (act == Activation::Softmax)
+    throw py::value_error("softmax has no element-wise derivative (its Jacobian is a matrix).");
+  Array<T> d(std::vector<py::ssize_t>(z.shape(), z.shape() + z.ndim()));
+  be.fill(d.mutable_data(), static_cast<Index>(d.size()), T(1));
+  be.activation_backward(act, z.data(), a.data(), d.data(), d.mutable_data(), rows, cols);
+  return std::move(d);
+}
+
+/// Per-sample loss values (n,) and the gradient of their mean with respect to y_pred.
+template <typename T>
+py::tuple loss(const std::string& name, const py::handle& y_true, const py::handle& y_pred) {
+  const LossKind kind = loss_from_name(name);
+  check_numeric(y_pred, "y_pred");
+  check_numeric(y_true, "y_true");
+  Array<T> p = Array<T>::ensure(y_pred);
+  if (!p || p.ndim() != 2) throw py::value_error("y_pred must be 2-D (samples, outputs).");
+  const Index n = p.shape(0), k = p.shape(1);
+  if (n == 0 || k == 0) throw py::value_error("y_pred is empty.");
+  Array<T> y = Array<T>::ensure(y_true);
+  if (!y) throw py::type_error("y_true must be numeric.");
+  const Index n_y = is_sparse(kind) ? 1 : k;
+  if (y.size() != n * n_y)
+    throw py::value_error("y_true must hold " + std::to_string(n * n_y) + " values, got " +
+                          std::to_string(y.size()));
+  if (is_sparse(kind))
+    for (Index i = 0; i < n; ++i)
+      if (!(y.data()[i] >= 0 && y.data()[i] < T(k)))
+        throw py::value_error("Sparse labels must be in [0, " + std::to_string(k) + ").");
+  Array<T> per_sample(n), grad({n, k});
+  cpu_backend<T>().loss(kind, p.data(), y.data(), k, n, T(1) / T(n), per_sample.mutable_data(),
+                        grad.mutable_data());
+  return py::make_tuple(per_sample, grad);
+}
+
+bool is_single(const py::handle& x) {
+  return py::isinstance<py::array>(x) &&
+         py::cast<py::array>(x).dtype().equal(py::dtype::of<float>());
+}
+
+}  // namespace
+
+void bind_ops(py::module_& m) {
+  m.def("activation", [](const std::string& name, const py::handle& x, bool derivative) {
+    return is_single(x) ? activation<float>(name, x, derivative)
+                        : activation<double>(name, x, derivative);
+  }, py::arg("name"), py::arg("x"), py::arg("derivative") = false,
+     "g(x), or g'(x) with derivative=True, over the last axis (softmax) or element-wise.");
+  m.def("loss", [](const std::string& name, const py::handle& y_true, const py::handle& y_pred) {
+    return is_single(y_pred) ? loss<float>(name, y_true, y_pred)
+                             : loss<double>(name, y_true, y_pred);
+  }, py::arg("name"), py::arg("y_true"), py::arg("y_pred"),
+     "(per-sample values (n,), gradient of their mean w.r.t. y_pred (n, k)).");
+}
+
+}  // namespace eigennet::bindings

@@ -1,0 +1,143 @@
+#pragma once
+// The interface every backend implements: memory and coarse kernels. Host-only: it compiles
+// without CUDA. Model and Trainer are written once against it.
+//
+// All matrices are column-major device buffers (see tensor.h): X is (n_inputs, batch), W is
+// (n_units, n_inputs), Z and A are (n_units, batch), targets Y are (n_targets, batch) where
+// n_targets is 1 for integer labels (stored as T) and n_out otherwise.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "eigennet/config.h"
+#include "eigennet/optimizer.h"
+
+namespace eigennet {
+
+/// Memory of one device. Pointers it returns are only valid on that device.
+class Device {
+ public:
+  virtual ~Device() = default;
+  virtual const char* name() const = 0;
+  /// True when device memory is ordinary host memory (callers may then skip copies).
+  virtual bool is_host() const = 0;
+  /// Throws std::bad_alloc when memory is exhausted.
+  virtual void* allocate(std::size_t bytes) = 0;
+  virtual void deallocate(void* p) noexcept = 0;
+  virtual void copy_to_device(void* dst, const void* src, std::size_t bytes) = 0;
+  virtual void copy_to_host(void* dst, const void* src, std::size_t bytes) = 0;
+  virtual void copy_on_device(void* dst, const void* src, std::size_t bytes) = 0;
+  virtual void synchronize() = 0;
+};
+
+/// An owning array of E on a device. Movable, not copyable.
+template <typename E>
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(Device& device, Index n) : m_device(&device), m_size(n) {
+    if (n > 0) m_data = static_cast<E*>(device.allocate(static_cast<std::size_t>(n) * sizeof(E)));
+  }
+  Buffer(Buffer&& o) noexcept { swap(o); }
+  Buffer& operator=(Buffer&& o) noexcept {
+    Buffer tmp(std::move(o));
+    swap(tmp);
+    return *this;
+  }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() {
+    if (m_data) m_device->deallocate(m_data);
+  }
+  E* data() { return m_data; }
+  const E* data() const { return m_data; }
+  Index size() const { return m_size; }
+  std::size_t bytes() const { return static_cast<std::size_t>(m_size) * sizeof(E); }
+
+ private:
+  void swap(Buffer& o) noexcept {
+    std::swap(m_device, o.m_device);
+    std::swap(m_data, o.m_data);
+    std::swap(m_size, o.m_size);
+  }
+  Device* m_device = nullptr;
+  E* m_data = nullptr;
+  Index m_size = 0;
+};
+
+/// Kernels in scalar type T (float or double).
+template <typename T>
+class Backend : public Device {
+ public:
+  /// dst[i] = value for i < n.
+  virtual void fill(T* dst, Index n, T value) = 0;
+
+  /// Z = W·X + b (b may be null), then A = g(Z). A may equal Z only for Linear.
+  /// W (n_units, n_inputs), X (n_inputs, batch), b (n_units), Z and A (n_units, batch).
+  virtual void dense_forward(const T* W, const T* b, const T* X, T* Z, T* A, Index n_units,
+                             Index n_inputs, Index batch, Activation act) = 0;
+
+  /// A = g(Z), Z and A (rows, cols); softmax works per column.
+  virtual void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols) = 0;
+
+  /// dZ = dA ⊙ g'(Z) (softmax: per column a ⊙ (dA - Σ dA⊙a)); dZ may equal dA.
+  virtual void activation_backward(Activation act, const T* Z, const T* A, const T* dA, T* dZ,
+                                   Index rows, Index cols) = 0;
+
+  /// dL/dW = dZ·Xᵀ, dL/db = Σ_columns dZ (db may be null), dL/dX = Wᵀ·dZ (dX may be null).
+  /// dZ (n_units, batch) already holds the 1/batch of the mean.
+  virtual void dense_backward(const T* W, const T* X, const T* dZ, T* dW, T* db, T* dX,
+                              Index n_units, Index n_inputs, Index batch) = 0;
+
+  /// Inverted dropout: mask = (u >= rate) / (1 - rate) with u = hashed_uniform(seed, counter, i),
+  /// out = in ⊙ mask. All of in, out, mask have n elements.
+  virtual void dropout_forward(const T* in, T* out, T* mask, Index n, double rate,
+                               std::uint64_t seed, std::uint64_t counter) = 0;
+
+  /// out = a ⊙ b, n elements (dropout backward).
+  virtual void multiply(const T* a, const T* b, T* out, Index n) = 0;
+
+  /// Per-sample loss values into per_sample (batch) and, when grad is not null, the gradient of
+  /// grad_scale * Σ per_sample with respect to P into grad (n_out, batch). P holds probabilities
+  /// or logits as the kind says. Y is (n_targets, batch).
+  virtual void loss(LossKind kind, const T* P, const T* Y, Index n_out, Index batch,
+                    T grad_scale, T* per_sample, T* grad) = 0;
+
+  /// Per-sample metric values (1/0 for accuracies) into per_sample (batch). A is (n_out, batch).
+  virtual void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch,
+                      T* per_sample) = 0;
+
+  /// *acc += weight * Σ x (fixed summation order), acc a device double.
+  virtual void sum_into(const T* x, Index n, double weight, double* acc) = 0;
+
+  /// Kernel regularisation: grad += l1·sign(w) + 2·l2·w (grad may be null),
+  /// *penalty += weight·(l1Σ|w| + l2Σw²).
+  virtual void regularize(const T* w, T* grad, Index n, double l1, double l2, double weight,
+                          double* penalty) = 0;
+
+  /// One optimizer step over n parameters; state holds cfg.n_slots() arrays of n, one after the
+  /// other. step is the number of updates done before this one.
+  virtual void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,
+                              const T* grads, T* state, Index n) = 0;
+
+  /// A permutation of 0..n-1 into idx, drawn from seed (Fisher-Yates on a counter-based stream).
+  virtual void permutation(std::int64_t* idx, Index n, std::uint64_t seed) = 0;
+
+  /// dst(:, j) = src(:, idx[first + j]) for j < count; src (rows, *), dst (rows, count).
+  virtual void gather_columns(const T* src, Index rows, const std::int64_t* idx, Index first,
+                              Index count, T* dst) = 0;
+};
+
+/// The CPU backend (Eigen + OpenMP).
+template <typename T>
+std::unique_ptr<Backend<T>> make_cpu_backend();
+
+/// The CUDA backend; throws std::runtime_error when this build has no CUDA or no GPU is present.
+template <typename T>
+std::unique_ptr<Backend<T>> make_cuda_backend();
+
+/// True when this build has CUDA and a GPU is present.
+bool cuda_available();
+
+}  // namespace eigennet

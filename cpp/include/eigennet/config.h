@@ -1,0 +1,56 @@
+#pragma once
+// Names shared by every part of the core: activations, losses, metrics, layer kinds.
+// Each enum has a to-name and a from-name function; unknown names throw std::invalid_argument.
+#include <cstdint>
+#include <string>
+
+namespace eigennet {
+
+using Index = std::ptrdiff_t;
+
+enum class Activation { Linear, Sigmoid, Tanh, Relu, Softmax, LeakyRelu, Elu, Gelu, Softplus };
+
+enum class LossKind {
+  MeanSquaredError,
+  MeanAbsoluteError,
+  BinaryCrossentropy,             // on probabilities, clipped to [1e-7, 1 - 1e-7]
+  BinaryCrossentropyLogits,       // on logits, log-sigmoid form
+  CategoricalCrossentropy,        // on probabilities, rows renormalised then clipped
+  CategoricalCrossentropyLogits,  // on logits, log-sum-exp form
+  SparseCategoricalCrossentropy,  // integer labels, probabilities
+  SparseCategoricalCrossentropyLogits,
+};
+
+enum class MetricKind {
+  BinaryAccuracy,
+  CategoricalAccuracy,
+  SparseCategoricalAccuracy,
+  MeanSquaredError,
+  MeanAbsoluteError,
+};
+
+enum class LayerKind { Dense, Dropout, Activation };
+
+/// Keras's fuzz factor for clipping probabilities.
+constexpr double kEpsilon = 1e-7;
+/// Keras's default negative slope of leaky_relu.
+constexpr double kLeakyReluSlope = 0.2;
+
+Activation activation_from_name(const std::string& name);
+const char* activation_name(Activation a);
+LossKind loss_from_name(const std::string& name);
+const char* loss_name(LossKind k);
+MetricKind metric_from_name(const std::string& name);
+const char* metric_name(MetricKind k);
+
+/// True for losses whose targets are integer class labels, one per sample.
+inline bool is_sparse(LossKind k) {
+  return k == LossKind::SparseCategoricalCrossentropy ||
+         k == LossKind::SparseCategoricalCrossentropyLogits;
+}
+
+/// Sets the number of threads used by every kernel (>= 1). Results do not depend on it.
+void set_num_threads(int n);
+int num_threads();
+
+}  // namespace eigennet

@@ -1,0 +1,57 @@
+#pragma once
+// Optimizers over one flat parameter buffer, with Keras 3's exact update rules.
+//
+// With g the gradient, lr the learning rate of this step and t = iterations + 1:
+//   SGD:      m = momentum*m - lr*g;  w += momentum*m - lr*g (nesterov) or w += m;  (w -= lr*g if
+//             momentum == 0)
+//   Adam:     m += (g - m)(1 - b1);  v += (g^2 - v)(1 - b2);
+//             w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
+//   RMSprop:  v = rho*v + (1 - rho) g^2;  inc = lr*g / sqrt(v + eps);
+//             w -= inc, or with momentum: m = momentum*m + inc; w -= m
+//   Adagrad:  a += g^2;  w -= lr*g / sqrt(a + eps)
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "eigennet/config.h"
+
+namespace eigennet {
+
+enum class OptimizerKind { SGD, Adam, RMSprop, Adagrad };
+
+/// Learning-rate schedule evaluated at the step count before the update (Keras's `iterations`).
+struct Schedule {
+  enum class Kind { Constant, ExponentialDecay, PiecewiseConstant } kind = Kind::Constant;
+  double initial = 0.01;
+  double decay_steps = 1.0;
+  double decay_rate = 1.0;
+  bool staircase = false;
+  std::vector<double> boundaries;  // PiecewiseConstant: values.size() == boundaries.size() + 1
+  std::vector<double> values;
+
+  double at(std::int64_t step) const;
+};
+
+struct OptimizerConfig {
+  OptimizerKind kind = OptimizerKind::SGD;
+  Schedule learning_rate;
+  double momentum = 0.0;  // SGD, RMSprop
+  bool nesterov = false;  // SGD
+  double beta_1 = 0.9;    // Adam
+  double beta_2 = 0.999;  // Adam
+  double rho = 0.9;       // RMSprop
+  double epsilon = 1e-7;  // Adam, RMSprop, Adagrad
+  double initial_accumulator_value = 0.1;  // Adagrad
+
+  /// Number of state slots per parameter (0, 1 or 2).
+  int n_slots() const;
+  /// Value each slot starts from (Adagrad's accumulator starts at initial_accumulator_value).
+  double slot_initial_value(int slot) const;
+  /// Throws std::invalid_argument naming the first bad value.
+  void validate() const;
+};
+
+OptimizerKind optimizer_from_name(const std::string& name);
+const char* optimizer_name(OptimizerKind k);
+
+}  // namespace eigennet

@@ -1,0 +1,81 @@
+#pragma once
+// Whole passes over a data set in one C++ call: a training epoch (shuffle, then for every batch
+// forward, loss, backward, update), evaluate, and predict. The data set is copied to the device
+// once (not at all on the CPU) and reused for every epoch.
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "eigennet/model.h"
+
+namespace eigennet {
+
+/// Running totals reported to a progress function and returned at the end of a pass.
+struct PassResult {
+  Index samples = 0;             // samples processed
+  Index batches = 0;             // batches processed
+  double loss = 0.0;             // mean loss (regularisation included) over processed samples
+  std::vector<double> metrics;   // mean of each metric over processed samples
+  bool stopped = false;          // the progress function asked to stop
+};
+
+/// Called at most every `interval` seconds and after the last batch; returning false stops the
+/// pass after the current batch (used for Ctrl-C and callbacks).
+using ProgressFn = std::function<bool(const PassResult&)>;
+
+/// Inputs (n_inputs, n) and targets (n_targets, n) resident on the model's device.
+template <typename T>
+class DataSet {
+ public:
+  /// x and y are host memory; y may be null (predict only). They must outlive the DataSet when
+  /// the device is the host (no copy is made then).
+  DataSet(Device& device, const T* x, Index n_inputs, const T* y, Index n_targets, Index n);
+  const T* x() const { return m_x; }
+  const T* y() const { return m_y; }
+  Index size() const { return m_n; }
+  Index n_inputs() const { return m_n_inputs; }
+  Index n_targets() const { return m_n_targets; }
+
+ private:
+  Buffer<T> m_x_copy, m_y_copy;
+  const T* m_x;
+  const T* m_y;
+  Index m_n_inputs, m_n_targets, m_n;
+};
+
+template <typename T>
+class Trainer {
+ public:
+  explicit Trainer(Model<T>& model);
+
+  /// One epoch over data in batches of batch_size (the last may be short).
+  PassResult fit_epoch(const DataSet<T>& data, Index batch_size, bool shuffle,
+                       const ProgressFn& progress = {}, double interval = 0.1);
+  /// Mean loss and metrics over data.
+  PassResult evaluate(const DataSet<T>& data, Index batch_size, const ProgressFn& progress = {},
+                      double interval = 0.1);
+  /// Writes outputs (n_outputs, n) to host memory `out`; returns false if stopped.
+  bool predict(const DataSet<T>& data, Index batch_size, T* out, const ProgressFn& progress = {},
+               double interval = 0.1);
+
+  /// Serialises passes on one model: concurrent callers wait their turn.
+  std::mutex& mutex() { return m_mutex; }
+
+ private:
+  template <typename Step>
+  PassResult run(const DataSet<T>& data, Index batch_size, const std::int64_t* order, Step step,
+                 const ProgressFn& progress, double interval);
+  PassResult summarize(Index samples, Index batches);
+
+  Model<T>& m_model;
+  Buffer<double> m_acc;
+  Buffer<std::int64_t> m_order;
+  Buffer<T> m_xb, m_yb;
+  std::vector<double> m_host_acc;
+  std::mutex m_mutex;
+};
+
+extern template class Trainer<float>;
+extern template class Trainer<double>;
+
+}  // namespace eigennet

@@ -1,0 +1,84 @@
+#include "eigennet/config.h"
+
+#include <stdexcept>
+#include <thread>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace eigennet {
+namespace {
+
+struct Name {
+  const char* name;
+  int value;
+};
+
+constexpr Name kActivations[] = {
+    {"linear", 0}, {"sigmoid", 1}, {"tanh", 2},  {"relu", 3},     {"softmax", 4},
+    {"leaky_relu", 5}, {"elu", 6},  {"gelu", 7}, {"softplus", 8},
+};
+constexpr Name kLosses[] = {
+    {"mean_squared_error", 0},
+    {"mean_absolute_error", 1},
+    {"binary_crossentropy", 2},
+    {"binary_crossentropy_from_logits", 3},
+    {"categorical_crossentropy", 4},
+    {"categorical_crossentropy_from_logits", 5},
+    {"sparse_categorical_crossentropy", 6},
+    {"sparse_categorical_crossentropy_from_logits", 7},
+};
+constexpr Name kMetrics[] = {
+    {"binary_accuracy", 0},    {"categorical_accuracy", 1}, {"sparse_categorical_accuracy", 2},
+    {"mean_squared_error", 3}, {"mean_absolute_error", 4},
+};
+
+template <std::size_t N>
+int lookup(const Name (&table)[N], const std::string& name, const char* what) {
+  for (const auto& n : table)
+    if (name == n.name) return n.value;
+  std::string msg = std::string("Unknown ") + what + ": '" + name + "'. Expected one of:";
+  for (const auto& n : table) msg += std::string(" ") + n.name;
+  throw std::invalid_argument(msg);
+}
+
+template <std::size_t N>
+const char* reverse(const Name (&table)[N], int value) {
+  for (const auto& n : table)
+    if (n.value == value) return n.name;
+  return "?";
+}
+
+int default_threads() {
+#ifdef _OPENMP
+  return std::max(1, omp_get_num_procs());
+#else
+  return 1;
+#endif
+}
+
+int g_threads = default_threads();
+
+}  // namespace
+
+Activation activation_from_name(const std::string& name) {
+  return static_cast<Activation>(lookup(kActivations, name, "activation"));
+}
+const char* activation_name(Activation a) { return reverse(kActivations, static_cast<int>(a)); }
+LossKind loss_from_name(const std::string& name) {
+  return static_cast<LossKind>(lookup(kLosses, name, "loss"));
+}
+const char* loss_name(LossKind k) { return reverse(kLosses, static_cast<int>(k)); }
+MetricKind metric_from_name(const std::string& name) {
+  return static_cast<MetricKind>(lookup(kMetrics, name, "metric"));
+}
+const char* metric_name(MetricKind k) { return reverse(kMetrics, static_cast<int>(k)); }
+
+void set_num_threads(int n) {
+  if (n < 1) throw std::invalid_argument("num_threads must be >= 1, got " + std::to_string(n));
+  g_threads = n;
+}
+
+int num_threads() { return g_threads; }
+
+}  // namespace eigennet

@@ -1,0 +1,115 @@
+// The CPU backend: host memory, kernels from cpu/kernels.h.
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "cpu/kernels.h"
+#include "cpu/parallel.h"
+#include "eigennet/backend.h"
+#include "eigennet/rng.h"
+
+namespace eigennet {
+namespace cpu {
+
+template <typename T>
+class CpuBackend final : public Backend<T> {
+ public:
+  const char* name() const override { return "cpu"; }
+  bool is_host() const override { return true; }
+
+  void* allocate(std::size_t bytes) override {
+    // 64-byte alignment: a whole cache line and an AVX-512 register.
+    const std::size_t rounded = (bytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void deallocate(void* p) noexcept override { std::free(p); }
+  void copy_to_device(void* dst, const void* src, std::size_t n) override {
+    std::memcpy(dst, src, n);
+  }
+  void copy_to_host(void* dst, const void* src, std::size_t n) override { std::memcpy(dst, src, n); }
+  void copy_on_device(void* dst, const void* src, std::size_t n) override {
+    std::memmove(dst, src, n);
+  }
+  void synchronize() override {}
+
+  void fill(T* dst, Index n, T value) override { std::fill(dst, dst + n, value); }
+
+  void dense_forward(const T* W, const T* b, const T* X, T* Z, T* A, Index n_units,
+                     Index n_inputs, Index batch, Activation act) override {
+    cpu::dense_forward(W, b, X, Z, A, n_units, n_inputs, batch, act);
+  }
+  void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols) override {
+    parallel_chunks(cols, kPanel, static_cast<double>(rows) * cols * 4, [&](Index c0, Index c1) {
+      cpu::activation_forward(act, Z + c0 * rows, A + c0 * rows, rows, c1 - c0);
+    });
+  }
+  void activation_backward(Activation act, const T* Z, const T* A, const T* dA, T* dZ, Index rows,
+                           Index cols) override {
+    parallel_chunks(cols, kPanel, static_cast<double>(rows) * cols * 4, [&](Index c0, Index c1) {
+      const Index o = c0 * rows;
+      cpu::activation_backward(act, Z + o, A + o, dA + o, dZ + o, rows, c1 - c0);
+    });
+  }
+  void dense_backward(const T* W, const T* X, const T* dZ, T* dW, T* db, T* dX, Index n_units,
+                      Index n_inputs, Index batch) override {
+    cpu::dense_backward(W, X, dZ, dW, db, dX, n_units, n_inputs, batch);
+  }
+  void dropout_forward(const T* in, T* out, T* mask, Index n, double rate, std::uint64_t seed,
+                       std::uint64_t counter) override {
+    const T keep_scale = static_cast<T>(1.0 / (1.0 - rate));
+    for (Index i = 0; i < n; ++i) {
+      mask[i] = hashed_uniform(seed, counter, static_cast<std::uint64_t>(i)) >= rate ? keep_scale
+                                                                                     : T(0);
+      out[i] = in[i] * mask[i];
+    }
+  }
+  void multiply(const T* a, const T* b, T* out, Index n) override {
+    for (Index i = 0; i < n; ++i) out[i] = a[i] * b[i];
+  }
+  void loss(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
+            T* per_sample, T* grad) override {
+    cpu::loss(kind, P, Y, n_out, batch, grad_scale, per_sample, grad);
+  }
+  void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch,
+              T* per_sample) override {
+    cpu::metric(kind, A, Y, n_out, batch, per_sample);
+  }
+  void sum_into(const T* x, Index n, double weight, double* acc) override {
+    double s = 0;
+    for (Index i = 0; i < n; ++i) s += x[i];
+    *acc += weight * s;
+  }
+  void regularize(const T* w, T* grad, Index n, double l1, double l2, double weight,
+                  double* penalty) override {
+    cpu::regularize(w, grad, n, l1, l2, weight, penalty);
+  }
+  void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,
+                      const T* grads, T* state, Index n) override {
+    cpu::optimizer_step(cfg, lr, step, params, grads, state, n);
+  }
+  void permutation(std::int64_t* idx, Index n, std::uint64_t seed) override {
+    Rng rng(seed);
+    for (Index i = 0; i < n; ++i) idx[i] = i;
+    for (Index i = n - 1; i > 0; --i)
+      std::swap(idx[i], idx[rng.below(static_cast<std::uint64_t>(i + 1))]);
+  }
+  void gather_columns(const T* src, Index rows, const std::int64_t* idx, Index first, Index count,
+                      T* dst) override {
+    for (Index j = 0; j < count; ++j)
+      std::memcpy(dst + j * rows, src + idx[first + j] * rows, sizeof(T) * rows);
+  }
+};
+
+}  // namespace cpu
+
+template <typename T>
+std::unique_ptr<Backend<T>> make_cpu_backend() {
+  return std::make_unique<cpu::CpuBackend<T>>();
+}
+
+template std::unique_ptr<Backend<float>> make_cpu_backend<float>();
+template std::unique_ptr<Backend<double>> make_cpu_backend<double>();
+
+}  // namespace eigennet

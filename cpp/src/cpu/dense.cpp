@@ -1,0 +1,103 @@
+// Dense layer and activation kernels of the CPU backend.
+#include "cpu/kernels.h"
+#include "cpu/parallel.h"
+#include "eigennet/activations.h"
+
+namespace eigennet::cpu {
+
+template <typename T>
+void activation_forward(Activation act, const T* Zp, T* Ap, Index rows, Index cols) {
+  ConstMatrixMap<T> Z(Zp, rows, cols);
+  Eigen::Map<Matrix<T>> A(Ap, rows, cols);
+  switch (act) {
+    case Activation::Linear:
+      if (Ap != Zp) A = Z;
+      return;
+    case Activation::Relu: A = Z.cwiseMax(T(0)); return;
+    case Activation::Tanh: A = Z.array().tanh(); return;
+    case Activation::Softmax:
+      // Subtract the column maximum so exp never overflows.
+      for (Index j = 0; j < cols; ++j) {
+        const T m = Z.col(j).maxCoeff();
+        A.col(j) = (Z.col(j).array() - m).exp();
+        A.col(j) /= A.col(j).sum();
+      }
+      return;
+    default:
+      A = Z.unaryExpr([act](T z) { return activate(act, z); });
+  }
+}
+
+template <typename T>
+void activation_backward(Activation act, const T* Zp, const T* Ap, const T* dAp, T* dZp, Index rows,
+                         Index cols) {
+  ConstMatrixMap<T> Z(Zp, rows, cols), A(Ap, rows, cols), dA(dAp, rows, cols);
+  Eigen::Map<Matrix<T>> dZ(dZp, rows, cols);
+  switch (act) {
+    case Activation::Linear:
+      if (dZp != dAp) dZ = dA;
+      return;
+    case Activation::Relu: dZ = (Z.array() > T(0)).select(dA.array(), T(0)); return;
+    case Activation::Sigmoid: dZ = dA.array() * A.array() * (T(1) - A.array()); return;
+    case Activation::Tanh: dZ = dA.array() * (T(1) - A.array().square()); return;
+    case Activation::Softmax:
+      // dL/dz = a ⊙ (dL/da - <dL/da, a>) per column.
+      for (Index j = 0; j < cols; ++j) {
+        const T dot = dA.col(j).dot(A.col(j));
+        dZ.col(j) = A.col(j).array() * (dA.col(j).array() - dot);
+      }
+      return;
+    default:
+      for (Index j = 0; j < cols; ++j)
+        for (Index i = 0; i < rows; ++i)
+          dZ(i, j) = dA(i, j) * activation_derivative(act, Z(i, j), A(i, j));
+  }
+}
+
+template <typename T>
+void dense_forward(const T* Wp, const T* bp, const T* Xp, T* Zp, T* Ap, Index n_units,
+                   Index n_inputs, Index batch, Activation act) {
+  ConstMatrixMap<T> W(Wp, n_units, n_inputs), X(Xp, n_inputs, batch);
+  Eigen::Map<Matrix<T>> Z(Zp, n_units, batch);
+  const double work = static_cast<double>(n_units) * n_inputs * batch;
+  // Each panel of samples: product, bias and activation while the panel is in cache.
+  parallel_chunks(batch, kPanel, work, [&](Index c0, Index c1) {
+    auto Zc = Z.middleCols(c0, c1 - c0);
+    Zc.noalias() = W * X.middleCols(c0, c1 - c0);
+    if (bp) Zc.colwise() += ConstVectorMap<T>(bp, n_units);
+    activation_forward(act, Zp + c0 * n_units, Ap + c0 * n_units, n_units, c1 - c0);
+  });
+}
+
+template <typename T>
+void dense_backward(const T* Wp, const T* Xp, const T* dZp, T* dWp, T* dbp, T* dXp, Index n_units,
+                    Index n_inputs, Index batch) {
+  ConstMatrixMap<T> W(Wp, n_units, n_inputs), X(Xp, n_inputs, batch), dZ(dZp, n_units, batch);
+  Eigen::Map<Matrix<T>> dW(dWp, n_units, n_inputs);
+  const double work = static_cast<double>(n_units) * n_inputs * batch;
+  // dL/dW = dZ · Xᵀ, in panels of input columns: each element sums over the batch in one product.
+  parallel_chunks(n_inputs, kPanel, work, [&](Index c0, Index c1) {
+    dW.middleCols(c0, c1 - c0).noalias() = dZ * X.middleRows(c0, c1 - c0).transpose();
+  });
+  if (dbp) VectorMap<T>(dbp, n_units) = dZ.rowwise().sum();
+  if (dXp) {
+    Eigen::Map<Matrix<T>> dX(dXp, n_inputs, batch);
+    // dL/dX = Wᵀ · dZ, in panels of samples.
+    parallel_chunks(batch, kPanel, work, [&](Index c0, Index c1) {
+      dX.middleCols(c0, c1 - c0).noalias() = W.transpose() * dZ.middleCols(c0, c1 - c0);
+    });
+  }
+}
+
+#define EIGENNET_INSTANTIATE(T)                                                                  \
+  template void activation_forward<T>(Activation, const T*, T*, Index, Index);                   \
+  template void activation_backward<T>(Activation, const T*, const T*, const T*, T*, Index,      \
+                                       Index);                                                   \
+  template void dense_forward<T>(const T*, const T*, const T*, T*, T*, Index, Index, Index,      \
+                                 Activation);                                                    \
+  template void dense_backward<T>(const T*, const T*, const T*, T*, T*, T*, Index, Index, Index);
+EIGENNET_INSTANTIATE(float)
+EIGENNET_INSTANTIATE(double)
+#undef EIGENNET_INSTANTIATE
+
+}  // namespace eigennet::cpu

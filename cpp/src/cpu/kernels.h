@@ -1,0 +1,35 @@
+#pragma once
+// Kernels of the CPU backend (Eigen + OpenMP). Shapes and maths are documented on the matching
+// methods of Backend in eigennet/backend.h; these are the implementations it forwards to.
+#include <cstdint>
+
+#include "eigennet/config.h"
+#include "eigennet/optimizer.h"
+#include "eigennet/tensor.h"
+
+namespace eigennet::cpu {
+
+template <typename T>
+void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols);
+template <typename T>
+void activation_backward(Activation act, const T* Z, const T* A, const T* dA, T* dZ, Index rows,
+                         Index cols);
+template <typename T>
+void dense_forward(const T* W, const T* b, const T* X, T* Z, T* A, Index n_units, Index n_inputs,
+                   Index batch, Activation act);
+template <typename T>
+void dense_backward(const T* W, const T* X, const T* dZ, T* dW, T* db, T* dX, Index n_units,
+                    Index n_inputs, Index batch);
+template <typename T>
+void loss(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
+          T* per_sample, T* grad);
+template <typename T>
+void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T* per_sample);
+template <typename T>
+void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,
+                    const T* grads, T* state, Index n);
+template <typename T>
+void regularize(const T* w, T* grad, Index n, double l1, double l2, double weight,
+                double* penalty);
+
+}  // namespace eigennet::cpu

@@ -1,0 +1,92 @@
+#include "eigennet/optimizer.h"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace eigennet {
+namespace {
+
+void require(bool ok, const std::string& what, double value) {
+  if (!ok) throw std::invalid_argument("Invalid optimizer argument: " + what + "=" +
+                                       std::to_string(value));
+}
+
+}  // namespace
+
+double Schedule::at(std::int64_t step) const {
+  switch (kind) {
+    case Kind::Constant: return initial;
+    case Kind::ExponentialDecay: {
+      double p = static_cast<double>(step) / decay_steps;
+      if (staircase) p = std::floor(p);
+      return initial * std::pow(decay_rate, p);
+    }
+    case Kind::PiecewiseConstant: {
+      // Keras: values[0] while step <= boundaries[0], values[i] while step <= boundaries[i].
+      for (std::size_t i = 0; i < boundaries.size(); ++i)
+        if (static_cast<double>(step) <= boundaries[i]) return values[i];
+      return values.back();
+    }
+  }
+  return initial;
+}
+
+int OptimizerConfig::n_slots() const {
+  switch (kind) {
+    case OptimizerKind::SGD: return momentum > 0.0 ? 1 : 0;
+    case OptimizerKind::Adam: return 2;
+    case OptimizerKind::RMSprop: return momentum > 0.0 ? 2 : 1;
+    case OptimizerKind::Adagrad: return 1;
+  }
+  return 0;
+}
+
+double OptimizerConfig::slot_initial_value(int) const {
+  return kind == OptimizerKind::Adagrad ? initial_accumulator_value : 0.0;
+}
+
+void OptimizerConfig::validate() const {
+  const Schedule& s = learning_rate;
+  if (s.kind == Schedule::Kind::PiecewiseConstant) {
+    if (s.values.size() != s.boundaries.size() + 1 || s.values.empty())
+      throw std::invalid_argument(
+          "PiecewiseConstantDecay needs len(values) == len(boundaries) + 1, got " +
+          std::to_string(s.values.size()) + " values and " + std::to_string(s.boundaries.size()) +
+          " boundaries");
+    for (double v : s.values) require(std::isfinite(v) && v >= 0.0, "learning_rate value", v);
+  } else {
+    require(std::isfinite(s.initial) && s.initial > 0.0, "learning_rate", s.initial);
+  }
+  if (s.kind == Schedule::Kind::ExponentialDecay) {
+    require(std::isfinite(s.decay_steps) && s.decay_steps > 0.0, "decay_steps", s.decay_steps);
+    require(std::isfinite(s.decay_rate) && s.decay_rate > 0.0, "decay_rate", s.decay_rate);
+  }
+  require(std::isfinite(momentum) && momentum >= 0.0 && momentum <= 1.0, "momentum", momentum);
+  require(std::isfinite(beta_1) && beta_1 >= 0.0 && beta_1 < 1.0, "beta_1", beta_1);
+  require(std::isfinite(beta_2) && beta_2 >= 0.0 && beta_2 < 1.0, "beta_2", beta_2);
+  require(std::isfinite(rho) && rho >= 0.0 && rho < 1.0, "rho", rho);
+  require(std::isfinite(epsilon) && epsilon >= 0.0, "epsilon", epsilon);
+  require(std::isfinite(initial_accumulator_value) && initial_accumulator_value >= 0.0,
+          "initial_accumulator_value", initial_accumulator_value);
+}
+
+OptimizerKind optimizer_from_name(const std::string& name) {
+  if (name == "sgd") return OptimizerKind::SGD;
+  if (name == "adam") return OptimizerKind::Adam;
+  if (name == "rmsprop") return OptimizerKind::RMSprop;
+  if (name == "adagrad") return OptimizerKind::Adagrad;
+  throw std::invalid_argument("Unknown optimizer: '" + name +
+                              "'. Expected one of: sgd adam rmsprop adagrad");
+}
+
+const char* optimizer_name(OptimizerKind k) {
+  switch (k) {
+    case OptimizerKind::SGD: return "sgd";
+    case OptimizerKind::Adam: return "adam";
+    case OptimizerKind::RMSprop: return "rmsprop";
+    case OptimizerKind::Adagrad: return "adagrad";
+  }
+  return "?";
+}
+
+}  // namespace eigennet

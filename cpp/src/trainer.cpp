@@ -1,0 +1,145 @@
+#include "eigennet/trainer.h"
+
+#include <chrono>
+#include <stdexcept>
+
+namespace eigennet {
+
+template <typename T>
+DataSet<T>::DataSet(Device& device, const T* x, Index n_inputs, const T* y, Index n_targets,
+                    Index n)
+    : m_x(x), m_y(y), m_n_inputs(n_inputs), m_n_targets(n_targets), m_n(n) {
+  if (n <= 0) throw std::invalid_argument("A data set needs at least one sample, got " +
+                                          std::to_string(n));
+  if (device.is_host()) return;
+  m_x_copy = Buffer<T>(device, n_inputs * n);
+  device.copy_to_device(m_x_copy.data(), x, m_x_copy.bytes());
+  m_x = m_x_copy.data();
+  if (y) {
+    m_y_copy = Buffer<T>(device, n_targets * n);
+    device.copy_to_device(m_y_copy.data(), y, m_y_copy.bytes());
+    m_y = m_y_copy.data();
+  }
+}
+
+template <typename T>
+Trainer<T>::Trainer(Model<T>& model) : m_model(model) {}
+
+template <typename T>
+PassResult Trainer<T>::summarize(Index samples, Index batches) {
+  Backend<T>& be = m_model.backend();
+  const Index n_acc = m_model.n_acc();
+  m_host_acc.resize(static_cast<std::size_t>(n_acc));
+  be.copy_to_host(m_host_acc.data(), m_acc.data(), sizeof(double) * n_acc);
+  PassResult r;
+  r.samples = samples;
+  r.batches = batches;
+  const double n = samples > 0 ? static_cast<double>(samples) : 1.0;
+  r.loss = (m_host_acc[kAccLoss] + m_host_acc[kAccPenalty]) / n;
+  for (Index k = kAccMetrics; k < n_acc; ++k) r.metrics.push_back(m_host_acc[k] / n);
+  return r;
+}
+
+template <typename T>
+template <typename Step>
+PassResult Trainer<T>::run(const DataSet<T>& data, Index batch_size, const std::int64_t* order,
+                           Step step, const ProgressFn& progress, double interval) {
+  if (batch_size <= 0)
+    throw std::invalid_argument("batch_size must be positive, got " + std::to_string(batch_size));
+  if (data.n_inputs() != m_model.n_inputs())
+    throw std::invalid_argument("Expected " + std::to_string(m_model.n_inputs()) +
+                                " input features, got " + std::to_string(data.n_inputs()));
+  Backend<T>& be = m_model.backend();
+  const Index n = data.size(), n_in = data.n_inputs(), n_y = data.n_targets();
+  batch_size = std::min(batch_size, n);
+  const Index n_acc = m_model.n_acc();
+  if (m_acc.size() < n_acc) m_acc = Buffer<double>(be, n_acc);
+  const std::vector<double> zeros(static_cast<std::size_t>(n_acc), 0.0);
+  be.copy_to_device(m_acc.data(), zeros.data(), sizeof(double) * n_acc);
+  if (order && m_xb.size() < batch_size * n_in) m_xb = Buffer<T>(be, batch_size * n_in);
+  if (order && data.y() && m_yb.size() < batch_size * n_y) m_yb = Buffer<T>(be, batch_size * n_y);
+
+  using Clock = std::chrono::steady_clock;
+  auto last = Clock::now();
+  Index samples = 0, batches = 0;
+  for (Index start = 0; start < n; start += batch_size) {
+    const Index b = std::min(batch_size, n - start);
+    const T* xb = data.x() + start * n_in;
+    const T* yb = data.y() ? data.y() + start * n_y : nullptr;
+    if (order) {
+      be.gather_columns(data.x(), n_in, order, start, b, m_xb.data());
+      xb = m_xb.data();
+      if (yb) {
+        be.gather_columns(data.y(), n_y, order, start, b, m_yb.data());
+        yb = m_yb.data();
+      }
+    }
+    step(xb, yb, b, start);
+    samples += b;
+    ++batches;
+    if (progress) {
+      const auto now = Clock::now();
+      const bool done = start + b >= n;
+      if (done || std::chrono::duration<double>(now - last).count() >= interval) {
+        last = now;
+        PassResult r = summarize(samples, batches);
+        if (!progress(r) && !done) {
+          r.stopped = true;
+          return r;
+        }
+      }
+    }
+  }
+  return summarize(samples, batches);
+}
+
+template <typename T>
+PassResult Trainer<T>::fit_epoch(const DataSet<T>& data, Index batch_size, bool shuffle,
+                                 const ProgressFn& progress, double interval) {
+  if (!data.y()) throw std::invalid_argument("fit needs targets y.");
+  if (data.n_targets() != m_model.n_targets())
+    throw std::invalid_argument("Expected " + std::to_string(m_model.n_targets()) +
+                                " target columns, got " + std::to_string(data.n_targets()));
+  const std::int64_t* order = nullptr;
+  if (shuffle) {
+    if (m_order.size() < data.size())
+      m_order = Buffer<std::int64_t>(m_model.backend(), data.size());
+    m_model.backend().permutation(m_order.data(), data.size(), m_model.rng().next());
+    order = m_order.data();
+  }
+  auto step = [&](const T* x, const T* y, Index b, Index) {
+    m_model.train_batch(x, y, b, m_acc.data());
+  };
+  return run(data, batch_size, order, step, progress, interval);
+}
+
+template <typename T>
+PassResult Trainer<T>::evaluate(const DataSet<T>& data, Index batch_size,
+                                const ProgressFn& progress, double interval) {
+  if (!data.y()) throw std::invalid_argument("evaluate needs targets y.");
+  if (data.n_targets() != m_model.n_targets())
+    throw std::invalid_argument("Expected " + std::to_string(m_model.n_targets()) +
+                                " target columns, got " + std::to_string(data.n_targets()));
+  auto step = [&](const T* x, const T* y, Index b, Index) {
+    m_model.test_batch(x, y, b, m_acc.data());
+  };
+  return run(data, batch_size, nullptr, step, progress, interval);
+}
+
+template <typename T>
+bool Trainer<T>::predict(const DataSet<T>& data, Index batch_size, T* out,
+                         const ProgressFn& progress, double interval) {
+  const Index n_out = m_model.n_outputs();
+  auto step = [&](const T* x, const T*, Index b, Index start) {
+    const T* A = m_model.forward(x, b, false);
+    m_model.backend().copy_to_host(out + start * n_out, A, sizeof(T) * n_out * b);
+  };
+  return !run(data, batch_size, nullptr, step, progress, interval).stopped;
+}
+
+template class DataSet<float>;
+template class DataSet<double>;
+template class Trainer<float>;
+template class Trainer<double>;
+
+}  // namespace eigennet

@@ -1,0 +1,1 @@
+from eigennet import _core  # noqa: F401
