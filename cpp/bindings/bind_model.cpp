@@ -159,6 +159,17 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
                                 std::to_string(s.model.n_state()) + " values");
         s.locked_call([&] { s.model.set_state(a.data()); });
       })
+      .def("get_rng_state", [](M& s) {
+        const auto st = s.model.rng().state();
+        return std::vector<std::uint64_t>{st[0], st[1], st[2], st[3], s.model.dropout_counter()};
+      })
+      .def("set_rng_state", [](M& s, const std::vector<std::uint64_t>& v) {
+        if (v.size() != 5) throw py::value_error("rng state must hold 5 integers");
+        s.locked_call([&] {
+          s.model.rng().set_state({v[0], v[1], v[2], v[3]});
+          s.model.set_dropout_counter(v[4]);
+        });
+      })
       .def("dataset", &M::dataset, py::arg("x"), py::arg("y") = py::none())
       .def("fit_epoch",
            [](M& s, const D& d, Index batch_size, bool shuffle, const py::object& cb,

@@ -1,1 +1,54 @@
-from eigennet import _core  # noqa: F401
+"""eigennet: fast dense neural networks with a Keras-shaped API over an Eigen C++ core.
+
+Example:
+    >>> import eigennet as en
+    >>> model = en.Sequential([en.Input((2,)), en.layers.Dense(8, activation="tanh"),
+    ...                        en.layers.Dense(1, activation="sigmoid")])
+    >>> model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+import os as _os
+
+# OpenMP threads that spin while waiting slow NumPy's own threads (and ours) about 9x when the
+# two alternate; passive waiting must be chosen before the OpenMP runtime loads with _core.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from eigennet import (
+    activations,
+    callbacks,
+    config,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    regularizers,
+    utils,
+)
+from eigennet.layers import Input
+from eigennet.models import Model, Sequential
+
+__all__ = [
+    "Input",
+    "Model",
+    "Sequential",
+    "__version__",
+    "activations",
+    "callbacks",
+    "config",
+    "datasets",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "optimizers",
+    "regularizers",
+    "utils",
+]

@@ -47,6 +47,9 @@ class Model {
   Index param_offset(std::size_t i) const { return m_offsets[i]; }
   Backend<T>& backend() { return *m_backend; }
   Rng& rng() { return m_rng; }
+  /// Dropout masks of training step k are drawn from (layer seed, counter k).
+  std::uint64_t dropout_counter() const { return m_dropout_counter; }
+  void set_dropout_counter(std::uint64_t c) { m_dropout_counter = c; }
 
   /// Draws layer i's kernel and bias from the given initialisers.
   void initialize(std::size_t i, const Initializer& kernel, const Initializer& bias);

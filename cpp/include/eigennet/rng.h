@@ -4,6 +4,7 @@
 // Rng is xoshiro256** seeded through splitmix64; its normal draws use Box-Muller, so the numbers
 // are the same on every platform and standard library. Dropout masks use a counter-based hash
 // (mix(seed, counter, i)) so any element can be drawn independently: parallel and deterministic.
+#include <array>
 #include <cmath>
 #include <cstdint>
 
@@ -50,6 +51,12 @@ class Rng {
   }
 
   double uniform() { return to_unit(next()); }
+
+  /// The whole state, to save and restore a stream exactly.
+  std::array<std::uint64_t, 4> state() const { return {m_state[0], m_state[1], m_state[2], m_state[3]}; }
+  void set_state(const std::array<std::uint64_t, 4>& s) {
+    for (int i = 0; i < 4; ++i) m_state[i] = s[i];
+  }
 
   /// Uniform integer in [0, n) (n > 0), by Lemire's multiply-shift; bias is below 2^-64 * n.
   std::uint64_t below(std::uint64_t n) {

@@ -1,0 +1,117 @@
+"""Activation functions, computed by the same C++ kernels that `fit` uses.
+
+Each takes an array of any shape (softmax works over the last axis) and returns a numpy array of
+the same shape and float dtype (float32 input stays float32, anything else becomes float64).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from eigennet import _core
+
+NAMES = (
+    "linear",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "softmax",
+    "leaky_relu",
+    "elu",
+    "gelu",
+    "softplus",
+)
+
+
+def _apply(name: str, x: Any) -> np.ndarray:
+    return _core.activation(name, np.asarray(x))
+
+
+def linear(x: Any) -> np.ndarray:
+    """Identity: `g(z) = z`."""
+    return _apply("linear", x)
+
+
+def sigmoid(x: Any) -> np.ndarray:
+    """Logistic sigmoid `1 / (1 + exp(-z))`, stable for any finite z."""
+    return _apply("sigmoid", x)
+
+
+def tanh(x: Any) -> np.ndarray:
+    """Hyperbolic tangent."""
+    return _apply("tanh", x)
+
+
+def relu(x: Any) -> np.ndarray:
+    """Rectified linear unit `max(z, 0)`."""
+    return _apply("relu", x)
+
+
+def softmax(x: Any) -> np.ndarray:
+    """Softmax over the last axis (rows sum to one)."""
+    return _apply("softmax", x)
+
+
+def leaky_relu(x: Any) -> np.ndarray:
+    """`z` for z > 0, else `0.2 * z` (Keras's default negative slope)."""
+    return _apply("leaky_relu", x)
+
+
+def elu(x: Any) -> np.ndarray:
+    """`z` for z > 0, else `exp(z) - 1`."""
+    return _apply("elu", x)
+
+
+def gelu(x: Any) -> np.ndarray:
+    """Gaussian error linear unit in its exact erf form, `z * Phi(z)`."""
+    return _apply("gelu", x)
+
+
+def softplus(x: Any) -> np.ndarray:
+    """`log(1 + exp(z))`, stable for any finite z."""
+    return _apply("softplus", x)
+
+
+def derivative(name: str, x: Any) -> np.ndarray:
+    """The element-wise derivative `g'(z)` of an activation (not defined for softmax).
+
+    Example:
+        >>> derivative("sigmoid", [0.0])
+        array([0.25])
+    """
+    return _core.activation(get(name).__name__, np.asarray(x), True)
+
+
+_BY_NAME: dict[str, Callable[[Any], np.ndarray]] = {
+    f.__name__: f
+    for f in (linear, sigmoid, tanh, relu, softmax, leaky_relu, elu, gelu, softplus)
+}
+
+
+def get(identifier: Any) -> Callable[[Any], np.ndarray]:
+    """Resolves an activation given by name, by function, or None (linear).
+
+    Raises:
+        ValueError: for an unknown name or function.
+    """
+    if identifier is None:
+        return linear
+    if isinstance(identifier, str):
+        if identifier not in _BY_NAME:
+            raise ValueError(
+                f"Unknown activation: {identifier!r}. Expected one of {sorted(_BY_NAME)}."
+            )
+        return _BY_NAME[identifier]
+    if callable(identifier) and getattr(identifier, "__name__", None) in _BY_NAME:
+        return _BY_NAME[identifier.__name__]
+    raise ValueError(
+        f"Unsupported activation: {identifier!r}. Pass a name or a function from "
+        "eigennet.activations (custom Python activations cannot run inside the C++ core)."
+    )
+
+
+def serialize(activation: Callable[[Any], np.ndarray]) -> str:
+    """The name of an activation function."""
+    return get(activation).__name__

@@ -1,0 +1,155 @@
+"""The Callback base class, the list that dispatches to callbacks, History and LambdaCallback."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Optional
+
+_BATCH_HOOKS = (
+    "on_train_batch_begin",
+    "on_train_batch_end",
+    "on_batch_begin",
+    "on_batch_end",
+)
+
+
+class Callback:
+    """Base class: override any of the hooks. `self.model` is set before training starts.
+
+    Epoch-level hooks keep each epoch inside one C++ call; overriding a batch hook
+    (`on_train_batch_begin/end`) makes `fit` call back after every batch.
+    """
+
+    def __init__(self) -> None:
+        self.model: Any = None
+        self.params: dict[str, Any] = {}
+
+    def set_model(self, model: Any) -> None:
+        self.model = model
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        self.params = params
+
+    def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
+        pass
+
+    def on_train_end(self, logs: Optional[dict[str, Any]] = None) -> None:
+        pass
+
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        pass
+
+    def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        pass
+
+    def on_train_batch_begin(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        self.on_batch_end(batch, logs)
+
+    def on_batch_begin(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        pass
+
+    def on_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        pass
+
+    def _uses_batch_hooks(self) -> bool:
+        return any(getattr(type(self), h) is not getattr(Callback, h) for h in _BATCH_HOOKS)
+
+
+class History(Callback):
+    """Records the logs of every epoch: `history.history["loss"]`, `history.epoch`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
+        self.epoch = []
+
+    def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        self.epoch.append(epoch)
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(v)
+        if self.model is not None:
+            self.model.history = self
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: `LambdaCallback(on_epoch_end=lambda epoch, logs: ...)`."""
+
+    def __init__(
+        self,
+        on_epoch_begin: Optional[Callable[..., Any]] = None,
+        on_epoch_end: Optional[Callable[..., Any]] = None,
+        on_train_begin: Optional[Callable[..., Any]] = None,
+        on_train_end: Optional[Callable[..., Any]] = None,
+        on_train_batch_begin: Optional[Callable[..., Any]] = None,
+        on_train_batch_end: Optional[Callable[..., Any]] = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__()
+        self._batch = on_train_batch_begin is not None or on_train_batch_end is not None
+        hooks = {
+            "on_epoch_begin": on_epoch_begin,
+            "on_epoch_end": on_epoch_end,
+            "on_train_begin": on_train_begin,
+            "on_train_end": on_train_end,
+            "on_train_batch_begin": on_train_batch_begin,
+            "on_train_batch_end": on_train_batch_end,
+        }
+        for legacy in ("on_batch_begin", "on_batch_end"):
+            if legacy in kwargs:
+                hooks["on_train_" + legacy[3:]] = kwargs.pop(legacy)
+                self._batch = True
+        if kwargs:
+            raise TypeError(f"Unrecognized arguments passed to LambdaCallback: {kwargs}")
+        for name, fn in hooks.items():
+            if fn is not None:
+                setattr(self, name, fn)
+
+    def _uses_batch_hooks(self) -> bool:
+        return self._batch
+
+
+class CallbackList:
+    """Dispatches each hook to every callback in order."""
+
+    def __init__(self, callbacks: Iterable[Callback], model: Any, params: dict[str, Any]) -> None:
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(
+                    f"callbacks must be eigennet.callbacks.Callback objects. Received: {cb!r}"
+                )
+            cb.set_model(model)
+            cb.set_params(params)
+
+    @property
+    def uses_batch_hooks(self) -> bool:
+        return any(cb._uses_batch_hooks() for cb in self.callbacks)
+
+    def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
+        for cb in self.callbacks:
+            cb.on_train_begin(logs)
+
+    def on_train_end(self, logs: Optional[dict[str, Any]] = None) -> None:
+        for cb in self.callbacks:
+            cb.on_train_end(logs)
+
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        for cb in self.callbacks:
+            cb.on_epoch_begin(epoch, logs)
+
+    def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        for cb in self.callbacks:
+            cb.on_epoch_end(epoch, logs)
+
+    def on_train_batch_begin(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        for cb in self.callbacks:
+            cb.on_train_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        for cb in self.callbacks:
+            cb.on_train_batch_end(batch, logs)

@@ -1,0 +1,82 @@
+"""ModelCheckpoint: saves the model (or its weights) every epoch or when it improves."""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any, Optional
+
+from eigennet.callbacks.callback import Callback
+from eigennet.callbacks.monitor import monitor_op, monitor_value
+
+
+class ModelCheckpoint(Callback):
+    """Saves the model at the end of epochs; every save is atomic (temporary file + rename).
+
+    Args:
+        filepath: path, may contain `{epoch}` and log keys, e.g.
+            `"ckpt-{epoch:02d}-{val_loss:.2f}.keras"` (`{epoch}` counts from 1).
+            Must end in `.keras`, or in `.weights.h5` with `save_weights_only=True`.
+        monitor: metric for `save_best_only`.
+        verbose: 1 prints a line per save.
+        save_best_only: save only when `monitor` improves.
+        save_weights_only: save weights only (`save_weights`) instead of the whole model.
+        mode: `"auto"`, `"min"` or `"max"`.
+        save_freq: only `"epoch"` is supported.
+        initial_value_threshold: a value the monitor must beat before the first save.
+    """
+
+    def __init__(
+        self,
+        filepath: str,
+        monitor: str = "val_loss",
+        verbose: int = 0,
+        save_best_only: bool = False,
+        save_weights_only: bool = False,
+        mode: str = "auto",
+        save_freq: str = "epoch",
+        initial_value_threshold: Optional[float] = None,
+    ) -> None:
+        super().__init__()
+        self.filepath = os.fspath(filepath)
+        if save_freq != "epoch":
+            raise ValueError(f"Only save_freq='epoch' is supported. Received: {save_freq!r}")
+        if save_weights_only and not self.filepath.endswith(".weights.h5"):
+            raise ValueError(
+                "When using save_weights_only=True in ModelCheckpoint, the filepath provided "
+                f"must end in `.weights.h5`. Received: filepath={self.filepath}"
+            )
+        if not save_weights_only and not self.filepath.endswith(".keras"):
+            raise ValueError(
+                "The filepath provided must end in `.keras` (Keras model format). "
+                f"Received: filepath={self.filepath}"
+            )
+        self.monitor = monitor
+        self.verbose = verbose
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        self.monitor_op = monitor_op(monitor, mode, "ModelCheckpoint")
+        if initial_value_threshold is not None:
+            self.best = float(initial_value_threshold)
+        else:
+            self.best = math.inf if self.monitor_op(0, 1) else -math.inf
+
+    def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        logs = logs or {}
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            current = monitor_value(logs, self.monitor, "Can save best model only")
+            if current is None or not self.monitor_op(current, self.best):
+                return
+            if self.verbose > 0:
+                print(
+                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                    f"{current:.5f}, saving model to {path}"
+                )
+            self.best = current
+        elif self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)

@@ -1,0 +1,82 @@
+"""Global configuration: float type, threads, device."""
+
+from __future__ import annotations
+
+from eigennet import _core
+
+_FLOATX = "float32"
+_DEVICE = "cpu"
+
+__all__ = [
+    "cuda_available",
+    "device",
+    "floatx",
+    "num_threads",
+    "set_device",
+    "set_floatx",
+    "set_num_threads",
+]
+
+
+def floatx() -> str:
+    """Returns the default float type of new models, `"float32"` or `"float64"`."""
+    return _FLOATX
+
+
+def set_floatx(value: str) -> None:
+    """Sets the float type of models built from now on.
+
+    Args:
+        value: `"float32"` or `"float64"`.
+    """
+    global _FLOATX
+    if value not in ("float32", "float64"):
+        raise ValueError(f"Unknown floatx type: {value!r}. Expected 'float32' or 'float64'.")
+    _FLOATX = value
+
+
+def set_num_threads(n: int) -> None:
+    """Sets the number of CPU threads every kernel may use.
+
+    Results are bitwise identical whatever the count: work is cut into fixed panels.
+
+    Args:
+        n: a positive integer.
+    """
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"num_threads must be an int. Received: n={n!r}")
+    if n < 1:
+        raise ValueError(f"num_threads must be >= 1. Received: n={n}")
+    _core.set_num_threads(n)
+
+
+def num_threads() -> int:
+    """Returns the number of CPU threads kernels may use."""
+    return _core.num_threads()
+
+
+def cuda_available() -> bool:
+    """True when this build has the CUDA backend and a GPU is present."""
+    return bool(_core.cuda_available())
+
+
+def set_device(name: str) -> None:
+    """Sets the device of models built from now on: `"cpu"` or `"cuda"`.
+
+    Raises:
+        RuntimeError: for `"cuda"` when the build has no CUDA backend or no GPU is present.
+    """
+    global _DEVICE
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"Unknown device: {name!r}. Expected 'cpu' or 'cuda'.")
+    if name == "cuda" and not cuda_available():
+        raise RuntimeError(
+            "CUDA is not available: this eigennet build has no CUDA backend or no GPU is "
+            "present. Build with `pip install . -Ccmake.define.EIGENNET_CUDA=ON`."
+        )
+    _DEVICE = name
+
+
+def device() -> str:
+    """Returns the device of new models, `"cpu"` or `"cuda"`."""
+    return _DEVICE

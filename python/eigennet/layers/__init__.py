@@ -1,0 +1,15 @@
+"""Layers: `Input`, `Dense`, `Dropout`, `Activation`, with Keras 3's arguments and defaults."""
+
+from __future__ import annotations
+
+from eigennet.layers.core import (
+    Activation,
+    Dense,
+    Dropout,
+    Input,
+    InputLayer,
+    KerasTensor,
+    Layer,
+)
+
+__all__ = ["Activation", "Dense", "Dropout", "Input", "InputLayer", "KerasTensor", "Layer"]

@@ -1,0 +1,221 @@
+"""Losses: Keras's names, classes and per-sample functions, computed by the C++ core.
+
+Functions such as `mean_squared_error(y_true, y_pred)` return one value per sample (the last axis
+is reduced); loss objects such as `MeanSquaredError()` return the mean over samples.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from eigennet import _core
+
+
+def _per_sample(core_name: str, y_true: Any, y_pred: Any) -> np.ndarray:
+    p = np.asarray(y_pred)
+    if p.dtype != np.float32:
+        p = p.astype(np.float64)
+    if p.ndim == 0:
+        raise ValueError(f"y_pred must have at least one axis. Received: shape={p.shape}")
+    lead = p.shape[:-1]
+    p2 = p.reshape(-1, p.shape[-1])
+    values, _ = _core.loss(core_name, np.asarray(y_true, dtype=p.dtype).reshape(-1), p2)
+    return values.reshape(lead)
+
+
+def mean_squared_error(y_true: Any, y_pred: Any) -> np.ndarray:
+    """`mean((y_true - y_pred)**2, axis=-1)`, one value per sample."""
+    return _per_sample("mean_squared_error", y_true, y_pred)
+
+
+def mean_absolute_error(y_true: Any, y_pred: Any) -> np.ndarray:
+    """`mean(|y_true - y_pred|, axis=-1)`, one value per sample."""
+    return _per_sample("mean_absolute_error", y_true, y_pred)
+
+
+def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> np.ndarray:
+    """Binary cross-entropy averaged over the last axis (probabilities clipped to [1e-7, 1-1e-7],
+    or computed from logits without clipping)."""
+    name = "binary_crossentropy_from_logits" if from_logits else "binary_crossentropy"
+    return _per_sample(name, y_true, y_pred)
+
+
+def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> np.ndarray:
+    """`-sum(y_true * log(y_pred), axis=-1)` with y_pred rows renormalised and clipped, or from
+    logits by log-sum-exp."""
+    name = "categorical_crossentropy_from_logits" if from_logits else "categorical_crossentropy"
+    return _per_sample(name, y_true, y_pred)
+
+
+def sparse_categorical_crossentropy(
+    y_true: Any, y_pred: Any, from_logits: bool = False
+) -> np.ndarray:
+    """Categorical cross-entropy with integer labels `y_true` of shape `y_pred.shape[:-1]`."""
+    name = (
+        "sparse_categorical_crossentropy_from_logits"
+        if from_logits
+        else "sparse_categorical_crossentropy"
+    )
+    return _per_sample(name, y_true, y_pred)
+
+
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+
+
+class Loss:
+    """Base class of loss objects: `loss(y_true, y_pred)` is the mean over samples."""
+
+    _core_base = ""
+
+    def __init__(
+        self,
+        name: str | None = None,
+        reduction: str = "sum_over_batch_size",
+        from_logits: bool = False,
+    ) -> None:
+        if reduction != "sum_over_batch_size":
+            raise ValueError(
+                f"Only reduction='sum_over_batch_size' is supported. Received: {reduction!r}"
+            )
+        if not isinstance(from_logits, bool):
+            raise TypeError(f"from_logits must be a bool. Received: {from_logits!r}")
+        self.name = name or self._default_name()
+        self.reduction = reduction
+        self.from_logits = from_logits
+
+    def _default_name(self) -> str:
+        return self._core_base
+
+    @property
+    def core_name(self) -> str:
+        return self._core_base + ("_from_logits" if self.from_logits else "")
+
+    def __call__(self, y_true: Any, y_pred: Any) -> float:
+        return float(np.mean(_per_sample(self.core_name, y_true, y_pred)))
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"name": self.name, "reduction": self.reduction}
+        if self._has_logits():
+            config["from_logits"] = self.from_logits
+        return config
+
+    def _has_logits(self) -> bool:
+        return "crossentropy" in self._core_base
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Loss:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, from_logits={self.from_logits})"
+
+
+class MeanSquaredError(Loss):
+    """Mean of squared errors."""
+
+    _core_base = "mean_squared_error"
+
+    def __init__(self, reduction: str = "sum_over_batch_size", name: str = "mean_squared_error"):
+        super().__init__(name=name, reduction=reduction)
+
+
+class MeanAbsoluteError(Loss):
+    """Mean of absolute errors."""
+
+    _core_base = "mean_absolute_error"
+
+    def __init__(self, reduction: str = "sum_over_batch_size", name: str = "mean_absolute_error"):
+        super().__init__(name=name, reduction=reduction)
+
+
+class BinaryCrossentropy(Loss):
+    """Binary cross-entropy on probabilities or, with `from_logits=True`, on logits."""
+
+    _core_base = "binary_crossentropy"
+
+    def __init__(
+        self,
+        from_logits: bool = False,
+        reduction: str = "sum_over_batch_size",
+        name: str = "binary_crossentropy",
+    ):
+        super().__init__(name=name, reduction=reduction, from_logits=from_logits)
+
+
+class CategoricalCrossentropy(Loss):
+    """Categorical cross-entropy with one-hot targets."""
+
+    _core_base = "categorical_crossentropy"
+
+    def __init__(
+        self,
+        from_logits: bool = False,
+        reduction: str = "sum_over_batch_size",
+        name: str = "categorical_crossentropy",
+    ):
+        super().__init__(name=name, reduction=reduction, from_logits=from_logits)
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """Categorical cross-entropy with integer class labels."""
+
+    _core_base = "sparse_categorical_crossentropy"
+
+    def __init__(
+        self,
+        from_logits: bool = False,
+        reduction: str = "sum_over_batch_size",
+        name: str = "sparse_categorical_crossentropy",
+    ):
+        super().__init__(name=name, reduction=reduction, from_logits=from_logits)
+
+
+_BY_NAME: dict[str, type[Loss]] = {
+    "mse": MeanSquaredError,
+    "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+}
+_FUNCTIONS = {
+    mean_squared_error: MeanSquaredError,
+    mean_absolute_error: MeanAbsoluteError,
+    binary_crossentropy: BinaryCrossentropy,
+    categorical_crossentropy: CategoricalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+}
+_CLASSES = {cls.__name__: cls for cls in _BY_NAME.values()}
+
+
+def get(identifier: Any) -> Loss:
+    """Resolves a loss given by name, class, object or function into a loss object."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str) and identifier in _BY_NAME:
+        return _BY_NAME[identifier]()
+    if isinstance(identifier, str) and identifier in _CLASSES:
+        return _CLASSES[identifier]()
+    if isinstance(identifier, type) and issubclass(identifier, Loss) and identifier is not Loss:
+        return identifier()
+    if callable(identifier) and identifier in _FUNCTIONS:
+        return _FUNCTIONS[identifier]()
+    raise ValueError(
+        f"Unknown loss: {identifier!r}. Expected one of {sorted(_BY_NAME)} or an "
+        "eigennet.losses object (custom Python losses cannot run inside the C++ core)."
+    )
+
+
+def serialize(loss: Loss) -> dict[str, Any]:
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+def deserialize(config: dict[str, Any]) -> Loss:
+    cls = _CLASSES.get(config.get("class_name", ""))
+    if cls is None:
+        raise ValueError(f"Unknown loss in file: {config.get('class_name')!r}")
+    return cls.from_config(dict(config.get("config", {})))

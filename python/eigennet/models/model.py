@@ -1,0 +1,195 @@
+"""Model: a functional model built from `Input` to outputs through a chain of layers."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from eigennet.layers.core import InputLayer, KerasTensor, Layer, unique_name
+from eigennet.models.net import _Net
+from eigennet.trainers.trainer import Trainer
+
+
+def _single(tensors: Any, what: str) -> KerasTensor:
+    if isinstance(tensors, (list, tuple)):
+        if len(tensors) != 1:
+            raise ValueError(
+                f"eigennet models have exactly one input and one output. Received {len(tensors)} "
+                f"{what}."
+            )
+        tensors = tensors[0]
+    if isinstance(tensors, dict):
+        raise ValueError(f"{what} must be a KerasTensor, not a dict.")
+    if not isinstance(tensors, KerasTensor):
+        raise TypeError(f"{what} must be a KerasTensor from eigennet.Input. Received: {tensors!r}")
+    return tensors
+
+
+class Model(Trainer):
+    """A model from `inputs` to `outputs`, as Keras's functional API.
+
+    Example:
+        >>> x = Input((4,))
+        >>> h = layers.Dense(8, activation="relu")(x)
+        >>> y = layers.Dense(2)(h)
+        >>> model = Model(x, y)
+    """
+
+    def __init__(self, inputs: Any = None, outputs: Any = None, name: Optional[str] = None,
+                 **kwargs: Any) -> None:
+        kwargs.pop("trainable", None)
+        if kwargs:
+            raise TypeError(f"Unrecognized keyword arguments passed to Model: {kwargs}")
+        if inputs is None or outputs is None:
+            raise TypeError(
+                "Model needs `inputs` and `outputs` (the functional API). Subclassed models with "
+                "a Python call() cannot run inside eigennet's C++ core; use Sequential or "
+                "Model(inputs, outputs)."
+            )
+        inp, out = _single(inputs, "inputs"), _single(outputs, "outputs")
+        chain: list[Layer] = []
+        t: Optional[KerasTensor] = out
+        while t is not None and not isinstance(t._layer, InputLayer):
+            chain.append(t._layer)
+            t = t._parent
+        if t is None or t is not inp:
+            raise ValueError("`outputs` are not computed from `inputs` by a chain of layers.")
+        if not chain:
+            raise ValueError("A model needs at least one layer between inputs and outputs.")
+        chain.reverse()
+        self._setup(name or unique_name("functional"))
+        self._input_layer: Optional[InputLayer] = t._layer
+        self._layers = chain
+        self._build(inp.shape[1])
+
+    def _setup(self, name: str) -> None:
+        self.name = name
+        self._net: Optional[_Net] = None
+        self._layers: list[Layer] = []
+        self._input_layer = None
+        self._init_trainer()
+
+    def _build(self, n_inputs: int) -> None:
+        self._net = _Net(self._layers, n_inputs)
+        if self.compiled:
+            self._compile_core()
+
+    # Structure ----------------------------------------------------------------------------
+    @property
+    def layers(self) -> list[Layer]:
+        """The layers in order (a functional model lists its InputLayer first, as Keras)."""
+        head = [self._input_layer] if self._input_layer is not None else []
+        return head + list(self._layers)
+
+    @property
+    def built(self) -> bool:
+        return self._net is not None
+
+    @property
+    def input_shape(self) -> tuple[Optional[int], int]:
+        self._require_built("input_shape")
+        return (None, self._net.n_inputs)
+
+    @property
+    def output_shape(self) -> tuple[Optional[int], int]:
+        self._require_built("output_shape")
+        return (None, self._net.n_outputs)
+
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Layer:
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: "
+                         f"{[layer.name for layer in self.layers]}.")
+
+    def _require_built(self, what: str) -> None:
+        if self._net is None:
+            raise ValueError(
+                f"This model has not yet been built, so {what} is unknown. Build it by calling "
+                "it on data, by fit(), or by starting it with an Input."
+            )
+
+    def count_params(self) -> int:
+        """Total number of weights."""
+        self._require_built("count_params()")
+        return int(self._net.core.n_params)
+
+    # Weights ------------------------------------------------------------------------------
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of all weights in Keras order: `[kernel_0, bias_0, kernel_1, ...]`."""
+        if self._net is None:
+            return []
+        params = self._net.core.get_params()
+        out: list[np.ndarray] = []
+        for i in range(len(self._layers)):
+            out.extend(self._net.weights_from(params, i))
+        return out
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Sets all weights from arrays in the order and shapes of `get_weights()`."""
+        self._require_built("the weight layout")
+        weights = list(weights)
+        shapes = [s for layer in self._layers for s in layer._weight_shapes()]
+        if len(weights) != len(shapes):
+            raise ValueError(
+                f"You called `set_weights(weights)` on model {self.name!r} with a weight list of "
+                f"length {len(weights)}, but the model expects {len(shapes)} weights."
+            )
+        params = self._net.core.get_params()
+        offset = 0
+        for i, (w, shape) in enumerate(zip(weights, shapes)):
+            a = np.asarray(w)
+            if a.dtype.kind not in "fiub":
+                raise TypeError(f"Weight {i} must be numeric. Received dtype {a.dtype}")
+            if a.shape != shape:
+                raise ValueError(f"Weight {i} expects shape {shape}. Received: shape={a.shape}")
+            n = int(np.prod(shape))
+            params[offset : offset + n] = a.reshape(-1)
+            offset += n
+        self._net.core.set_params(params)
+
+    def __call__(self, x: Any, training: bool = False) -> np.ndarray:
+        """Outputs for x as a numpy array (one batch, no progress output)."""
+        return self.predict_on_batch(x)
+
+    # Summary ------------------------------------------------------------------------------
+    def summary(self, line_length: Optional[int] = None, positions: Any = None,
+                print_fn: Optional[Callable[..., Any]] = None, **kwargs: Any) -> None:
+        """Prints Keras's summary table: layers, output shapes and parameter counts."""
+        from eigennet.models.summary import summary_lines
+
+        emit = print_fn or print
+        for line in summary_lines(self, line_length):
+            emit(line)
+
+    # Files --------------------------------------------------------------------------------
+    def save(self, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
+        """Saves architecture, weights, compile settings and optimizer state to a `.keras`
+        file, atomically (a temporary file in the same folder, then a rename)."""
+        from eigennet.models import saving
+
+        saving.save_model(self, filepath, overwrite)
+
+    def save_weights(self, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
+        """Saves the weights to a `.weights.h5` file (eigennet's own zip format), atomically."""
+        from eigennet.models import saving
+
+        saving.save_weights(self, filepath, overwrite)
+
+    def load_weights(self, filepath: str | os.PathLike[str]) -> None:
+        """Loads weights saved by `save_weights` (or a whole `.keras` model's weights)."""
+        from eigennet.models import saving
+
+        saving.load_weights(self, filepath)
+
+    def get_config(self) -> dict[str, Any]:
+        from eigennet.models import saving
+
+        return saving.model_config(self)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"

@@ -1,0 +1,93 @@
+"""Sequential: a plain stack of layers."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from eigennet.layers.core import InputLayer, KerasTensor, Layer, unique_name
+from eigennet.models.model import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers. Without an `Input` first, it is built on the first data.
+
+    Example:
+        >>> model = Sequential([Input((4,)), layers.Dense(8, activation="relu"),
+        ...                     layers.Dense(1, activation="sigmoid")])
+    """
+
+    def __init__(self, layers: Optional[Sequence[Any]] = None, name: Optional[str] = None,
+                 trainable: bool = True) -> None:
+        self._setup(name or unique_name("sequential"))
+        self._n_inputs: Optional[int] = None
+        for layer in layers or []:
+            self.add(layer, rebuild=False)
+        if self._n_inputs is not None and self._layers:
+            self._build(self._n_inputs)
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._layers)
+
+    def add(self, layer: Any, rebuild: bool = True) -> None:
+        """Appends a layer (or sets the input with an `Input`)."""
+        if isinstance(layer, KerasTensor) and isinstance(layer._layer, InputLayer):
+            layer = layer._layer
+        if isinstance(layer, InputLayer):
+            if self._layers:
+                raise ValueError("An Input must come first in a Sequential model.")
+            self._input_layer_seq = layer
+            self._n_inputs = layer.shape[0]
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                f"Only instances of eigennet.layers.Layer can be added to a Sequential model. "
+                f"Received: {layer!r} (of type {type(layer).__name__})"
+            )
+        if any(existing is layer for existing in self._layers):
+            raise ValueError(f"Layer {layer.name!r} is already in this model.")
+        if not self._layers and self._n_inputs is None and layer._input_shape is not None:
+            self._n_inputs = layer._input_shape[0]
+        self._layers.append(layer)
+        if rebuild and self._n_inputs is not None:
+            self._build(self._n_inputs)
+
+    def pop(self, rebuild: bool = True) -> Layer:
+        """Removes and returns the last layer."""
+        if not self._layers:
+            raise TypeError("There are no layers in the model.")
+        layer = self._layers.pop()
+        layer._net, layer._index = None, -1
+        if rebuild and self._layers and self._n_inputs is not None:
+            self._build(self._n_inputs)
+        elif not self._layers:
+            self._net = None
+        return layer
+
+    def build(self, input_shape: Any = None) -> None:
+        """Builds the model for inputs of shape `(batch, n_features)`."""
+        if input_shape is None:
+            raise ValueError("build() needs input_shape=(None, n_features).")
+        self._n_inputs = int(tuple(input_shape)[-1])
+        self._build(self._n_inputs)
+
+    def _ensure_built(self, x: Any) -> None:
+        if self._net is not None:
+            return
+        if not self._layers:
+            raise ValueError("The Sequential model has no layers.")
+        shape = getattr(x, "shape", None)
+        if shape is None:
+            try:
+                shape = np.shape(x)
+            except Exception:
+                shape = ()
+        if len(shape) != 2 or shape[1] <= 0:
+            raise ValueError(
+                "Cannot build the model from input of shape "
+                f"{tuple(shape)}: expected (samples, features)."
+            )
+        self._n_inputs = int(shape[1])
+        self._build(self._n_inputs)

@@ -1,0 +1,59 @@
+"""Keras 3's summary table, drawn with box characters."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+
+def _size(n_params: int, itemsize: int) -> str:
+    b = float(n_params * itemsize)
+    for unit in ("B", "KB", "MB", "GB"):
+        if b < 1024 or unit == "GB":
+            return f"{b:.2f} {unit}"
+        b /= 1024
+    return f"{b:.2f} GB"
+
+
+def summary_lines(model: Any, line_length: Optional[int] = None) -> list[str]:
+    widths = [33, 24, 15]
+    if line_length:
+        extra = max(0, line_length - sum(widths) - 4)
+        widths[0] += extra
+    rows = []
+    n_in = model._net.n_inputs if model._net is not None else None
+    width: Optional[int] = n_in
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if type(layer).__name__ == "InputLayer":
+            rows.append((f"{layer.name} ({kind})", f"(None, {layer.shape[0]})", "0"))
+            continue
+        if width is not None:
+            width = layer.compute_output_shape((None, width))[1]
+            shape = f"(None, {width})"
+            params = f"{layer.count_params():,}"
+        else:
+            shape, params = "?", "0 (unbuilt)"
+        rows.append((f"{layer.name} ({kind})", shape, params))
+
+    def line(left: str, mid: str, right: str, fill: str) -> str:
+        return left + mid.join(fill * w for w in widths) + right
+
+    def row(cells: tuple[str, str, str]) -> str:
+        name, shape, params = cells
+        return ("│ " + name.ljust(widths[0] - 2)[: widths[0] - 2] + " │ "
+                + shape.ljust(widths[1] - 2) + " │ " + params.rjust(widths[2] - 2) + " │")
+
+    header = ("┃ " + "Layer (type)".ljust(widths[0] - 2) + " ┃ "
+              + "Output Shape".ljust(widths[1] - 2) + " ┃ " + "Param #".rjust(widths[2] - 2) + " ┃")
+    out = [f'Model: "{model.name}"', line("┏", "┳", "┓", "━"), header, line("┡", "╇", "┩", "━")]
+    for i, r in enumerate(rows):
+        out.append(row(r))
+        if i + 1 < len(rows):
+            out.append(line("├", "┼", "┤", "─"))
+    out.append(line("└", "┴", "┘", "─"))
+    total = model._net.core.n_params if model._net is not None else 0
+    itemsize = model._net.dtype.itemsize if model._net is not None else 4
+    out.append(f" Total params: {total:,} ({_size(total, itemsize)})")
+    out.append(f" Trainable params: {total:,} ({_size(total, itemsize)})")
+    out.append(f" Non-trainable params: 0 ({_size(0, itemsize)})")
+    return out

@@ -1,0 +1,272 @@
+"""Optimizers with Keras 3's names, defaults and update rules (run in C++)."""
+
+from __future__ import annotations
+
+import math
+import weakref
+from typing import Any, Union
+
+from eigennet import _core
+from eigennet.optimizers import schedules
+from eigennet.optimizers.schedules import LearningRateSchedule
+
+__all__ = ["SGD", "Adam", "Adagrad", "Optimizer", "RMSprop", "get", "schedules"]
+
+LearningRate = Union[float, LearningRateSchedule]
+
+
+def _check_float(name: str, value: Any, low: float, high: float, low_open: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number. Received: {name}={value!r}")
+    value = float(value)
+    ok = math.isfinite(value) and (value > low if low_open else value >= low) and value <= high
+    if not ok:
+        raise ValueError(f"Invalid value for {name}. Received: {name}={value}")
+    return value
+
+
+class Optimizer:
+    """Base class. `learning_rate` is a float or a schedule; `iterations` counts updates."""
+
+    _kind = ""
+
+    def __init__(self, learning_rate: LearningRate, name: str | None = None) -> None:
+        self._learning_rate = self._check_lr(learning_rate)
+        self.name = name or self._kind
+        self._models: list[weakref.ref[Any]] = []
+        self._iterations = 0
+
+    @staticmethod
+    def _check_lr(lr: Any) -> LearningRate:
+        if isinstance(lr, LearningRateSchedule):
+            return lr
+        return _check_float("learning_rate", lr, 0.0, math.inf, low_open=True)
+
+    def _attach(self, core: Any) -> None:
+        self._models = [r for r in self._models if r() is not None and r() is not core]
+        self._models.append(weakref.ref(core))
+
+    def _core(self) -> Any:
+        for ref in reversed(self._models):
+            core = ref()
+            if core is not None:
+                return core
+        return None
+
+    @property
+    def iterations(self) -> int:
+        """Number of updates applied so far."""
+        core = self._core()
+        return int(core.iterations) if core is not None else self._iterations
+
+    @iterations.setter
+    def iterations(self, value: int) -> None:
+        self._iterations = int(value)
+        core = self._core()
+        if core is not None:
+            core.iterations = int(value)
+
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate of the next update (a schedule is evaluated at `iterations`)."""
+        if isinstance(self._learning_rate, LearningRateSchedule):
+            return self._learning_rate(self.iterations)
+        return float(self._learning_rate)
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        if isinstance(self._learning_rate, LearningRateSchedule):
+            raise TypeError(
+                "This optimizer was created with a LearningRateSchedule object as its "
+                "learning_rate, so its learning rate cannot be set directly."
+            )
+        if isinstance(value, LearningRateSchedule):
+            raise TypeError("Set a schedule when creating the optimizer, not afterwards.")
+        self._learning_rate = self._check_lr(value)
+        for ref in self._models:
+            core = ref()
+            if core is not None:
+                core.set_learning_rate(self._schedule_spec())
+
+    def _schedule_spec(self) -> Any:
+        if isinstance(self._learning_rate, LearningRateSchedule):
+            return self._learning_rate._spec()
+        s = _core.Schedule()
+        s.initial = float(self._learning_rate)
+        return s
+
+    def _spec(self) -> Any:
+        c = _core.OptimizerConfig()
+        c.kind = self._kind
+        c.learning_rate = self._schedule_spec()
+        self._fill(c)
+        return c
+
+    def _fill(self, c: Any) -> None:
+        pass
+
+    def get_config(self) -> dict[str, Any]:
+        lr: Any = self._learning_rate
+        if isinstance(lr, LearningRateSchedule):
+            lr = schedules.serialize(lr)
+        return {"name": self.name, "learning_rate": lr}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Optimizer:
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.get_config()})"
+
+
+class SGD(Optimizer):
+    """Gradient descent, with optional (Nesterov) momentum.
+
+    `velocity = momentum * velocity - learning_rate * g`, then `w += velocity` (or, Nesterov,
+    `w += momentum * velocity - learning_rate * g`).
+    """
+
+    _kind = "sgd"
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        name: str = "SGD",
+    ) -> None:
+        super().__init__(learning_rate, name)
+        self.momentum = _check_float("momentum", momentum, 0.0, 1.0)
+        self.nesterov = bool(nesterov)
+
+    def _fill(self, c: Any) -> None:
+        c.momentum, c.nesterov = self.momentum, self.nesterov
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    """Adam with Keras's bias-corrected step size."""
+
+    _kind = "adam"
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        name: str = "adam",
+    ) -> None:
+        super().__init__(learning_rate, name)
+        self.beta_1 = _check_float("beta_1", beta_1, 0.0, 1.0)
+        self.beta_2 = _check_float("beta_2", beta_2, 0.0, 1.0)
+        self.epsilon = _check_float("epsilon", epsilon, 0.0, math.inf)
+        if self.beta_1 >= 1.0 or self.beta_2 >= 1.0:
+            raise ValueError(
+                f"beta_1 and beta_2 must be < 1. Received: beta_1={beta_1}, beta_2={beta_2}"
+            )
+
+    def _fill(self, c: Any) -> None:
+        c.beta_1, c.beta_2, c.epsilon = self.beta_1, self.beta_2, self.epsilon
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
+
+
+class RMSprop(Optimizer):
+    """RMSprop: `v = rho*v + (1-rho)*g**2`, step `learning_rate * g / sqrt(v + epsilon)`."""
+
+    _kind = "rmsprop"
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        rho: float = 0.9,
+        momentum: float = 0.0,
+        epsilon: float = 1e-7,
+        name: str = "rmsprop",
+    ) -> None:
+        super().__init__(learning_rate, name)
+        self.rho = _check_float("rho", rho, 0.0, 1.0)
+        if self.rho >= 1.0:
+            raise ValueError(f"rho must be < 1. Received: rho={rho}")
+        self.momentum = _check_float("momentum", momentum, 0.0, 1.0)
+        self.epsilon = _check_float("epsilon", epsilon, 0.0, math.inf)
+
+    def _fill(self, c: Any) -> None:
+        c.rho, c.momentum, c.epsilon = self.rho, self.momentum, self.epsilon
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+        }
+
+
+class Adagrad(Optimizer):
+    """Adagrad: `a += g**2`, step `learning_rate * g / sqrt(a + epsilon)`."""
+
+    _kind = "adagrad"
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        initial_accumulator_value: float = 0.1,
+        epsilon: float = 1e-7,
+        name: str = "adagrad",
+    ) -> None:
+        super().__init__(learning_rate, name)
+        self.initial_accumulator_value = _check_float(
+            "initial_accumulator_value", initial_accumulator_value, 0.0, math.inf
+        )
+        self.epsilon = _check_float("epsilon", epsilon, 0.0, math.inf)
+
+    def _fill(self, c: Any) -> None:
+        c.initial_accumulator_value, c.epsilon = self.initial_accumulator_value, self.epsilon
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "epsilon": self.epsilon,
+        }
+
+
+_CLASSES: dict[str, type[Optimizer]] = {"SGD": SGD, "Adam": Adam, "RMSprop": RMSprop,
+                                        "Adagrad": Adagrad}
+_BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad}
+
+
+def get(identifier: Any) -> Optimizer:
+    """Resolves an optimizer given by name (`"adam"`) or object."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
+        return _BY_NAME[identifier.lower()]()
+    raise ValueError(
+        f"Unknown optimizer: {identifier!r}. Expected one of {sorted(_BY_NAME)} or an "
+        "eigennet.optimizers object."
+    )
+
+
+def serialize(opt: Optimizer) -> dict[str, Any]:
+    return {"class_name": type(opt).__name__, "config": opt.get_config()}
+
+
+def deserialize(config: dict[str, Any]) -> Optimizer:
+    cls = _CLASSES.get(config.get("class_name", ""))
+    if cls is None:
+        raise ValueError(f"Unknown optimizer in file: {config.get('class_name')!r}")
+    return cls.from_config(dict(config.get("config", {})))

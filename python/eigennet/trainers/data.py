@@ -1,0 +1,88 @@
+"""Checks and converts user data once, at the edge, before the C++ core sees it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def _to_array(value: Any, what: str) -> np.ndarray:
+    if hasattr(value, "to_numpy") and not isinstance(value, np.ndarray):
+        value = value.to_numpy()
+    if value is None:
+        raise ValueError(f"{what} is None: pass a numpy array.")
+    try:
+        a = np.asarray(value)
+    except Exception as e:  # ragged nested lists and the like
+        raise ValueError(f"{what} could not be converted to an array: {e}") from None
+    if a.dtype.kind not in "fiub":
+        raise TypeError(
+            f"{what} must hold real numbers (float, int or bool). Received an array of dtype "
+            f"{a.dtype}"
+        )
+    return a
+
+
+def features(x: Any, n_inputs: int, dtype: np.dtype, what: str = "x") -> np.ndarray:
+    """(n, n_inputs) C-contiguous array of the model's dtype."""
+    a = _to_array(x, what)
+    if a.ndim == 1 and n_inputs == 1:
+        a = a.reshape(-1, 1)
+    if a.ndim != 2:
+        raise ValueError(
+            f"{what} must be 2-D (samples, features). Received: {what}.shape={a.shape}"
+        )
+    if a.shape[0] == 0:
+        raise ValueError(f"{what} is empty: it has 0 samples. Received: {what}.shape={a.shape}")
+    if a.shape[1] != n_inputs:
+        raise ValueError(
+            f"The model expects {n_inputs} input features, but {what} has {a.shape[1]}. "
+            f"Received: {what}.shape={a.shape}"
+        )
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def targets(y: Any, n: int, n_outputs: int, sparse: bool, dtype: np.dtype) -> np.ndarray:
+    """(n, n_targets) C-contiguous targets: integer labels (n, 1) for sparse losses."""
+    a = _to_array(y, "y")
+    if sparse:
+        if a.ndim == 2 and a.shape[1] == 1:
+            a = a.reshape(-1)
+        if a.ndim != 1:
+            raise ValueError(
+                "Sparse categorical cross-entropy takes integer labels of shape (n,). "
+                f"Received: y.shape={a.shape}"
+            )
+        if a.size and (not np.all(np.isfinite(a)) or a.min() < 0 or a.max() >= n_outputs or
+                       np.any(a != np.floor(a))):
+            bad = a[(~np.isfinite(a)) | (a < 0) | (a >= n_outputs) | (a != np.floor(a))][0]
+            raise ValueError(
+                f"Labels must be integers in [0, {n_outputs}) for {n_outputs} outputs. "
+                f"Received a label {bad}"
+            )
+        a = a.reshape(-1, 1)
+    else:
+        if a.ndim == 1 and n_outputs == 1:
+            a = a.reshape(-1, 1)
+        if a.ndim != 2 or a.shape[1] != n_outputs:
+            raise ValueError(
+                f"The model has {n_outputs} outputs, so y must have shape (n, {n_outputs}). "
+                f"Received: y.shape={a.shape}"
+            )
+    if a.shape[0] != n:
+        raise ValueError(
+            f"x and y must have the same number of samples. Received: len(x)={n}, "
+            f"len(y)={a.shape[0]}"
+        )
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def positive_int(value: Any, name: str, allow_none: bool = False) -> Any:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int. Received: {name}={value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive int. Received: {name}={value}")
+    return int(value)

@@ -1,0 +1,8 @@
+"""Utilities: seeding and plotting."""
+
+from __future__ import annotations
+
+from eigennet.utils.plotting import plot_history
+from eigennet.utils.seeding import set_random_seed
+
+__all__ = ["plot_history", "set_random_seed"]

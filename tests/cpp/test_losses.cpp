@@ -1,0 +1,263 @@
+// Loss and metric kernels: values against closed forms (clipping, large logits), gradients of every
+// LossKind against finite differences, and the fused (activation, loss) mapping.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "eigennet/backend.h"
+#include "eigennet/losses.h"
+#include "test_util.h"
+
+namespace eigennet {
+namespace {
+
+using test::FloatTypes;
+using test::near_rel;
+using test::tol;
+
+template <typename T>
+class LossTest : public ::testing::Test {
+ protected:
+  /// Per-sample values and the gradient of grad_scale * Σ per_sample; P is (n_out, batch).
+  struct Result {
+    std::vector<T> values, grad;
+  };
+  Result run(LossKind kind, const std::vector<T>& P, const std::vector<T>& Y, Index n_out,
+             T grad_scale = T(1)) {
+    const Index batch = static_cast<Index>(P.size()) / n_out;
+    Result r{std::vector<T>(batch), std::vector<T>(P.size())};
+    be->loss(kind, P.data(), Y.data(), n_out, batch, grad_scale, r.values.data(), r.grad.data());
+    return r;
+  }
+  void expect_values(const std::vector<T>& actual, const std::vector<double>& expected,
+                     double rtol = tol<T>()) {
+    ASSERT_EQ(actual.size(), expected.size());
+    for (std::size_t i = 0; i < actual.size(); ++i)
+      EXPECT_TRUE(near_rel(actual[i], expected[i], rtol)) << "entry " << i;
+  }
+
+  std::unique_ptr<Backend<T>> be = make_cpu_backend<T>();
+};
+TYPED_TEST_SUITE(LossTest, FloatTypes);
+
+TYPED_TEST(LossTest, MeanSquaredError) {
+  // Per-sample value is the mean over outputs: ((1-0)^2 + 0 + (3-5)^2) / 3; grad 2(p - y) / 3.
+  const auto r = this->run(LossKind::MeanSquaredError, {1, 2, 3}, {0, 2, 5}, 3);
+  this->expect_values(r.values, {5.0 / 3});
+  this->expect_values(r.grad, {2.0 / 3, 0.0, -4.0 / 3});
+}
+
+TYPED_TEST(LossTest, MeanAbsoluteError) {
+  using T = TypeParam;
+  const auto r = this->run(LossKind::MeanAbsoluteError, {1, 2, 3}, {0, T(2.5), 5}, 3);
+  this->expect_values(r.values, {3.5 / 3});
+  this->expect_values(r.grad, {1.0 / 3, -1.0 / 3, -1.0 / 3});
+}
+
+TYPED_TEST(LossTest, BinaryCrossentropyOnProbabilities) {
+  using T = TypeParam;
+  // Two samples of one output: (p=0.9, y=1) and (p=0.9, y=0).
+  const auto r = this->run(LossKind::BinaryCrossentropy, {T(0.9), T(0.9)}, {1, 0}, 1);
+  this->expect_values(r.values, {-std::log(0.9), -std::log(0.1)});
+  this->expect_values(r.grad, {-1 / 0.9, 1 / 0.1}, 10 * tol<T>());
+  // Two outputs in one sample: the per-sample value is their mean.
+  const auto m = this->run(LossKind::BinaryCrossentropy, {T(0.9), T(0.2)}, {1, 0}, 2);
+  this->expect_values(m.values, {-(std::log(0.9) + std::log(0.8)) / 2});
+}
+
+TYPED_TEST(LossTest, BinaryCrossentropyClipsAtEpsilon) {
+  using T = TypeParam;
+  // p = 0 and p = 1 are clipped to [1e-7, 1 - 1e-7] (1 - 1e-7 rounded to T), and the clipped
+  // entries pass no gradient.
+  const double hi = static_cast<double>(T(1) - T(kEpsilon));
+  const auto r = this->run(LossKind::BinaryCrossentropy, {0, 0, 1, 1}, {1, 0, 0, 1}, 1);
+  ASSERT_TRUE(std::isfinite(r.values[0]) && std::isfinite(r.values[2]));
+  EXPECT_TRUE(near_rel(r.values[0], -std::log(1e-7), 10 * tol<T>()));
+  EXPECT_NEAR(r.values[1], -std::log(hi), 1e-13);
+  EXPECT_TRUE(near_rel(r.values[2], -std::log(1 - hi), 10 * tol<T>()));
+  EXPECT_NEAR(r.values[3], -std::log(hi), 1e-13);
+  for (T g : r.grad) EXPECT_EQ(g, T(0));
+}
+
+TYPED_TEST(LossTest, BinaryCrossentropyLogitsIsStable) {
+  using T = TypeParam;
+  const T big = T(1e4);
+  const auto r =
+      this->run(LossKind::BinaryCrossentropyLogits, {big, -big, big, -big, 0}, {1, 1, 0, 0, 1}, 1);
+  for (T v : r.values) ASSERT_TRUE(std::isfinite(v));
+  this->expect_values(r.values, {0.0, 1e4, 1e4, 0.0, std::log(2.0)});
+  // Gradient sigmoid(z) - y.
+  this->expect_values(r.grad, {0.0, -1.0, 1.0, 0.0, -0.5});
+}
+
+TYPED_TEST(LossTest, BinaryCrossentropyLogitsMatchesProbabilities) {
+  using T = TypeParam;
+  // BCE(sigmoid(z), y) equals the logits form while sigmoid(z) stays inside the clip range.
+  const double z = 1.3, y = 0.25, p = 1 / (1 + std::exp(-z));
+  const auto r = this->run(LossKind::BinaryCrossentropyLogits, {T(z)}, {T(y)}, 1);
+  this->expect_values(r.values, {-(y * std::log(p) + (1 - y) * std::log(1 - p))});
+  this->expect_values(r.grad, {p - y});
+}
+
+TYPED_TEST(LossTest, CategoricalCrossentropyRenormalisesRows) {
+  using T = TypeParam;
+  // p sums to 2, so q = (0.2, 0.3, 0.5); L = -log 0.3. With g = dL/dq = (0, -1/0.3, 0) and
+  // Σ g q = -1: dL/dp = (g + 1) / 2.
+  const auto r = this->run(LossKind::CategoricalCrossentropy, {T(0.4), T(0.6), 1}, {0, 1, 0}, 3);
+  this->expect_values(r.values, {-std::log(0.3)});
+  this->expect_values(r.grad, {0.5, (1 - 1 / 0.3) / 2, 0.5}, 10 * tol<T>());
+  const auto s = this->run(LossKind::SparseCategoricalCrossentropy, {T(0.4), T(0.6), 1}, {1}, 3);
+  this->expect_values(s.values, {-std::log(0.3)});
+  this->expect_values(s.grad, {0.5, (1 - 1 / 0.3) / 2, 0.5}, 10 * tol<T>());
+}
+
+TYPED_TEST(LossTest, CategoricalCrossentropyClipsZeroProbability) {
+  using T = TypeParam;
+  const auto r = this->run(LossKind::CategoricalCrossentropy, {0, T(0.5), T(0.5)}, {1, 0, 0}, 3);
+  ASSERT_TRUE(std::isfinite(r.values[0]));
+  EXPECT_TRUE(near_rel(r.values[0], -std::log(1e-7), 10 * tol<T>()));
+  for (T g : r.grad) EXPECT_TRUE(std::isfinite(g));
+}
+
+TYPED_TEST(LossTest, CategoricalCrossentropyLogits) {
+  using T = TypeParam;
+  // softmax(0, ln 2, ln 5) = (1, 2, 5) / 8: L = -log(5/8), gradient softmax - y.
+  const auto r = this->run(LossKind::CategoricalCrossentropyLogits,
+                           {0, T(std::log(2.0)), T(std::log(5.0))}, {0, 0, 1}, 3);
+  this->expect_values(r.values, {-std::log(5.0 / 8)});
+  this->expect_values(r.grad, {1.0 / 8, 2.0 / 8, 5.0 / 8 - 1});
+  // Soft labels: L = Σy · lse(z) - Σ y z.
+  const auto soft = this->run(LossKind::CategoricalCrossentropyLogits,
+                              {0, T(std::log(2.0)), T(std::log(5.0))}, {T(0.25), T(0.75), 0}, 3);
+  this->expect_values(soft.values, {std::log(8.0) - 0.75 * std::log(2.0)});
+}
+
+TYPED_TEST(LossTest, CategoricalLogitsStableForHugeLogits) {
+  using T = TypeParam;
+  const T big = T(1e4);
+  const auto r = this->run(LossKind::CategoricalCrossentropyLogits, {big, 0, -big}, {0, 1, 0}, 3);
+  this->expect_values(r.values, {1e4});
+  this->expect_values(r.grad, {1.0, -1.0, 0.0});
+  const auto s = this->run(LossKind::SparseCategoricalCrossentropyLogits,
+                           {big, 0, -big, -big, 0, big}, {1, 2}, 3);
+  this->expect_values(s.values, {1e4, 0.0});
+  this->expect_values(s.grad, {1.0, -1.0, 0.0, 0.0, 0.0, 0.0});
+}
+
+TYPED_TEST(LossTest, GradScaleAndNullGradient) {
+  using T = TypeParam;
+  const std::vector<T> P = {1, 2, 3, 4}, Y = {0, 0, 0, 0};
+  const auto r = this->run(LossKind::MeanSquaredError, P, Y, 2, T(0.5));
+  this->expect_values(r.values, {2.5, 12.5});
+  this->expect_values(r.grad, {0.5, 1.0, 1.5, 2.0});  // 0.5 * 2p / 2
+  std::vector<T> values(2);
+  this->be->loss(LossKind::MeanSquaredError, P.data(), Y.data(), 2, 2, T(1), values.data(),
+                 nullptr);
+  this->expect_values(values, {2.5, 12.5});
+}
+
+struct GradientCase {
+  LossKind kind;
+  double p_lo, p_hi;  // range of predictions
+};
+
+// Σ per_sample over a (3, 4) batch, differentiated numerically in every prediction.
+class LossGradientTest : public ::testing::TestWithParam<GradientCase> {};
+
+TEST_P(LossGradientTest, MatchesFiniteDifferences) {
+  const GradientCase c = GetParam();
+  auto be = make_cpu_backend<double>();
+  const Index n_out = 3, batch = 4;
+  std::vector<double> P = test::uniform<double>(n_out * batch, c.p_lo, c.p_hi, 31);
+  std::vector<double> Y;
+  switch (c.kind) {
+    case LossKind::MeanAbsoluteError:
+      // Keep |p - y| >= 0.1 so no difference crosses the kink.
+      Y = test::uniform_away_from_zero(P.size(), -1, 1, 0.1, 32);
+      for (std::size_t i = 0; i < P.size(); ++i) Y[i] += P[i];
+      break;
+    case LossKind::SparseCategoricalCrossentropy:
+    case LossKind::SparseCategoricalCrossentropyLogits: Y = {0, 2, 1, 2}; break;
+    case LossKind::CategoricalCrossentropy:
+    case LossKind::CategoricalCrossentropyLogits:
+      // One one-hot column and three soft ones.
+      Y = {0, 1, 0, 0.2, 0.3, 0.5, 0.6, 0.4, 0.0, 0.1, 0.1, 0.8};
+      break;
+    default: Y = test::uniform<double>(P.size(), 0, 1, 33);
+  }
+  std::vector<double> values(batch), grad(P.size());
+  auto loss = [&] {
+    std::vector<double> v(batch);
+    be->loss(c.kind, P.data(), Y.data(), n_out, batch, 1.0, v.data(), nullptr);
+    double s = 0;
+    for (double x : v) s += x;
+    return s;
+  };
+  be->loss(c.kind, P.data(), Y.data(), n_out, batch, 1.0, values.data(), grad.data());
+  test::expect_gradients_match(grad, test::numeric_gradient(loss, P), 1e-6, loss_name(c.kind));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllLosses, LossGradientTest,
+    ::testing::Values(GradientCase{LossKind::MeanSquaredError, -2, 2},
+                      GradientCase{LossKind::MeanAbsoluteError, -2, 2},
+                      GradientCase{LossKind::BinaryCrossentropy, 0.05, 0.95},
+                      GradientCase{LossKind::BinaryCrossentropyLogits, -4, 4},
+                      // Unnormalised rows, so the gradient carries the renormalisation.
+                      GradientCase{LossKind::CategoricalCrossentropy, 0.1, 1.0},
+                      GradientCase{LossKind::CategoricalCrossentropyLogits, -4, 4},
+                      GradientCase{LossKind::SparseCategoricalCrossentropy, 0.1, 1.0},
+                      GradientCase{LossKind::SparseCategoricalCrossentropyLogits, -4, 4}),
+    [](const auto& info) { return std::string(loss_name(info.param.kind)); });
+
+template <typename T>
+class MetricTest : public LossTest<T> {
+ protected:
+  std::vector<T> run_metric(MetricKind kind, const std::vector<T>& A, const std::vector<T>& Y,
+                            Index n_out) {
+    std::vector<T> out(A.size() / n_out);
+    this->be->metric(kind, A.data(), Y.data(), n_out, static_cast<Index>(out.size()), out.data());
+    return out;
+  }
+};
+TYPED_TEST_SUITE(MetricTest, FloatTypes);
+
+TYPED_TEST(MetricTest, HandComputedValues) {
+  using T = TypeParam;
+  // Binary accuracy thresholds at p > 0.5, so 0.5 counts as class 0.
+  this->expect_values(
+      this->run_metric(MetricKind::BinaryAccuracy, {T(0.7), T(0.2), T(0.5)}, {1, 0, 1}, 3),
+      {2.0 / 3});
+  const std::vector<T> A = {T(0.1), T(0.7), T(0.2), T(0.5), T(0.3), T(0.2)};
+  this->expect_values(this->run_metric(MetricKind::CategoricalAccuracy, A, {0, 1, 0, 0, 0, 1}, 3),
+                      {1.0, 0.0});
+  this->expect_values(this->run_metric(MetricKind::SparseCategoricalAccuracy, A, {1, 0}, 3),
+                      {1.0, 1.0});
+  this->expect_values(this->run_metric(MetricKind::MeanSquaredError, {1, 2}, {0, 4}, 2), {2.5});
+  this->expect_values(this->run_metric(MetricKind::MeanAbsoluteError, {1, 2}, {0, 4}, 2), {1.5});
+}
+
+TEST(LossNames, FusedFormsAndNames) {
+  EXPECT_EQ(fused_loss(Activation::Sigmoid, LossKind::BinaryCrossentropy),
+            LossKind::BinaryCrossentropyLogits);
+  EXPECT_EQ(fused_loss(Activation::Softmax, LossKind::CategoricalCrossentropy),
+            LossKind::CategoricalCrossentropyLogits);
+  EXPECT_EQ(fused_loss(Activation::Softmax, LossKind::SparseCategoricalCrossentropy),
+            LossKind::SparseCategoricalCrossentropyLogits);
+  EXPECT_EQ(fused_loss(Activation::Linear, LossKind::BinaryCrossentropy),
+            LossKind::BinaryCrossentropy);
+  EXPECT_EQ(fused_loss(Activation::Softmax, LossKind::MeanSquaredError),
+            LossKind::MeanSquaredError);
+  EXPECT_TRUE(is_sparse(LossKind::SparseCategoricalCrossentropyLogits));
+  EXPECT_FALSE(is_sparse(LossKind::CategoricalCrossentropy));
+  for (int k = 0; k <= static_cast<int>(LossKind::SparseCategoricalCrossentropyLogits); ++k)
+    EXPECT_EQ(static_cast<int>(loss_from_name(loss_name(static_cast<LossKind>(k)))), k);
+  EXPECT_THROW(loss_from_name("hinge"), std::invalid_argument);
+  EXPECT_EQ(metric_from_name("sparse_categorical_accuracy"), MetricKind::SparseCategoricalAccuracy);
+  EXPECT_THROW(metric_from_name("auc"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace eigennet

@@ -1,0 +1,479 @@
+// Model and Trainer end to end: a hand-computed SGD step, whole-model gradients against finite
+// differences, XOR, determinism (same seed, 1 vs 2 threads), dropout, schedules and errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "eigennet/backend.h"
+#include "eigennet/model.h"
+#include "eigennet/trainer.h"
+#include "test_util.h"
+
+namespace eigennet {
+namespace {
+
+using test::FloatTypes;
+using test::near_rel;
+
+LayerSpec dense(Index units, Activation act = Activation::Linear, double l1 = 0, double l2 = 0) {
+  LayerSpec l;
+  l.kind = LayerKind::Dense;
+  l.n_units = units;
+  l.activation = act;
+  l.l1 = l1;
+  l.l2 = l2;
+  return l;
+}
+
+LayerSpec dropout(double rate) {
+  LayerSpec l;
+  l.kind = LayerKind::Dropout;
+  l.rate = rate;
+  return l;
+}
+
+LayerSpec activation(Activation act) {
+  LayerSpec l;
+  l.kind = LayerKind::Activation;
+  l.activation = act;
+  return l;
+}
+
+OptimizerConfig sgd(double lr) {
+  OptimizerConfig c;
+  c.kind = OptimizerKind::SGD;
+  c.learning_rate.initial = lr;
+  return c;
+}
+
+OptimizerConfig adam(double lr) {
+  OptimizerConfig c;
+  c.kind = OptimizerKind::Adam;
+  c.learning_rate.initial = lr;
+  return c;
+}
+
+template <typename T>
+std::unique_ptr<Model<T>> make_model(Index n_inputs, std::vector<LayerSpec> layers,
+                                     std::uint64_t seed) {
+  auto m = std::make_unique<Model<T>>(n_inputs, std::move(layers), make_cpu_backend<T>(), seed);
+  for (std::size_t i = 0; i < m->layers().size(); ++i)
+    if (m->param_offset(i) >= 0)
+      m->initialize(i, Initializer::from_name("glorot_uniform"), Initializer::from_name("zeros"));
+  return m;
+}
+
+template <typename T>
+std::vector<T> params(const Model<T>& m) {
+  std::vector<T> p(m.n_params());
+  m.get_params(p.data());
+  return p;
+}
+
+/// Random integer labels in [0, n_classes), stored as T.
+template <typename T>
+std::vector<T> labels(Index n, Index n_classes, std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<T> y(n);
+  for (auto& v : y) v = static_cast<T>(rng.below(static_cast<std::uint64_t>(n_classes)));
+  return y;
+}
+
+template <typename T>
+class ModelTest : public ::testing::Test {};
+TYPED_TEST_SUITE(ModelTest, FloatTypes);
+
+TYPED_TEST(ModelTest, LayoutAndWidths) {
+  using T = TypeParam;
+  LayerSpec no_bias = dense(2);
+  no_bias.use_bias = false;
+  Model<T> m(3, {dense(4, Activation::Relu), dropout(0.5), no_bias}, make_cpu_backend<T>(), 0);
+  EXPECT_EQ(m.n_params(), 3 * 4 + 4 + 4 * 2);
+  EXPECT_EQ(m.param_offset(0), 0);
+  EXPECT_EQ(m.param_offset(1), -1);
+  EXPECT_EQ(m.param_offset(2), 16);
+  EXPECT_EQ(m.width(1), 4);
+  EXPECT_EQ(m.n_outputs(), 2);
+  // Parameters start at zero until initialised.
+  EXPECT_EQ(params(m), std::vector<T>(m.n_params(), T(0)));
+}
+
+TYPED_TEST(ModelTest, OneSgdStepByHand) {
+  using T = TypeParam;
+  // Z = w·x + b with w = (1, 2), b = 0.5 on x = (1,0), (0,1), (1,1) and y = (1, 2, 3): every
+  // error is 0.5, so MSE = 0.25, dL/dz = 2 * 0.5 / 3 = 1/3, dL/dw = (2/3, 2/3), dL/db = 1.
+  Model<T> m(2, {dense(1)}, make_cpu_backend<T>(), 0);
+  const std::vector<T> p0 = {1, 2, T(0.5)};
+  m.set_params(p0.data());
+  m.compile(LossKind::MeanSquaredError, sgd(0.1), {MetricKind::MeanAbsoluteError});
+  const std::vector<T> x = {1, 0, 0, 1, 1, 1}, y = {1, 2, 3};
+  DataSet<T> data(m.backend(), x.data(), 2, y.data(), 1, 3);
+  Trainer<T> trainer(m);
+  const PassResult r = trainer.fit_epoch(data, 3, false);
+  EXPECT_EQ(r.samples, 3);
+  EXPECT_EQ(r.batches, 1);
+  EXPECT_TRUE(near_rel(r.loss, 0.25, test::tol<T>()));
+  ASSERT_EQ(r.metrics.size(), 1u);
+  EXPECT_TRUE(near_rel(r.metrics[0], 0.5, test::tol<T>()));
+  const std::vector<T> p1 = params(m);
+  EXPECT_TRUE(near_rel(p1[0], 1 - 0.1 * 2 / 3, test::tol<T>()));
+  EXPECT_TRUE(near_rel(p1[1], 2 - 0.1 * 2 / 3, test::tol<T>()));
+  EXPECT_TRUE(near_rel(p1[2], 0.4, test::tol<T>()));
+  EXPECT_EQ(m.iterations(), 1);
+}
+
+struct ModelGradCase {
+  const char* name;
+  std::vector<LayerSpec> layers;
+  LossKind loss;
+};
+
+// With SGD at lr = 1 one step moves the parameters by exactly -dL/dθ, so the model's whole
+// backward pass (fused losses, activation layers, regularisation) can be checked against finite
+// differences of the loss that evaluate() reports.
+class ModelGradientTest : public ::testing::TestWithParam<ModelGradCase> {};
+
+TEST_P(ModelGradientTest, SgdStepMatchesFiniteDifferences) {
+  const ModelGradCase& c = GetParam();
+  const Index n_in = 3, n = 6;
+  auto m = make_model<double>(n_in, c.layers, 5);
+  m->compile(c.loss, sgd(1.0), {});
+  const Index n_out = m->n_outputs();
+  const std::vector<double> x = test::uniform<double>(n_in * n, -1, 1, 61);
+  std::vector<double> y;
+  if (is_sparse(c.loss)) {
+    y = labels<double>(n, n_out, 62);
+  } else if (c.loss == LossKind::CategoricalCrossentropy) {
+    for (double label : labels<double>(n, n_out, 62))
+      for (Index k = 0; k < n_out; ++k) y.push_back(k == label ? 1.0 : 0.0);
+  } else if (c.loss == LossKind::MeanSquaredError) {
+    y = test::uniform<double>(n_out * n, -1, 1, 63);
+  } else {
+    y = test::uniform<double>(n_out * n, 0, 1, 63);
+  }
+  DataSet<double> data(m->backend(), x.data(), n_in, y.data(), m->n_targets(), n);
+  Trainer<double> trainer(*m);
+  std::vector<double> theta = params(*m);
+  auto loss = [&] {
+    m->set_params(theta.data());
+    return trainer.evaluate(data, n).loss;
+  };
+  const std::vector<double> numeric = test::numeric_gradient(loss, theta);
+  m->set_params(theta.data());
+  trainer.fit_epoch(data, n, false);
+  const std::vector<double> after = params(*m);
+  std::vector<double> analytic(theta.size());
+  for (std::size_t i = 0; i < theta.size(); ++i) analytic[i] = theta[i] - after[i];
+  test::expect_gradients_match(analytic, numeric, 1e-6, c.name);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Architectures, ModelGradientTest,
+    ::testing::Values(
+        ModelGradCase{"tanh_softmax_sparse",
+                      {dense(5, Activation::Tanh), dense(4, Activation::Softmax)},
+                      LossKind::SparseCategoricalCrossentropy},
+        ModelGradCase{"sigmoid_activation_layer_bce",
+                      {dense(5, Activation::Elu), dense(1), activation(Activation::Sigmoid)},
+                      LossKind::BinaryCrossentropy},
+        ModelGradCase{"gelu_l1_l2_mse",
+                      {dense(5, Activation::Gelu, 0.01, 0.02), dropout(0.0), dense(2)},
+                      LossKind::MeanSquaredError},
+        ModelGradCase{"activation_layers_categorical",
+                      {dense(4, Activation::Sigmoid), activation(Activation::Tanh),
+                       dense(3, Activation::Softmax)},
+                      LossKind::CategoricalCrossentropy},
+        ModelGradCase{"softmax_mse_unfused",
+                      {dense(4, Activation::Softplus), dense(3, Activation::Softmax)},
+                      LossKind::MeanSquaredError},
+        ModelGradCase{"sigmoid_bce_probs_fused",
+                      {dense(4, Activation::LeakyRelu, 0.0, 0.1), dense(2, Activation::Sigmoid)},
+                      LossKind::BinaryCrossentropy}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TYPED_TEST(ModelTest, FusedSigmoidBceEqualsLogitsLoss) {
+  using T = TypeParam;
+  const Index n = 16;
+  const std::vector<T> x = test::uniform<T>(4 * n, -1, 1, 71);
+  std::vector<T> y = labels<T>(n, 2, 72);
+  auto run = [&](Activation last, LossKind loss) {
+    auto m = make_model<T>(4, {dense(3, Activation::Tanh), dense(1, last)}, 3);
+    m->compile(loss, sgd(0.5), {});
+    DataSet<T> data(m->backend(), x.data(), 4, y.data(), 1, n);
+    Trainer<T> trainer(*m);
+    const double l = trainer.fit_epoch(data, 5, false).loss;
+    return std::make_pair(l, params(*m));
+  };
+  const auto fused = run(Activation::Sigmoid, LossKind::BinaryCrossentropy);
+  const auto logits = run(Activation::Linear, LossKind::BinaryCrossentropyLogits);
+  EXPECT_EQ(fused.first, logits.first);
+  EXPECT_EQ(fused.second, logits.second);
+}
+
+TYPED_TEST(ModelTest, LearnsXorWithAdam) {
+  using T = TypeParam;
+  auto m = make_model<T>(2, {dense(4, Activation::Tanh), dense(1, Activation::Sigmoid)}, 1);
+  m->compile(LossKind::BinaryCrossentropy, adam(0.05), {MetricKind::BinaryAccuracy});
+  const std::vector<T> x = {0, 0, 0, 1, 1, 0, 1, 1}, y = {0, 1, 1, 0};
+  DataSet<T> data(m->backend(), x.data(), 2, y.data(), 1, 4);
+  Trainer<T> trainer(*m);
+  for (int epoch = 0; epoch < 1000; ++epoch) trainer.fit_epoch(data, 4, true);
+  const PassResult r = trainer.evaluate(data, 4);
+  EXPECT_LT(r.loss, 0.05);
+  ASSERT_EQ(r.metrics.size(), 1u);
+  EXPECT_EQ(r.metrics[0], 1.0);
+  std::vector<T> out(4);
+  ASSERT_TRUE(trainer.predict(data, 3, out.data()));
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(out[i] > T(0.5), y[i] == T(1)) << "sample " << i;
+}
+
+/// Trains a model with dropout and shuffling for a few epochs; returns its parameters.
+template <typename T>
+std::vector<T> train_small(std::uint64_t seed) {
+  auto m = make_model<T>(6, {dense(8, Activation::Relu), dropout(0.3), dense(3)}, seed);
+  m->compile(LossKind::SparseCategoricalCrossentropyLogits, adam(0.01),
+             {MetricKind::SparseCategoricalAccuracy});
+  const Index n = 50;
+  const std::vector<T> x = test::uniform<T>(6 * n, -1, 1, 81);
+  const std::vector<T> y = labels<T>(n, 3, 82);
+  DataSet<T> data(m->backend(), x.data(), 6, y.data(), 1, n);
+  Trainer<T> trainer(*m);
+  for (int epoch = 0; epoch < 3; ++epoch) trainer.fit_epoch(data, 8, true);
+  return params(*m);
+}
+
+TYPED_TEST(ModelTest, SameSeedGivesBitwiseIdenticalParams) {
+  using T = TypeParam;
+  const std::vector<T> a = train_small<T>(17), b = train_small<T>(17), c = train_small<T>(18);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+}
+
+struct ThreadCase {
+  Index hidden1, hidden2, batch;
+};
+
+// Threads share out fixed panels, so 1 and 2 threads must give the same bits. The 256-unit
+// cases have >= 2 x 65536 multiply-adds per product, so the second thread really runs; batch 37
+// leaves a last batch of one sample (1000 = 27 * 37 + 1).
+class ThreadDeterminismTest : public ::testing::TestWithParam<ThreadCase> {};
+
+TEST_P(ThreadDeterminismTest, OneAndTwoThreadsGiveIdenticalParams) {
+  const ThreadCase c = GetParam();
+  const Index n_in = 20, n = 1000;
+  const std::vector<float> x = test::uniform<float>(n_in * n, -1, 1, 91);
+  const std::vector<float> y = labels<float>(n, 3, 92);
+  auto train = [&](int threads) {
+    set_num_threads(threads);
+    auto m = make_model<float>(n_in,
+                               {dense(c.hidden1, Activation::Relu),
+                                dense(c.hidden2, Activation::Tanh), dense(3, Activation::Softmax)},
+                               2024);
+    m->compile(LossKind::SparseCategoricalCrossentropy, adam(0.001), {});
+    DataSet<float> data(m->backend(), x.data(), n_in, y.data(), 1, n);
+    Trainer<float> trainer(*m);
+    double loss = 0;
+    for (int epoch = 0; epoch < 3; ++epoch) loss = trainer.fit_epoch(data, c.batch, true).loss;
+    return std::make_pair(loss, params(*m));
+  };
+  const auto one = train(1);
+  const auto two = train(2);
+  set_num_threads(1);
+  EXPECT_EQ(one.first, two.first);
+  EXPECT_EQ(one.second, two.second);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, ThreadDeterminismTest,
+                         ::testing::Values(ThreadCase{64, 32, 128}, ThreadCase{64, 32, 37},
+                                           ThreadCase{256, 128, 256}, ThreadCase{256, 128, 37}),
+                         [](const auto& info) {
+                           const ThreadCase& c = info.param;
+                           return std::to_string(c.hidden1) + "_" + std::to_string(c.hidden2) +
+                                  "_batch" + std::to_string(c.batch);
+                         });
+
+TYPED_TEST(ModelTest, DropoutTrainingAndInference) {
+  using T = TypeParam;
+  const double rate = 0.3;
+  const Index width = 1000, batch = 100;
+  Model<T> m(width, {dropout(rate)}, make_cpu_backend<T>(), 4);
+  const std::vector<T> x(width * batch, T(2));
+  const T* out = m.forward(x.data(), batch, true);
+  const T kept = static_cast<T>(2 / (1 - rate));
+  Index zeros = 0;
+  for (Index i = 0; i < width * batch; ++i) {
+    if (out[i] == T(0))
+      ++zeros;
+    else
+      ASSERT_EQ(out[i], kept) << i;
+  }
+  // 100k Bernoulli(0.3) draws: standard error 0.00145.
+  EXPECT_NEAR(static_cast<double>(zeros) / (width * batch), rate, 0.01);
+  const std::vector<T> first(out, out + width * batch);
+  const T* again = m.forward(x.data(), batch, true);
+  EXPECT_NE(std::vector<T>(again, again + width * batch), first);  // a new mask per batch
+  const T* inference = m.forward(x.data(), batch, false);
+  EXPECT_EQ(std::vector<T>(inference, inference + width * batch), x);
+}
+
+TYPED_TEST(ModelTest, SeededDropoutIgnoresModelSeed) {
+  using T = TypeParam;
+  LayerSpec d = dropout(0.5);
+  d.has_seed = true;
+  d.seed = 99;
+  const std::vector<T> x(64, T(1));
+  Model<T> a(64, {d}, make_cpu_backend<T>(), 1), b(64, {d}, make_cpu_backend<T>(), 2);
+  const T* oa = a.forward(x.data(), 1, true);
+  const T* ob = b.forward(x.data(), 1, true);
+  EXPECT_EQ(std::vector<T>(oa, oa + 64), std::vector<T>(ob, ob + 64));
+}
+
+TYPED_TEST(ModelTest, DropoutKernel) {
+  using T = TypeParam;
+  auto be = make_cpu_backend<T>();
+  const Index n = 1000;
+  const std::vector<T> in = test::uniform<T>(n, -1, 1, 5);
+  std::vector<T> out(n), mask(n);
+  be->dropout_forward(in.data(), out.data(), mask.data(), n, 0.75, 7, 3);
+  for (Index i = 0; i < n; ++i) {
+    const bool keep = hashed_uniform(7, 3, static_cast<std::uint64_t>(i)) >= 0.75;
+    ASSERT_EQ(mask[i], keep ? T(4) : T(0)) << i;
+    ASSERT_EQ(out[i], in[i] * mask[i]) << i;
+  }
+}
+
+TYPED_TEST(ModelTest, PredictMatchesForwardAcrossShortBatches) {
+  using T = TypeParam;
+  auto m = make_model<T>(3, {dense(5, Activation::Tanh), dense(2, Activation::Softmax)}, 8);
+  const Index n = 10;
+  const std::vector<T> x = test::uniform<T>(3 * n, -1, 1, 101);
+  DataSet<T> data(m->backend(), x.data(), 3, nullptr, 0, n);
+  Trainer<T> trainer(*m);
+  std::vector<T> out(2 * n);
+  ASSERT_TRUE(trainer.predict(data, 4, out.data()));
+  const T* all = m->forward(x.data(), n, false);
+  for (Index i = 0; i < 2 * n; ++i) EXPECT_TRUE(near_rel(out[i], all[i], test::tol<T>())) << i;
+}
+
+TYPED_TEST(ModelTest, ScheduleDrivesEachStep) {
+  using T = TypeParam;
+  // lr 0.1 for step 0 and 0 afterwards: only the first batch moves the weights.
+  OptimizerConfig opt = sgd(0.1);
+  opt.learning_rate.kind = Schedule::Kind::PiecewiseConstant;
+  opt.learning_rate.boundaries = {0};
+  opt.learning_rate.values = {0.1, 0.0};
+  auto m = make_model<T>(2, {dense(1)}, 3);
+  m->compile(LossKind::MeanSquaredError, opt, {});
+  const std::vector<T> x = {1, 0, 0, 1}, y = {1, -1};
+  DataSet<T> data(m->backend(), x.data(), 2, y.data(), 1, 2);
+  Trainer<T> trainer(*m);
+  const std::vector<T> p0 = params(*m);
+  EXPECT_EQ(m->current_learning_rate(), 0.1);
+  trainer.fit_epoch(data, 2, false);
+  const std::vector<T> p1 = params(*m);
+  EXPECT_NE(p1, p0);
+  EXPECT_EQ(m->current_learning_rate(), 0.0);
+  trainer.fit_epoch(data, 1, false);
+  EXPECT_EQ(params(*m), p1);
+  EXPECT_EQ(m->iterations(), 3);
+}
+
+TYPED_TEST(ModelTest, ProgressCanStopAPass) {
+  using T = TypeParam;
+  auto m = make_model<T>(2, {dense(1)}, 3);
+  m->compile(LossKind::MeanSquaredError, sgd(0.1), {});
+  const std::vector<T> x(2 * 10, T(1)), y(10, T(0));
+  DataSet<T> data(m->backend(), x.data(), 2, y.data(), 1, 10);
+  Trainer<T> trainer(*m);
+  int calls = 0;
+  const PassResult r = trainer.fit_epoch(
+      data, 2, false,
+      [&](const PassResult&) {
+        ++calls;
+        return false;
+      },
+      0.0);
+  EXPECT_TRUE(r.stopped);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(r.batches, 1);
+  EXPECT_EQ(r.samples, 2);
+  EXPECT_EQ(m->iterations(), 1);
+}
+
+TYPED_TEST(ModelTest, CompileResetsOptimizerState) {
+  using T = TypeParam;
+  auto m = make_model<T>(2, {dense(3)}, 3);
+  m->compile(LossKind::MeanSquaredError, adam(0.1), {});
+  EXPECT_EQ(m->n_state(), 2 * m->n_params());
+  const std::vector<T> x = {1, 2, 3, 4}, y = {1, 0, 1, 0, 1, 0};
+  DataSet<T> data(m->backend(), x.data(), 2, y.data(), 3, 2);
+  Trainer<T> trainer(*m);
+  trainer.fit_epoch(data, 2, false);
+  std::vector<T> state(m->n_state());
+  m->get_state(state.data());
+  EXPECT_NE(state, std::vector<T>(state.size(), T(0)));
+  OptimizerConfig ada;
+  ada.kind = OptimizerKind::Adagrad;
+  m->compile(LossKind::MeanSquaredError, ada, {});
+  EXPECT_EQ(m->iterations(), 0);
+  state.resize(m->n_state());
+  m->get_state(state.data());
+  EXPECT_EQ(state, std::vector<T>(m->n_params(), T(0.1)));
+}
+
+TEST(ModelErrors, InvalidLayersThrow) {
+  auto build = [](Index n_inputs, std::vector<LayerSpec> layers) {
+    Model<float> m(n_inputs, std::move(layers), make_cpu_backend<float>(), 0);
+  };
+  EXPECT_THROW(build(3, {dense(0)}), std::invalid_argument);
+  EXPECT_THROW(build(3, {dense(-3)}), std::invalid_argument);
+  EXPECT_THROW(build(3, {dense(4), dropout(1.0)}), std::invalid_argument);
+  EXPECT_THROW(build(3, {dropout(-0.1)}), std::invalid_argument);
+  EXPECT_THROW(build(3, {dropout(std::nan(""))}), std::invalid_argument);
+  EXPECT_THROW(build(3, {dense(2, Activation::Linear, -1.0, 0.0)}), std::invalid_argument);
+  EXPECT_THROW(build(0, {dense(2)}), std::invalid_argument);
+  EXPECT_THROW(build(3, {}), std::invalid_argument);
+  EXPECT_NO_THROW(build(3, {dense(4), dropout(0.0), dense(1)}));
+}
+
+TEST(ModelErrors, TrainerArgumentsThrow) {
+  auto m = make_model<float>(2, {dense(3, Activation::Softmax)}, 0);
+  const std::vector<float> x(2 * 4, 1.0f), y(4, 1.0f), x3(3 * 4, 1.0f);
+  DataSet<float> data(m->backend(), x.data(), 2, y.data(), 1, 4);
+  Trainer<float> trainer(*m);
+  EXPECT_THROW(trainer.fit_epoch(data, 2, false), std::logic_error);  // not compiled
+  EXPECT_THROW(
+      m->compile(LossKind::SparseCategoricalCrossentropy, sgd(0.1), {MetricKind::BinaryAccuracy}),
+      std::invalid_argument);
+  m->compile(LossKind::SparseCategoricalCrossentropy, sgd(0.1),
+             {MetricKind::SparseCategoricalAccuracy});
+  EXPECT_THROW(trainer.fit_epoch(data, 0, false), std::invalid_argument);
+  EXPECT_THROW(trainer.fit_epoch(data, -1, true), std::invalid_argument);
+  EXPECT_THROW(trainer.evaluate(data, 0), std::invalid_argument);
+  std::vector<float> out(3 * 4);
+  EXPECT_THROW(trainer.predict(data, 0, out.data()), std::invalid_argument);
+  DataSet<float> wide(m->backend(), x3.data(), 3, y.data(), 1, 4);
+  EXPECT_THROW(trainer.fit_epoch(wide, 2, false), std::invalid_argument);
+  DataSet<float> one_hot(m->backend(), x3.data(), 2, x3.data(), 3, 4);
+  EXPECT_THROW(trainer.fit_epoch(one_hot, 2, false), std::invalid_argument);
+  DataSet<float> no_y(m->backend(), x.data(), 2, nullptr, 0, 4);
+  EXPECT_THROW(trainer.fit_epoch(no_y, 2, false), std::invalid_argument);
+  EXPECT_THROW(DataSet<float>(m->backend(), x.data(), 2, y.data(), 1, 0), std::invalid_argument);
+  auto single = make_model<float>(2, {dense(1)}, 0);
+  EXPECT_THROW(single->compile(LossKind::SparseCategoricalCrossentropy, sgd(0.1), {}),
+               std::invalid_argument);
+}
+
+TEST(ModelErrors, ThreadsAndCuda) {
+  EXPECT_THROW(set_num_threads(0), std::invalid_argument);
+  set_num_threads(1);
+  EXPECT_EQ(num_threads(), 1);
+  if (!cuda_available()) {
+    EXPECT_THROW(make_cuda_backend<float>(), std::runtime_error);
+  }
+}
+
+}  // namespace
+}  // namespace eigennet

@@ -1,0 +1,247 @@
+// Optimizer steps over a flat buffer against Keras 3's update rules written out in the test,
+// for three consecutive steps with changing learning rates; learning-rate schedules; validation.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "eigennet/backend.h"
+#include "eigennet/optimizer.h"
+#include "test_util.h"
+
+namespace eigennet {
+namespace {
+
+using test::FloatTypes;
+using test::near_rel;
+using test::tol;
+
+const std::vector<double> kW0 = {0.5, -1.0, 2.0};
+// One gradient per step; a zero entry checks that state alone keeps moving the weight.
+const std::vector<std::vector<double>> kGrads = {
+    {0.1, -0.2, 0.3}, {-0.05, 0.4, 0.0}, {0.2, 0.1, -0.3}};
+const double kLr[] = {0.1, 0.05, 0.02};
+
+/// Keras 3's rules in double, one parameter at a time; m and v are the two state slots.
+struct Reference {
+  OptimizerConfig cfg;
+  std::vector<double> w, m, v;
+
+  explicit Reference(const OptimizerConfig& c) : cfg(c), w(kW0), m(kW0.size()), v(kW0.size()) {
+    if (cfg.kind == OptimizerKind::Adagrad) v.assign(w.size(), cfg.initial_accumulator_value);
+  }
+
+  void step(const std::vector<double>& g, double lr, int iteration) {
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      switch (cfg.kind) {
+        case OptimizerKind::SGD:
+          if (cfg.momentum == 0) {
+            w[i] -= lr * g[i];
+          } else {
+            m[i] = cfg.momentum * m[i] - lr * g[i];
+            w[i] += cfg.nesterov ? cfg.momentum * m[i] - lr * g[i] : m[i];
+          }
+          break;
+        case OptimizerKind::Adam: {
+          const int t = iteration + 1;  // bias correction counts this step
+          m[i] += (g[i] - m[i]) * (1 - cfg.beta_1);
+          v[i] += (g[i] * g[i] - v[i]) * (1 - cfg.beta_2);
+          const double alpha =
+              lr * std::sqrt(1 - std::pow(cfg.beta_2, t)) / (1 - std::pow(cfg.beta_1, t));
+          w[i] -= alpha * m[i] / (std::sqrt(v[i]) + cfg.epsilon);
+          break;
+        }
+        case OptimizerKind::RMSprop: {
+          v[i] = cfg.rho * v[i] + (1 - cfg.rho) * g[i] * g[i];
+          const double inc = lr * g[i] / std::sqrt(v[i] + cfg.epsilon);
+          if (cfg.momentum > 0) {
+            m[i] = cfg.momentum * m[i] + inc;
+            w[i] -= m[i];
+          } else {
+            w[i] -= inc;
+          }
+          break;
+        }
+        case OptimizerKind::Adagrad:
+          v[i] += g[i] * g[i];
+          w[i] -= lr * g[i] / std::sqrt(v[i] + cfg.epsilon);
+          break;
+      }
+    }
+  }
+};
+
+OptimizerConfig make(OptimizerKind kind, double momentum = 0, bool nesterov = false) {
+  OptimizerConfig c;
+  c.kind = kind;
+  c.momentum = momentum;
+  c.nesterov = nesterov;
+  return c;
+}
+
+struct NamedConfig {
+  const char* name;
+  OptimizerConfig cfg;
+};
+
+const NamedConfig kConfigs[] = {
+    {"sgd", make(OptimizerKind::SGD)},
+    {"sgd_momentum", make(OptimizerKind::SGD, 0.9)},
+    {"sgd_nesterov", make(OptimizerKind::SGD, 0.9, true)},
+    {"adam", make(OptimizerKind::Adam)},
+    {"rmsprop", make(OptimizerKind::RMSprop)},
+    {"rmsprop_momentum", make(OptimizerKind::RMSprop, 0.5)},
+    {"adagrad", make(OptimizerKind::Adagrad)},
+};
+
+template <typename T>
+class OptimizerTest : public ::testing::Test {
+ protected:
+  /// Runs `steps` updates through the backend; returns the weights after each.
+  std::vector<std::vector<T>> run(const OptimizerConfig& cfg, int steps) {
+    const Index n = static_cast<Index>(kW0.size());
+    std::vector<T> w(kW0.begin(), kW0.end()), state(cfg.n_slots() * n);
+    for (int s = 0; s < cfg.n_slots(); ++s)
+      std::fill(state.begin() + s * n, state.begin() + (s + 1) * n,
+                static_cast<T>(cfg.slot_initial_value(s)));
+    std::vector<std::vector<T>> out;
+    for (int t = 0; t < steps; ++t) {
+      const std::vector<T> g(kGrads[t].begin(), kGrads[t].end());
+      // Plain SGD has no state, and the model then passes a null buffer.
+      be->optimizer_step(cfg, kLr[t], t, w.data(), g.data(), state.empty() ? nullptr : state.data(),
+                         n);
+      out.push_back(w);
+    }
+    return out;
+  }
+  std::unique_ptr<Backend<T>> be = make_cpu_backend<T>();
+};
+TYPED_TEST_SUITE(OptimizerTest, FloatTypes);
+
+TYPED_TEST(OptimizerTest, ThreeStepsMatchKerasRules) {
+  using T = TypeParam;
+  for (const NamedConfig& nc : kConfigs) {
+    SCOPED_TRACE(nc.name);
+    const auto got = this->run(nc.cfg, 3);
+    Reference ref(nc.cfg);
+    for (int t = 0; t < 3; ++t) {
+      ref.step(kGrads[t], kLr[t], t);
+      for (std::size_t i = 0; i < kW0.size(); ++i)
+        EXPECT_TRUE(near_rel(got[t][i], ref.w[i], 4 * tol<T>())) << "step " << t << " entry " << i;
+    }
+  }
+}
+
+TYPED_TEST(OptimizerTest, FirstStepsByHand) {
+  using T = TypeParam;
+  // SGD: 0.5 - 0.1 * 0.1, then - 0.05 * (-0.05).
+  auto sgd = this->run(make(OptimizerKind::SGD), 2);
+  EXPECT_TRUE(near_rel(sgd[0][0], 0.49, tol<T>()));
+  EXPECT_TRUE(near_rel(sgd[1][0], 0.4925, tol<T>()));
+  // Momentum 0.9: m1 = -0.01, w1 = 0.49; m2 = -0.009 + 0.0025 = -0.0065, w2 = 0.4835.
+  auto mom = this->run(make(OptimizerKind::SGD, 0.9), 2);
+  EXPECT_TRUE(near_rel(mom[0][0], 0.49, tol<T>()));
+  EXPECT_TRUE(near_rel(mom[1][0], 0.4835, tol<T>()));
+  // Nesterov: w1 = 0.5 + 0.9 * (-0.01) - 0.01 = 0.481; w2 = 0.481 + 0.9 * (-0.0065) + 0.0025.
+  auto nes = this->run(make(OptimizerKind::SGD, 0.9, true), 2);
+  EXPECT_TRUE(near_rel(nes[0][0], 0.481, tol<T>()));
+  EXPECT_TRUE(near_rel(nes[1][0], 0.47765, tol<T>()));
+  // Adam's first step with bias correction moves each weight by lr * sign(g) (up to epsilon).
+  auto adam = this->run(make(OptimizerKind::Adam), 1);
+  EXPECT_NEAR(adam[0][0], 0.5 - 0.1, 1e-5);
+  EXPECT_NEAR(adam[0][1], -1.0 + 0.1, 1e-5);
+  // Adagrad: a = 0.1 + 0.01, w = 0.5 - 0.1 * 0.1 / sqrt(0.11).
+  auto ada = this->run(make(OptimizerKind::Adagrad), 1);
+  EXPECT_TRUE(near_rel(ada[0][0], 0.5 - 0.01 / std::sqrt(0.11 + 1e-7), tol<T>()));
+  // RMSprop: v = 0.1 g^2, w = 0.5 - 0.1 * g / sqrt(0.1 g^2) = 0.5 - 0.1 * sqrt(10).
+  auto rms = this->run(make(OptimizerKind::RMSprop), 1);
+  EXPECT_NEAR(rms[0][0], 0.5 - 0.1 * std::sqrt(10.0), 1e-4);
+}
+
+TEST(OptimizerConfigTest, SlotsAndInitialValues) {
+  EXPECT_EQ(make(OptimizerKind::SGD).n_slots(), 0);
+  EXPECT_EQ(make(OptimizerKind::SGD, 0.9).n_slots(), 1);
+  EXPECT_EQ(make(OptimizerKind::Adam).n_slots(), 2);
+  EXPECT_EQ(make(OptimizerKind::RMSprop).n_slots(), 1);
+  EXPECT_EQ(make(OptimizerKind::RMSprop, 0.5).n_slots(), 2);
+  EXPECT_EQ(make(OptimizerKind::Adagrad).n_slots(), 1);
+  EXPECT_EQ(make(OptimizerKind::Adagrad).slot_initial_value(0), 0.1);
+  EXPECT_EQ(make(OptimizerKind::Adam).slot_initial_value(1), 0.0);
+}
+
+TEST(OptimizerConfigTest, ValidateRejectsBadValues) {
+  EXPECT_NO_THROW(make(OptimizerKind::Adam).validate());
+  auto bad = [](auto mutate) {
+    OptimizerConfig c = make(OptimizerKind::Adam);
+    mutate(c);
+    EXPECT_THROW(c.validate(), std::invalid_argument);
+  };
+  bad([](OptimizerConfig& c) { c.learning_rate.initial = -0.1; });
+  bad([](OptimizerConfig& c) { c.learning_rate.initial = std::nan(""); });
+  bad([](OptimizerConfig& c) { c.momentum = 1.5; });
+  bad([](OptimizerConfig& c) { c.beta_1 = 1.0; });
+  bad([](OptimizerConfig& c) { c.beta_2 = -0.1; });
+  bad([](OptimizerConfig& c) { c.rho = 1.0; });
+  bad([](OptimizerConfig& c) { c.epsilon = -1e-7; });
+  bad([](OptimizerConfig& c) { c.initial_accumulator_value = -1; });
+  bad([](OptimizerConfig& c) {
+    c.learning_rate.kind = Schedule::Kind::ExponentialDecay;
+    c.learning_rate.decay_steps = 0;
+  });
+  bad([](OptimizerConfig& c) {
+    c.learning_rate.kind = Schedule::Kind::PiecewiseConstant;
+    c.learning_rate.boundaries = {10};
+    c.learning_rate.values = {0.1};
+  });
+}
+
+TEST(OptimizerConfigTest, Names) {
+  EXPECT_EQ(optimizer_from_name("rmsprop"), OptimizerKind::RMSprop);
+  EXPECT_STREQ(optimizer_name(OptimizerKind::Adagrad), "adagrad");
+  EXPECT_THROW(optimizer_from_name("lamb"), std::invalid_argument);
+}
+
+TEST(ScheduleTest, Constant) {
+  Schedule s;
+  s.initial = 0.3;
+  EXPECT_EQ(s.at(0), 0.3);
+  EXPECT_EQ(s.at(12345), 0.3);
+}
+
+TEST(ScheduleTest, ExponentialDecay) {
+  // initial * rate^(step / decay_steps), the exponent floored when staircase.
+  Schedule s;
+  s.kind = Schedule::Kind::ExponentialDecay;
+  s.initial = 0.1;
+  s.decay_steps = 10;
+  s.decay_rate = 0.5;
+  EXPECT_DOUBLE_EQ(s.at(0), 0.1);
+  EXPECT_DOUBLE_EQ(s.at(5), 0.1 * std::sqrt(0.5));
+  EXPECT_DOUBLE_EQ(s.at(10), 0.05);
+  EXPECT_DOUBLE_EQ(s.at(25), 0.1 * std::pow(0.5, 2.5));
+  s.staircase = true;
+  EXPECT_DOUBLE_EQ(s.at(0), 0.1);
+  EXPECT_DOUBLE_EQ(s.at(9), 0.1);
+  EXPECT_DOUBLE_EQ(s.at(10), 0.05);
+  EXPECT_DOUBLE_EQ(s.at(19), 0.05);
+  EXPECT_DOUBLE_EQ(s.at(25), 0.025);
+}
+
+TEST(ScheduleTest, PiecewiseConstant) {
+  // Keras: values[0] while step <= boundaries[0], values[i] while step <= boundaries[i], then the
+  // last value.
+  Schedule s;
+  s.kind = Schedule::Kind::PiecewiseConstant;
+  s.boundaries = {10, 20};
+  s.values = {1.0, 0.5, 0.1};
+  EXPECT_EQ(s.at(0), 1.0);
+  EXPECT_EQ(s.at(10), 1.0);
+  EXPECT_EQ(s.at(11), 0.5);
+  EXPECT_EQ(s.at(20), 0.5);
+  EXPECT_EQ(s.at(21), 0.1);
+  EXPECT_EQ(s.at(1000000), 0.1);
+}
+
+}  // namespace
+}  // namespace eigennet
