@@ -161,13 +161,14 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
       })
       .def("get_rng_state", [](M& s) {
         const auto st = s.model.rng().state();
-        return std::vector<std::uint64_t>{st[0], st[1], st[2], st[3], s.model.dropout_counter()};
+        return std::vector<std::uint64_t>{st[0], st[1], st[2], st[3], s.model.dropout_seed(),
+                                          s.model.dropout_counter()};
       })
       .def("set_rng_state", [](M& s, const std::vector<std::uint64_t>& v) {
-        if (v.size() != 5) throw py::value_error("rng state must hold 5 integers");
+        if (v.size() != 6) throw py::value_error("rng state must hold 6 integers");
         s.locked_call([&] {
           s.model.rng().set_state({v[0], v[1], v[2], v[3]});
-          s.model.set_dropout_counter(v[4]);
+          s.model.set_dropout_stream(v[4], v[5]);
         });
       })
       .def("dataset", &M::dataset, py::arg("x"), py::arg("y") = py::none())

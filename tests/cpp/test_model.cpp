@@ -330,6 +330,69 @@ TYPED_TEST(ModelTest, SeededDropoutIgnoresModelSeed) {
   EXPECT_EQ(std::vector<T>(oa, oa + 64), std::vector<T>(ob, ob + 64));
 }
 
+TEST(ModelDropout, BackwardUsesTheForwardMask) {
+  // out = mask ⊙ (W·x + b) with the seeded layer's first mask (counter 0), MSE against y. The
+  // SGD lr = 1 step must equal finite differences of that loss with the mask held fixed.
+  const Index n_in = 3, units = 4, n = 5;
+  const double rate = 0.5;
+  LayerSpec d = dropout(rate);
+  d.has_seed = true;
+  d.seed = 11;
+  auto m = make_model<double>(n_in, {dense(units), d}, 6);
+  m->compile(LossKind::MeanSquaredError, sgd(1.0), {});
+  const std::vector<double> x = test::uniform<double>(n_in * n, -1, 1, 111);
+  const std::vector<double> y = test::uniform<double>(units * n, -1, 1, 112);
+  std::vector<double> mask(units * n);
+  for (Index k = 0; k < units * n; ++k)
+    mask[k] = hashed_uniform(11, 0, static_cast<std::uint64_t>(k)) >= rate ? 1 / (1 - rate) : 0;
+  std::vector<double> theta = params(*m);
+  auto loss = [&] {
+    double s = 0;
+    for (Index j = 0; j < n; ++j)
+      for (Index i = 0; i < units; ++i) {
+        double z = theta[units * n_in + i];
+        for (Index k = 0; k < n_in; ++k) z += theta[k * units + i] * x[j * n_in + k];
+        const double e = mask[j * units + i] * z - y[j * units + i];
+        s += e * e;
+      }
+    return s / (units * n);
+  };
+  const std::vector<double> numeric = test::numeric_gradient(loss, theta);
+  DataSet<double> data(m->backend(), x.data(), n_in, y.data(), units, n);
+  Trainer<double> trainer(*m);
+  const PassResult r = trainer.fit_epoch(data, n, false);
+  EXPECT_TRUE(near_rel(r.loss, loss(), 1e-12));
+  const std::vector<double> after = params(*m);
+  std::vector<double> analytic(theta.size());
+  for (std::size_t i = 0; i < theta.size(); ++i) analytic[i] = theta[i] - after[i];
+  test::expect_gradients_match(analytic, numeric, 1e-6, "dropout");
+}
+
+TYPED_TEST(ModelTest, LargerPassesBetweenEpochsDoNotChangeTraining) {
+  using T = TypeParam;
+  // predict and evaluate with a larger batch regrow the workspaces but must not touch the
+  // parameters, the optimizer state or the random streams.
+  const Index n = 40;
+  const std::vector<T> x = test::uniform<T>(5 * n, -1, 1, 121);
+  const std::vector<T> y = labels<T>(n, 3, 122);
+  auto train = [&](bool interleave) {
+    auto m = make_model<T>(5, {dense(6, Activation::Relu), dropout(0.2), dense(3)}, 7);
+    m->compile(LossKind::SparseCategoricalCrossentropyLogits, adam(0.01), {});
+    DataSet<T> data(m->backend(), x.data(), 5, y.data(), 1, n);
+    Trainer<T> trainer(*m);
+    std::vector<T> out(3 * n);
+    for (int epoch = 0; epoch < 3; ++epoch) {
+      trainer.fit_epoch(data, 8, true);
+      if (interleave) {
+        trainer.predict(data, n, out.data());
+        trainer.evaluate(data, n);
+      }
+    }
+    return params(*m);
+  };
+  EXPECT_EQ(train(false), train(true));
+}
+
 TYPED_TEST(ModelTest, DropoutKernel) {
   using T = TypeParam;
   auto be = make_cpu_backend<T>();

@@ -49,7 +49,11 @@ class Model {
   Rng& rng() { return m_rng; }
   /// Dropout masks of training step k are drawn from (layer seed, counter k).
   std::uint64_t dropout_counter() const { return m_dropout_counter; }
-  void set_dropout_counter(std::uint64_t c) { m_dropout_counter = c; }
+  std::uint64_t dropout_seed() const { return m_dropout_seed; }
+  void set_dropout_stream(std::uint64_t seed, std::uint64_t counter) {
+    m_dropout_seed = seed;
+    m_dropout_counter = counter;
+  }
 
   /// Draws layer i's kernel and bias from the given initialisers.
   void initialize(std::size_t i, const Initializer& kernel, const Initializer& bias);

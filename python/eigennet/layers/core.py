@@ -86,7 +86,7 @@ class Layer:
             self._input_shape = _check_shape(input_shape, "input_shape")
         elif input_dim is not None:
             self._input_shape = _check_shape((input_dim,), "input_dim")
-        self._net: Any = None  # the models.functional._Net holding the weights
+        self._net: Any = None  # the models.net._Net holding the weights
         self._index = -1
         self._input_dim: Optional[int] = None
         self._pending: Optional[list[np.ndarray]] = None
@@ -162,7 +162,7 @@ class Layer:
             dim = _check_shape(shape[1:], "input shape")[0]
             self._bind_input(dim)
             return KerasTensor(self.compute_output_shape(shape), self, inputs, self.name)
-        from eigennet.models.functional import _Net
+        from eigennet.models.net import _Net
 
         x = np.asarray(inputs)
         if x.ndim != 2:
