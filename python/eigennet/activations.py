@@ -85,8 +85,7 @@ def derivative(name: str, x: Any) -> np.ndarray:
 
 
 _BY_NAME: dict[str, Callable[[Any], np.ndarray]] = {
-    f.__name__: f
-    for f in (linear, sigmoid, tanh, relu, softmax, leaky_relu, elu, gelu, softplus)
+    f.__name__: f for f in (linear, sigmoid, tanh, relu, softmax, leaky_relu, elu, gelu, softplus)
 }
 
 

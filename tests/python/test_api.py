@@ -43,8 +43,13 @@ def test_functional_model_shapes_and_layers():
 
 
 def test_forward_matches_numpy():
-    model = en.Sequential([en.Input((4,)), en.layers.Dense(3, activation="tanh"),
-                           en.layers.Dense(2, activation="softmax")])
+    model = en.Sequential(
+        [
+            en.Input((4,)),
+            en.layers.Dense(3, activation="tanh"),
+            en.layers.Dense(2, activation="softmax"),
+        ]
+    )
     x = np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32)
     k1, b1, k2, b2 = model.get_weights()
     h = np.tanh(x @ k1 + b1)
@@ -110,8 +115,10 @@ def test_eager_layer_call():
 
 
 def test_summary_layout():
-    model = en.Sequential([en.Input((784,)), en.layers.Dense(64, activation="relu"),
-                           en.layers.Dense(10)], name="mnist")
+    model = en.Sequential(
+        [en.Input((784,)), en.layers.Dense(64, activation="relu"), en.layers.Dense(10)],
+        name="mnist",
+    )
     lines: list[str] = []
     model.summary(print_fn=lines.append)
     assert lines[0] == 'Model: "mnist"'
@@ -121,9 +128,16 @@ def test_summary_layout():
 
 
 def test_initializers():
-    model = en.Sequential([en.Input((400,)), en.layers.Dense(
-        300, kernel_initializer=en.initializers.RandomNormal(mean=1.0, stddev=2.0),
-        bias_initializer="ones")])
+    model = en.Sequential(
+        [
+            en.Input((400,)),
+            en.layers.Dense(
+                300,
+                kernel_initializer=en.initializers.RandomNormal(mean=1.0, stddev=2.0),
+                bias_initializer="ones",
+            ),
+        ]
+    )
     k, b = model.get_weights()
     assert abs(k.mean() - 1.0) < 0.02 and abs(k.std() - 2.0) < 0.02
     np.testing.assert_array_equal(b, 1.0)
@@ -131,9 +145,15 @@ def test_initializers():
     k = model.get_weights()[0]
     limit = np.sqrt(6 / 700)
     assert k.min() >= -limit and k.max() <= limit and k.max() > 0.95 * limit
-    seeded = [en.Sequential([en.Input((4,)), en.layers.Dense(
-        3, kernel_initializer=en.initializers.HeNormal(seed=3))]).get_weights()[0]
-        for _ in range(2)]
+    seeded = [
+        en.Sequential(
+            [
+                en.Input((4,)),
+                en.layers.Dense(3, kernel_initializer=en.initializers.HeNormal(seed=3)),
+            ]
+        ).get_weights()[0]
+        for _ in range(2)
+    ]
     np.testing.assert_array_equal(*seeded)
     assert np.abs(seeded[0]).max() <= 2 * np.sqrt(2 / 4) / 0.87962566103423978 + 1e-6
     with pytest.raises(ValueError, match="Unknown initializer"):
@@ -144,8 +164,7 @@ def test_optimizer_defaults_follow_keras():
     sgd = en.optimizers.SGD()
     assert (sgd.learning_rate, sgd.momentum, sgd.nesterov) == (0.01, 0.0, False)
     adam = en.optimizers.Adam()
-    assert (adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon) == \
-        (0.001, 0.9, 0.999, 1e-7)
+    assert (adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon) == (0.001, 0.9, 0.999, 1e-7)
     rms = en.optimizers.RMSprop()
     assert (rms.learning_rate, rms.rho, rms.momentum, rms.epsilon) == (0.001, 0.9, 0.0, 1e-7)
     ada = en.optimizers.Adagrad()
@@ -179,10 +198,10 @@ def test_loss_functions_are_per_sample():
     assert en.losses.MeanSquaredError()(y_true, y_pred) == pytest.approx(0.5)
     p = np.array([[0.2, 0.8]])
     np.testing.assert_allclose(en.losses.categorical_crossentropy([[0, 1]], p), [-np.log(0.8)])
-    np.testing.assert_allclose(en.losses.sparse_categorical_crossentropy([1], p),
-                               [-np.log(0.8)])
-    assert en.losses.BinaryCrossentropy(from_logits=True)([[1.0]], [[0.0]]) == \
-        pytest.approx(np.log(2))
+    np.testing.assert_allclose(en.losses.sparse_categorical_crossentropy([1], p), [-np.log(0.8)])
+    assert en.losses.BinaryCrossentropy(from_logits=True)([[1.0]], [[0.0]]) == pytest.approx(
+        np.log(2)
+    )
     with pytest.raises(ValueError, match="Unknown loss"):
         en.losses.get("hinge")
 
@@ -197,8 +216,10 @@ def test_loss_functions_are_per_sample():
     ],
 )
 def test_accuracy_resolves_like_keras(loss, n_out, expected):
-    assert en.metrics.resolve("accuracy", en.losses.get(loss).core_name, n_out) == \
-        ("accuracy", expected)
+    assert en.metrics.resolve("accuracy", en.losses.get(loss).core_name, n_out) == (
+        "accuracy",
+        expected,
+    )
 
 
 def test_evaluate_and_batch_methods_return_types():
@@ -238,9 +259,17 @@ def test_progress_output_modes(capsys):
 
 
 def test_regularizer_adds_penalty_to_loss():
-    model = en.Sequential([en.Input((2,)), en.layers.Dense(
-        1, use_bias=False, kernel_initializer="ones",
-        kernel_regularizer=en.regularizers.L1L2(l1=0.1, l2=0.2))])
+    model = en.Sequential(
+        [
+            en.Input((2,)),
+            en.layers.Dense(
+                1,
+                use_bias=False,
+                kernel_initializer="ones",
+                kernel_regularizer=en.regularizers.L1L2(l1=0.1, l2=0.2),
+            ),
+        ]
+    )
     model.compile(optimizer="sgd", loss="mse")
     x, y = np.zeros((3, 2)), np.zeros((3, 1))
     # mse is 0; penalty = 0.1 * 2 + 0.2 * 2.

@@ -17,8 +17,9 @@ def _model() -> en.Sequential:
     return model
 
 
-def _run(cb: en.callbacks.Callback, model: en.Sequential, values: list[float],
-         monitor: str = "val_loss") -> int:
+def _run(
+    cb: en.callbacks.Callback, model: en.Sequential, values: list[float], monitor: str = "val_loss"
+) -> int:
     """Feeds scripted epoch logs; weights are all equal to the epoch index during epoch i.
     Returns the number of epochs run."""
     cb.set_model(model)
@@ -143,8 +144,7 @@ def test_batch_hooks_and_stop_training():
     x = np.zeros((10, 3), dtype=np.float32)
     model = _model()
     h = model.fit(x, np.zeros((10, 1)), batch_size=2, epochs=3, callbacks=[Recorder()], verbose=0)
-    assert seen == [("begin", 0), ("end", 0), ("begin", 1), ("end", 1), ("begin", 2),
-                    ("end", 2)]
+    assert seen == [("begin", 0), ("end", 0), ("begin", 1), ("end", 1), ("begin", 2), ("end", 2)]
     assert len(h.history["loss"]) == 1
 
 
@@ -152,8 +152,9 @@ def test_terminate_on_nan_stops_at_once(capsys):
     x = np.ones((40, 3), dtype=np.float32) * 1e20
     model = en.Sequential([en.Input((3,)), en.layers.Dense(1, kernel_initializer="ones")])
     model.compile(optimizer=en.optimizers.SGD(1.0), loss="mse")
-    h = model.fit(x, x[:, :1], batch_size=4, epochs=5, verbose=0,
-                  callbacks=[en.callbacks.TerminateOnNaN()])
+    h = model.fit(
+        x, x[:, :1], batch_size=4, epochs=5, verbose=0, callbacks=[en.callbacks.TerminateOnNaN()]
+    )
     assert len(h.history["loss"]) == 1
     assert not math.isfinite(h.history["loss"][0])
     assert "Invalid loss" in capsys.readouterr().out
@@ -173,7 +174,8 @@ def test_learning_rate_scheduler_and_lambda():
     model = _model()
     sched = en.callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 / (epoch + 1))
     rec = en.callbacks.LambdaCallback(
-        on_epoch_end=lambda epoch, logs: lrs.append(model.optimizer.learning_rate))
+        on_epoch_end=lambda epoch, logs: lrs.append(model.optimizer.learning_rate)
+    )
     h = model.fit(np.ones((4, 3)), np.ones((4, 1)), epochs=3, callbacks=[sched, rec], verbose=0)
     np.testing.assert_allclose(lrs, [0.1, 0.05, 0.1 / 3])
     np.testing.assert_allclose(h.history["learning_rate"], [0.1, 0.05, 0.1 / 3])
@@ -181,8 +183,9 @@ def test_learning_rate_scheduler_and_lambda():
 
 def test_reduce_lr_on_plateau():
     model = _model()
-    cb = en.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1, cooldown=2,
-                                        min_lr=0.002)
+    cb = en.callbacks.ReduceLROnPlateau(
+        monitor="val_loss", factor=0.5, patience=1, cooldown=2, min_lr=0.002
+    )
     cb.set_model(model)
     cb.on_train_begin()
     lrs = []
@@ -221,8 +224,13 @@ def test_model_checkpoint_weights_only(tmp_path):
 def test_csv_logger(tmp_path):
     path = tmp_path / "log.csv"
     model = _model()
-    model.fit(np.ones((4, 3)), np.ones((4, 1)), epochs=2, verbose=0,
-              callbacks=[en.callbacks.CSVLogger(str(path))])
+    model.fit(
+        np.ones((4, 3)),
+        np.ones((4, 1)),
+        epochs=2,
+        verbose=0,
+        callbacks=[en.callbacks.CSVLogger(str(path))],
+    )
     with path.open() as f:
         rows = list(csv.DictReader(f))
     assert [r["epoch"] for r in rows] == ["0", "1"]

@@ -27,10 +27,19 @@ def _model(functional: bool = False) -> en.Model:
         out = en.layers.Dense(3, activation="softmax")(h)
         model = en.Model(inp, out)
     else:
-        model = en.Sequential([en.Input((6,)), en.layers.Dense(16, activation="tanh"),
-                               en.layers.Dropout(0.25), en.layers.Dense(3, activation="softmax")])
-    model.compile(optimizer=en.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+        model = en.Sequential(
+            [
+                en.Input((6,)),
+                en.layers.Dense(16, activation="tanh"),
+                en.layers.Dropout(0.25),
+                en.layers.Dense(3, activation="softmax"),
+            ]
+        )
+    model.compile(
+        optimizer=en.optimizers.Adam(1e-2),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -161,14 +170,28 @@ def test_rejects_truncated_foreign_and_hostile_files(tmp_path):
         "traversal": lambda m: m.update({"../evil.txt": b"x"}),
         "bomb": lambda m: m.update({"config.json": b" " * (2 << 20)}),
         "shape": lambda m: m.update({"params.npy": _npy(np.zeros(3, np.float32))}),
-        "dtype": lambda m: m.update({"metadata.json": json.dumps(
-            {"format": "eigennet", "format_version": 1, "kind": "model",
-             "dtype": "object"}).encode()}),
+        "dtype": lambda m: m.update(
+            {
+                "metadata.json": json.dumps(
+                    {"format": "eigennet", "format_version": 1, "kind": "model", "dtype": "object"}
+                ).encode()
+            }
+        ),
         "foreign_meta": lambda m: m.update({"metadata.json": b'{"format": "keras"}'}),
         "missing": lambda m: m.pop("params.npy"),
-        "bad_layer": lambda m: m.update({"config.json": json.dumps(
-            {"model": {"class_name": "Sequential", "n_inputs": 6,
-                       "layers": [{"class_name": "Lambda", "config": {}}]}}).encode()}),
+        "bad_layer": lambda m: m.update(
+            {
+                "config.json": json.dumps(
+                    {
+                        "model": {
+                            "class_name": "Sequential",
+                            "n_inputs": 6,
+                            "layers": [{"class_name": "Lambda", "config": {}}],
+                        }
+                    }
+                ).encode()
+            }
+        ),
     }
     for name, change in cases.items():
         path = tmp_path / f"{name}.keras"

@@ -13,11 +13,15 @@ Y_XOR = np.array([0, 1, 1, 0], dtype=np.float32)
 
 def _xor_model() -> en.Sequential:
     model = en.Sequential(
-        [en.Input((2,)), en.layers.Dense(8, activation="tanh"),
-         en.layers.Dense(1, activation="sigmoid")]
+        [
+            en.Input((2,)),
+            en.layers.Dense(8, activation="tanh"),
+            en.layers.Dense(1, activation="sigmoid"),
+        ]
     )
-    model.compile(optimizer=en.optimizers.Adam(0.05), loss="binary_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=en.optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"]
+    )
     return model
 
 
@@ -35,10 +39,15 @@ def _train(seed: int, threads: int, dropout: float = 0.2) -> list[np.ndarray]:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(700, 40)).astype(np.float32)
     y = rng.integers(0, 5, size=700)
-    model = en.Sequential([
-        en.Input((40,)), en.layers.Dense(256, activation="relu"), en.layers.Dropout(dropout),
-        en.layers.Dense(128, activation="tanh"), en.layers.Dense(5, activation="softmax"),
-    ])
+    model = en.Sequential(
+        [
+            en.Input((40,)),
+            en.layers.Dense(256, activation="relu"),
+            en.layers.Dropout(dropout),
+            en.layers.Dense(128, activation="tanh"),
+            en.layers.Dense(5, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(x, y, batch_size=300, epochs=3, verbose=0)
     return model.get_weights()
@@ -76,10 +85,18 @@ def test_batch_modes_train(batch_size):
 
 def test_digits_accuracy():
     (xtr, ytr), (xte, yte) = en.datasets.load_digits()
-    model = en.Sequential([en.Input((64,)), en.layers.Dense(64, activation="relu"),
-                           en.layers.Dense(10, activation="softmax")])
-    model.compile(optimizer=en.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = en.Sequential(
+        [
+            en.Input((64,)),
+            en.layers.Dense(64, activation="relu"),
+            en.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=en.optimizers.Adam(3e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     model.fit(xtr, ytr, batch_size=32, epochs=25, verbose=0)
     _, accuracy = model.evaluate(xte, yte, verbose=0)
     assert accuracy >= 0.95
@@ -87,10 +104,16 @@ def test_digits_accuracy():
 
 def test_breast_cancer_accuracy():
     (xtr, ytr), (xte, yte) = en.datasets.load_breast_cancer()
-    model = en.Sequential([en.Input((30,)), en.layers.Dense(16, activation="relu"),
-                           en.layers.Dense(1, activation="sigmoid")])
-    model.compile(optimizer=en.optimizers.Adam(3e-3), loss="binary_crossentropy",
-                  metrics=["accuracy"])
+    model = en.Sequential(
+        [
+            en.Input((30,)),
+            en.layers.Dense(16, activation="relu"),
+            en.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(
+        optimizer=en.optimizers.Adam(3e-3), loss="binary_crossentropy", metrics=["accuracy"]
+    )
     model.fit(xtr, ytr, batch_size=32, epochs=30, verbose=0)
     _, accuracy = model.evaluate(xte, yte, verbose=0)
     assert accuracy >= 0.95
@@ -103,8 +126,13 @@ def test_sklearn_digits_if_available():
     rng = np.random.default_rng(0)
     order = rng.permutation(len(x))
     train, test = order[:1400], order[1400:]
-    model = en.Sequential([en.Input((64,)), en.layers.Dense(64, activation="relu"),
-                           en.layers.Dense(10, activation="softmax")])
+    model = en.Sequential(
+        [
+            en.Input((64,)),
+            en.layers.Dense(64, activation="relu"),
+            en.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x[train], d.target[train], epochs=40, verbose=0)
     assert model.evaluate(x[test], d.target[test], verbose=0)[1] >= 0.95
@@ -112,8 +140,13 @@ def test_sklearn_digits_if_available():
 
 def test_dropout_is_identity_at_inference_and_active_in_training():
     x = np.ones((200, 50), dtype=np.float32)
-    model = en.Sequential([en.Input((50,)), en.layers.Dropout(0.5),
-                           en.layers.Dense(1, use_bias=False, kernel_initializer="ones")])
+    model = en.Sequential(
+        [
+            en.Input((50,)),
+            en.layers.Dropout(0.5),
+            en.layers.Dense(1, use_bias=False, kernel_initializer="ones"),
+        ]
+    )
     np.testing.assert_allclose(model.predict(x, verbose=0), 50.0, rtol=1e-6)
     model.compile(optimizer=en.optimizers.SGD(1e-9), loss="mse")
     # In training half the inputs are dropped and the rest doubled: mean output stays ~50,

@@ -29,8 +29,9 @@ inline T activate(Activation act, T z) {
     case Activation::Relu: return z > T(0) ? z : T(0);
     case Activation::LeakyRelu: return z > T(0) ? z : T(kLeakyReluSlope) * z;
     case Activation::Elu: return z > T(0) ? z : std::expm1(z);
-    // erf form of GELU: z * Phi(z), Phi the standard normal CDF.
-    case Activation::Gelu: return T(0.5) * z * (T(1) + std::erf(z * T(0.7071067811865476)));
+    // erf form of GELU: z * Phi(z), Phi the standard normal CDF. Phi(z) = erfc(-z/√2)/2
+    // avoids the cancellation in 1 + erf(z/√2) for negative z.
+    case Activation::Gelu: return T(0.5) * z * std::erfc(-z * T(0.7071067811865476));
     case Activation::Softplus: return std::max(z, T(0)) + std::log1p(std::exp(-std::abs(z)));
     case Activation::Linear:
     case Activation::Softmax: break;
@@ -50,7 +51,7 @@ inline T activation_derivative(Activation act, T z, T a) {
     case Activation::Gelu: {
       // d/dz z*Phi(z) = Phi(z) + z*phi(z)
       const T phi = T(0.3989422804014327) * std::exp(T(-0.5) * z * z);
-      return T(0.5) * (T(1) + std::erf(z * T(0.7071067811865476))) + z * phi;
+      return T(0.5) * std::erfc(-z * T(0.7071067811865476)) + z * phi;
     }
     case Activation::Softplus: return sigmoid(z);
     case Activation::Linear:

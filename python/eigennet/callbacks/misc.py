@@ -39,8 +39,9 @@ class CSVLogger(Callback):
         self._writer: Any = None
 
     def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
-        has_header = self.append and os.path.exists(self.filename) and \
-            os.path.getsize(self.filename) > 0
+        has_header = (
+            self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
+        )
         self._file = open(self.filename, "a" if self.append else "w", newline="")
         self._writer = None
         self.keys = None

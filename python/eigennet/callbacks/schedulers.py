@@ -60,8 +60,7 @@ class ReduceLROnPlateau(Callback):
         super().__init__()
         if not (0 <= factor < 1):
             raise ValueError(
-                "ReduceLROnPlateau does not support a factor >= 1.0. "
-                f"Received: factor={factor}"
+                f"ReduceLROnPlateau does not support a factor >= 1.0. Received: factor={factor}"
             )
         self.monitor = monitor
         self.factor = float(factor)
@@ -109,7 +108,9 @@ class ReduceLROnPlateau(Callback):
                     new = max(old * self.factor, self.min_lr)
                     self.model.optimizer.learning_rate = new
                     if self.verbose > 0:
-                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
-                              f"to {new}.")
+                        print(
+                            f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                            f"to {new}."
+                        )
                     self.cooldown_counter = self.cooldown
                     self.wait = 0

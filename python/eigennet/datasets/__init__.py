@@ -45,8 +45,9 @@ def load_digits(test_split: float = 0.2, seed: int = 0) -> tuple[Any, Any]:
     return split(d["x"].astype(np.float32) / 16.0, d["y"].astype(np.int64), test_split, seed)
 
 
-def load_breast_cancer(test_split: float = 0.2, seed: int = 0,
-                       standardize: bool = True) -> tuple[Any, Any]:
+def load_breast_cancer(
+    test_split: float = 0.2, seed: int = 0, standardize: bool = True
+) -> tuple[Any, Any]:
     """30 float32 features (standardised with the training set's mean and std), labels 0/1."""
     d = _load("breast_cancer")
     (xtr, ytr), (xte, yte) = split(d["x"], d["y"].astype(np.int64), test_split, seed)

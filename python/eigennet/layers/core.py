@@ -46,8 +46,11 @@ class KerasTensor:
     """A symbolic tensor of a functional model: a shape and the layer that produced it."""
 
     def __init__(
-        self, shape: tuple[Optional[int], ...], layer: Optional[Layer] = None,
-        parent: Optional[KerasTensor] = None, name: str = "",
+        self,
+        shape: tuple[Optional[int], ...],
+        layer: Optional[Layer] = None,
+        parent: Optional[KerasTensor] = None,
+        name: str = "",
     ) -> None:
         self.shape = shape
         self.dtype = None
@@ -199,7 +202,10 @@ class InputLayer(Layer):
     """The input of a model: `shape=(n_features,)`."""
 
     def __init__(
-        self, shape: Any = None, batch_size: Optional[int] = None, name: Optional[str] = None,
+        self,
+        shape: Any = None,
+        batch_size: Optional[int] = None,
+        name: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
         if shape is None:
@@ -216,7 +222,9 @@ class InputLayer(Layer):
 
 
 def Input(  # noqa: N802 (Keras's name)
-    shape: Any = None, batch_size: Optional[int] = None, dtype: Any = None,
+    shape: Any = None,
+    batch_size: Optional[int] = None,
+    dtype: Any = None,
     name: Optional[str] = None,
 ) -> KerasTensor:
     """A symbolic input of shape `(batch, n_features)` for functional models.
@@ -336,8 +344,9 @@ class Dropout(Layer):
 
     _kind = "dropout"
 
-    def __init__(self, rate: float, noise_shape: Any = None, seed: Optional[int] = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, rate: float, noise_shape: Any = None, seed: Optional[int] = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)):
             raise TypeError(f"rate must be a float. Received: rate={rate!r}")

@@ -37,8 +37,9 @@ class Model(Trainer):
         >>> model = Model(x, y)
     """
 
-    def __init__(self, inputs: Any = None, outputs: Any = None, name: Optional[str] = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, inputs: Any = None, outputs: Any = None, name: Optional[str] = None, **kwargs: Any
+    ) -> None:
         kwargs.pop("trainable", None)
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments passed to Model: {kwargs}")
@@ -103,8 +104,9 @@ class Model(Trainer):
         for layer in self.layers:
             if layer.name == name:
                 return layer
-        raise ValueError(f"No such layer: {name}. Existing layers are: "
-                         f"{[layer.name for layer in self.layers]}.")
+        raise ValueError(
+            f"No such layer: {name}. Existing layers are: {[layer.name for layer in self.layers]}."
+        )
 
     def _require_built(self, what: str) -> None:
         if self._net is None:
@@ -157,8 +159,13 @@ class Model(Trainer):
         return self.predict_on_batch(x)
 
     # Summary ------------------------------------------------------------------------------
-    def summary(self, line_length: Optional[int] = None, positions: Any = None,
-                print_fn: Optional[Callable[..., Any]] = None, **kwargs: Any) -> None:
+    def summary(
+        self,
+        line_length: Optional[int] = None,
+        positions: Any = None,
+        print_fn: Optional[Callable[..., Any]] = None,
+        **kwargs: Any,
+    ) -> None:
         """Prints Keras's summary table: layers, output shapes and parameter counts."""
         from eigennet.models.summary import summary_lines
 

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Sequence
 
 import numpy as np
 
 from eigennet import _core, config
 from eigennet.utils import seeding
+
+
+def _physical_memory() -> float:
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return float("inf")
+
+
+def _check_memory(n_params: int, itemsize: int, layer: Any) -> None:
+    # Parameters, gradients and up to two optimizer slots: refuse early rather than let the
+    # allocation or the first touch of the pages exhaust the machine.
+    needed = 4.0 * n_params * itemsize
+    available = _physical_memory()
+    if needed > available:
+        raise MemoryError(
+            f"Layer {layer.name!r} brings the model to {n_params:,} parameters, which need about "
+            f"{needed / 2**30:,.1f} GiB for weights, gradients and optimizer state; this machine "
+            f"has {available / 2**30:,.1f} GiB."
+        )
 
 
 class _Net:
@@ -18,10 +39,13 @@ class _Net:
         self.dtype = np.dtype(config.floatx())
         specs = []
         width = n_inputs
+        n_params = 0
         for layer in self.layers:
             layer._bind_input(width)
             specs.append(layer._spec(width))
+            n_params += sum(int(np.prod(s, dtype=np.float64)) for s in layer._weight_shapes())
             width = layer.compute_output_shape((None, width))[1]
+            _check_memory(n_params, self.dtype.itemsize, layer)
         existing = [layer.get_weights() for layer in self.layers]
         core_cls = _core.Model32 if self.dtype == np.float32 else _core.Model64
         try:
@@ -49,7 +73,7 @@ class _Net:
         return out
 
     def weights_from(self, params: np.ndarray, i: int) -> list[np.ndarray]:
-        # A kernel is stored column-major (units, in): the same bytes as Keras's C-order (in, units).
+        # A kernel is stored column-major (units, in): the bytes of Keras's C-order (in, units).
         return [params[o : o + int(np.prod(s))].reshape(s).copy() for o, s in self._slices(i)]
 
     def layer_weights(self, i: int) -> list[np.ndarray]:

@@ -23,8 +23,10 @@ _NPY_HEADER_MAX = 1 << 16
 
 
 def _layer_configs(model: Any) -> list[dict[str, Any]]:
-    return [{"class_name": type(layer).__name__, "config": layer.get_config()}
-            for layer in model._layers]
+    return [
+        {"class_name": type(layer).__name__, "config": layer.get_config()}
+        for layer in model._layers
+    ]
 
 
 def model_config(model: Any) -> dict[str, Any]:
@@ -46,8 +48,9 @@ def _compile_config(model: Any) -> Optional[dict[str, Any]]:
     return {
         "optimizer": optimizers.serialize(model.optimizer),
         "loss": losses.serialize(model.loss) if model.loss is not None else None,
-        "metrics": [m if isinstance(m, str) else getattr(m, "__name__", str(m))
-                    for m in model._metrics_spec],
+        "metrics": [
+            m if isinstance(m, str) else getattr(m, "__name__", str(m)) for m in model._metrics_spec
+        ],
     }
 
 
@@ -80,10 +83,15 @@ def _atomic_zip(filepath: Any, members: dict[str, bytes], overwrite: bool) -> No
 def _metadata(kind: str, model: Any) -> bytes:
     import eigennet
 
-    return json.dumps({
-        "format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind,
-        "eigennet_version": eigennet.__version__, "dtype": str(model._net.dtype),
-    }).encode()
+    return json.dumps(
+        {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "kind": kind,
+            "eigennet_version": eigennet.__version__,
+            "dtype": str(model._net.dtype),
+        }
+    ).encode()
 
 
 def save_model(model: Any, filepath: Any, overwrite: bool = True) -> None:
@@ -96,23 +104,26 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True) -> None:
     core = model._net.core
     members = {
         "metadata.json": _metadata("model", model),
-        "config.json": json.dumps({"model": model_config(model),
-                                   "compile": _compile_config(model)}).encode(),
+        "config.json": json.dumps(
+            {"model": model_config(model), "compile": _compile_config(model)}
+        ).encode(),
         "params.npy": _npy_bytes(core.get_params()),
     }
     if model.compiled:
         members["optimizer.npy"] = _npy_bytes(core.get_state())
-        members["training.json"] = json.dumps({
-            "iterations": int(core.iterations), "rng": [int(v) for v in core.get_rng_state()],
-        }).encode()
+        members["training.json"] = json.dumps(
+            {
+                "iterations": int(core.iterations),
+                "rng": [int(v) for v in core.get_rng_state()],
+            }
+        ).encode()
     _atomic_zip(filepath, members, overwrite)
 
 
 def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
     if not os.fspath(filepath).endswith(".weights.h5"):
         raise ValueError(
-            "The filename must end in `.weights.h5`. "
-            f"Received: filepath={os.fspath(filepath)}"
+            f"The filename must end in `.weights.h5`. Received: filepath={os.fspath(filepath)}"
         )
     model._require_built("its weights")
     members = {
@@ -134,8 +145,9 @@ class _Archive:
         try:
             self.zf = zipfile.ZipFile(self.path, "r")
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-            raise ValueError(f"{self.path} is not an eigennet model file (not a zip: {e}).") \
-                from None
+            raise ValueError(
+                f"{self.path} is not an eigennet model file (not a zip: {e})."
+            ) from None
         names = self.zf.namelist()
         for n in names:
             if n.startswith("/") or ".." in n.split("/") or "\\" in n:
@@ -221,8 +233,9 @@ def _build_from_config(cfg: Any, path: str) -> Any:
         raise ValueError(f"{path}: the model configuration is invalid ({e!r}).") from None
 
 
-def load_model(filepath: Any, custom_objects: Any = None, compile: bool = True,
-               safe_mode: bool = True) -> Any:
+def load_model(
+    filepath: Any, custom_objects: Any = None, compile: bool = True, safe_mode: bool = True
+) -> Any:
     """Loads a model saved by `Model.save`, ready to resume training where it stopped."""
     from eigennet import config as en_config
     from eigennet import losses, optimizers

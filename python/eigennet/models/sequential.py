@@ -18,8 +18,12 @@ class Sequential(Model):
         ...                     layers.Dense(1, activation="sigmoid")])
     """
 
-    def __init__(self, layers: Optional[Sequence[Any]] = None, name: Optional[str] = None,
-                 trainable: bool = True) -> None:
+    def __init__(
+        self,
+        layers: Optional[Sequence[Any]] = None,
+        name: Optional[str] = None,
+        trainable: bool = True,
+    ) -> None:
         self._setup(name or unique_name("sequential"))
         self._n_inputs: Optional[int] = None
         for layer in layers or []:

@@ -40,11 +40,25 @@ def summary_lines(model: Any, line_length: Optional[int] = None) -> list[str]:
 
     def row(cells: tuple[str, str, str]) -> str:
         name, shape, params = cells
-        return ("│ " + name.ljust(widths[0] - 2)[: widths[0] - 2] + " │ "
-                + shape.ljust(widths[1] - 2) + " │ " + params.rjust(widths[2] - 2) + " │")
+        return (
+            "│ "
+            + name.ljust(widths[0] - 2)[: widths[0] - 2]
+            + " │ "
+            + shape.ljust(widths[1] - 2)
+            + " │ "
+            + params.rjust(widths[2] - 2)
+            + " │"
+        )
 
-    header = ("┃ " + "Layer (type)".ljust(widths[0] - 2) + " ┃ "
-              + "Output Shape".ljust(widths[1] - 2) + " ┃ " + "Param #".rjust(widths[2] - 2) + " ┃")
+    header = (
+        "┃ "
+        + "Layer (type)".ljust(widths[0] - 2)
+        + " ┃ "
+        + "Output Shape".ljust(widths[1] - 2)
+        + " ┃ "
+        + "Param #".rjust(widths[2] - 2)
+        + " ┃"
+    )
     out = [f'Model: "{model.name}"', line("┏", "┳", "┓", "━"), header, line("┡", "╇", "┩", "━")]
     for i, r in enumerate(rows):
         out.append(row(r))

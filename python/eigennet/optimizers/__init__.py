@@ -244,8 +244,12 @@ class Adagrad(Optimizer):
         }
 
 
-_CLASSES: dict[str, type[Optimizer]] = {"SGD": SGD, "Adam": Adam, "RMSprop": RMSprop,
-                                        "Adagrad": Adagrad}
+_CLASSES: dict[str, type[Optimizer]] = {
+    "SGD": SGD,
+    "Adam": Adam,
+    "RMSprop": RMSprop,
+    "Adagrad": Adagrad,
+}
 _BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad}
 
 

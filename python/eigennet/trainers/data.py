@@ -54,8 +54,12 @@ def targets(y: Any, n: int, n_outputs: int, sparse: bool, dtype: np.dtype) -> np
                 "Sparse categorical cross-entropy takes integer labels of shape (n,). "
                 f"Received: y.shape={a.shape}"
             )
-        if a.size and (not np.all(np.isfinite(a)) or a.min() < 0 or a.max() >= n_outputs or
-                       np.any(a != np.floor(a))):
+        if a.size and (
+            not np.all(np.isfinite(a))
+            or a.min() < 0
+            or a.max() >= n_outputs
+            or np.any(a != np.floor(a))
+        ):
             bad = a[(~np.isfinite(a)) | (a < 0) | (a >= n_outputs) | (a != np.floor(a))][0]
             raise ValueError(
                 f"Labels must be integers in [0, {n_outputs}) for {n_outputs} outputs. "

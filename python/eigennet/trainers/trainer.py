@@ -69,8 +69,9 @@ class Trainer:
             >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
             ...               metrics=["accuracy"])
         """
-        _unsupported({"loss_weights": loss_weights, "weighted_metrics": weighted_metrics},
-                     "compile")
+        _unsupported(
+            {"loss_weights": loss_weights, "weighted_metrics": weighted_metrics}, "compile"
+        )
         if steps_per_execution != 1:
             raise ValueError("steps_per_execution must be 1: every epoch already runs in C++.")
         if metrics is not None and not isinstance(metrics, (list, tuple)):
@@ -161,16 +162,25 @@ class Trainer:
             A `History` whose `.history` maps `loss`, metrics and `val_*` to per-epoch lists.
         """
         _unsupported(
-            {"class_weight": class_weight, "sample_weight": sample_weight,
-             "steps_per_epoch": steps_per_epoch, "validation_steps": validation_steps},
+            {
+                "class_weight": class_weight,
+                "sample_weight": sample_weight,
+                "steps_per_epoch": steps_per_epoch,
+                "validation_steps": validation_steps,
+            },
             "fit",
         )
         if validation_freq != 1:
             raise ValueError("validation_freq must be 1.")
         self._ensure_built(x)
         self._require_loss("fit")
-        batch_size = data.positive_int(batch_size or _DEFAULT_BATCH, "batch_size")
-        val_batch = data.positive_int(validation_batch_size or batch_size, "validation_batch_size")
+        batch_size = data.positive_int(
+            _DEFAULT_BATCH if batch_size is None else batch_size, "batch_size"
+        )
+        val_batch = data.positive_int(
+            batch_size if validation_batch_size is None else validation_batch_size,
+            "validation_batch_size",
+        )
         for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
                 raise ValueError(f"{name} must be an int >= 0. Received: {name}={value!r}")
@@ -189,9 +199,12 @@ class Trainer:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError(
                     "validation_data must be a tuple (x_val, y_val). Received: "
-                    f"{type(validation_data).__name__} of length {len(validation_data)}"
-                    if isinstance(validation_data, (tuple, list)) else
-                    f"validation_data must be a tuple (x_val, y_val). Received: {validation_data!r}"
+                    f"validation_data of type {type(validation_data).__name__}"
+                    + (
+                        f" and length {len(validation_data)}"
+                        if isinstance(validation_data, (tuple, list))
+                        else ""
+                    )
                 )
             val_ds = self._dataset(*validation_data)
         elif validation_split > 0:
@@ -208,7 +221,8 @@ class Trainer:
 
         history = History()
         cbs = CallbackList(
-            list(callbacks or []) + [history], self,
+            list(callbacks or []) + [history],
+            self,
             {"verbose": verbose, "epochs": epochs, "steps": steps},
         )
         batch_mode = cbs.uses_batch_hooks
@@ -224,8 +238,9 @@ class Trainer:
             progress = self._epoch_progress(cbs if batch_mode else None, bar, steps)
             if batch_mode:
                 cbs.on_train_batch_begin(0)
-            r = net.core.fit_epoch(train_ds, batch_size, bool(shuffle), progress,
-                                   0.0 if batch_mode else 0.1)
+            r = net.core.fit_epoch(
+                train_ds, batch_size, bool(shuffle), progress, 0.0 if batch_mode else 0.1
+            )
             logs = self._logs(r.loss, r.metrics)
             if val_ds is not None:
                 v = net.core.evaluate(val_ds, val_batch)
@@ -239,8 +254,9 @@ class Trainer:
         self.history = history
         return history
 
-    def _epoch_progress(self, cbs: Optional[CallbackList], bar: Optional[Progbar],
-                        steps: int) -> Any:
+    def _epoch_progress(
+        self, cbs: Optional[CallbackList], bar: Optional[Progbar], steps: int
+    ) -> Any:
         if cbs is None and (bar is None or not bar.interactive):
             return None
 
@@ -279,7 +295,9 @@ class Trainer:
         _unsupported({"sample_weight": sample_weight, "steps": steps}, "evaluate")
         self._ensure_built(x)
         self._require_loss("evaluate")
-        batch_size = data.positive_int(batch_size or _DEFAULT_BATCH, "batch_size")
+        batch_size = data.positive_int(
+            _DEFAULT_BATCH if batch_size is None else batch_size, "batch_size"
+        )
         verbose = _resolve_verbose(verbose)
         ds = self._dataset(x, y)
         steps_n = math.ceil(ds.size / batch_size)
@@ -294,39 +312,57 @@ class Trainer:
             return logs["loss"]
         return [logs["loss"], *(logs[n] for n in self._metric_names)]
 
-    def predict(self, x: Any, batch_size: Optional[int] = None, verbose: Any = "auto",
-                steps: Any = None, callbacks: Any = None) -> np.ndarray:
+    def predict(
+        self,
+        x: Any,
+        batch_size: Optional[int] = None,
+        verbose: Any = "auto",
+        steps: Any = None,
+        callbacks: Any = None,
+    ) -> np.ndarray:
         """Outputs of the model for x, shape `(n, n_outputs)`, in batches of `batch_size`."""
         _unsupported({"steps": steps}, "predict")
         self._ensure_built(x)
-        batch_size = data.positive_int(batch_size or _DEFAULT_BATCH, "batch_size")
+        batch_size = data.positive_int(
+            _DEFAULT_BATCH if batch_size is None else batch_size, "batch_size"
+        )
         verbose = _resolve_verbose(verbose)
         ds = self._dataset(x)
         steps_n = math.ceil(ds.size / batch_size)
         bar = Progbar(steps_n, verbose) if verbose else None
         progress = None
         if bar is not None and bar.interactive:
+
             def progress(samples: int, batches: int, loss: float, values: list[float]) -> bool:
                 bar.update(batches)
                 return True
+
         out, _ = self._net.core.predict(ds, batch_size, progress)
         if bar is not None:
             bar.update(steps_n, {}, finalize=True)
         return out
 
-    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
-                       class_weight: Any = None, return_dict: bool = False) -> Any:
+    def train_on_batch(
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        class_weight: Any = None,
+        return_dict: bool = False,
+    ) -> Any:
         """One update on one batch; returns its loss (and metrics) computed before the update."""
-        _unsupported({"sample_weight": sample_weight, "class_weight": class_weight},
-                     "train_on_batch")
+        _unsupported(
+            {"sample_weight": sample_weight, "class_weight": class_weight}, "train_on_batch"
+        )
         self._ensure_built(x)
         self._require_loss("train_on_batch")
         ds = self._dataset(x, y)
         r = self._net.core.fit_epoch(ds, ds.size, False)
         return self._batch_result(r, return_dict)
 
-    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
-                      return_dict: bool = False) -> Any:
+    def test_on_batch(
+        self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
+    ) -> Any:
         """Loss (and metrics) of one batch, without updating."""
         _unsupported({"sample_weight": sample_weight}, "test_on_batch")
         self._ensure_built(x)

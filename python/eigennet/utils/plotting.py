@@ -9,7 +9,10 @@ def _pyplot() -> Any:
     try:
         import matplotlib
 
-        if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
+        if matplotlib.get_backend().lower() not in (
+            "agg",
+            "module://matplotlib_inline.backend_inline",
+        ):
             import os
 
             if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
@@ -17,7 +20,7 @@ def _pyplot() -> Any:
         import matplotlib.pyplot as plt
     except ImportError as e:
         raise ImportError(
-            "Plotting needs matplotlib, an optional extra: pip install \"eigennet[plot]\""
+            'Plotting needs matplotlib, an optional extra: pip install "eigennet[plot]"'
         ) from e
     return plt
 
@@ -36,9 +39,11 @@ def plot_history(history: Any, metrics: Optional[Sequence[str]] = None) -> Any:
     if not isinstance(logs, dict) or not logs:
         raise ValueError("plot_history needs a History (or a dict of per-epoch lists).")
     epochs = getattr(history, "epoch", None) or list(range(len(next(iter(logs.values())))))
-    names = list(metrics) if metrics is not None else [
-        k for k in logs if not k.startswith("val_") and k != "learning_rate"
-    ]
+    names = (
+        list(metrics)
+        if metrics is not None
+        else [k for k in logs if not k.startswith("val_") and k != "learning_rate"]
+    )
     for name in names:
         if name not in logs:
             raise ValueError(f"{name!r} is not in the history. Available: {sorted(logs)}")

@@ -55,17 +55,22 @@ class Progbar:
         self.start = time.perf_counter()
         self._last_width = 0
 
-    def update(self, current: int, logs: Optional[dict[str, Any]] = None,
-               finalize: bool = False) -> None:
+    def update(
+        self, current: int, logs: Optional[dict[str, Any]] = None, finalize: bool = False
+    ) -> None:
         logs = logs or {}
         elapsed = time.perf_counter() - self.start
         per_step = elapsed / max(current, 1)
         if finalize:
-            line = (f"{current}/{self.target} - {_format_time(elapsed)} - "
-                    f"{_format_per_step(per_step)}{format_logs(logs)}")
+            line = (
+                f"{current}/{self.target} - {_format_time(elapsed)} - "
+                f"{_format_per_step(per_step)}{format_logs(logs)}"
+            )
             if self.interactive:
-                line = self._bar(current) + f" {_format_time(elapsed)} " \
+                line = (
+                    self._bar(current) + f" {_format_time(elapsed)} "
                     f"{_format_per_step(per_step)}{format_logs(logs)}"
+                )
                 self.stream.write("\r" + line.ljust(self._last_width) + "\n")
             else:
                 self.stream.write(line + "\n")
@@ -74,8 +79,10 @@ class Progbar:
         if not self.interactive:
             return
         eta = per_step * (self.target - current)
-        line = self._bar(current) + f" {_format_time(eta)} {_format_per_step(per_step)}" \
+        line = (
+            self._bar(current) + f" {_format_time(eta)} {_format_per_step(per_step)}"
             f"{format_logs(logs)}"
+        )
         self.stream.write("\r" + line.ljust(self._last_width))
         self._last_width = len(line)
         self.stream.flush()

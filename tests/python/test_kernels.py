@@ -1,0 +1,71 @@
+"""The C++ activation kernels (through eigennet.activations) against NumPy formulas."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import eigennet as en
+
+Z = np.array([-1e4, -30.0, -3.0, -0.5, 0.0, 0.5, 3.0, 30.0, 1e4])
+_erf = np.vectorize(math.erf)
+
+
+def _reference(name: str, z: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return {
+            "linear": z,
+            "sigmoid": np.where(
+                z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z)))
+            ),
+            "tanh": np.tanh(z),
+            "relu": np.maximum(z, 0),
+            "leaky_relu": np.where(z > 0, z, 0.2 * z),
+            "elu": np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+            "gelu": 0.5 * z * (1 + _erf(z / np.sqrt(2))),
+            "softplus": np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))),
+        }[name]
+
+
+@pytest.mark.parametrize(
+    "name", ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus"]
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activation_values(name, dtype):
+    out = getattr(en.activations, name)(Z.astype(dtype))
+    assert out.dtype == dtype and np.all(np.isfinite(out))
+    np.testing.assert_allclose(
+        out, _reference(name, Z), rtol=1e-6 if dtype == np.float32 else 1e-13, atol=1e-30
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus"]
+)
+def test_activation_derivatives_by_finite_differences(name):
+    z = np.array([-4.0, -1.3, -0.2, 0.3, 1.1, 3.7])
+    h = 1e-6
+    numeric = (_reference(name, z + h) - _reference(name, z - h)) / (2 * h)
+    np.testing.assert_allclose(en.activations.derivative(name, z), numeric, rtol=1e-7, atol=1e-9)
+
+
+def test_softmax_is_stable_and_rowwise():
+    z = np.array([[1e4, 0.0, -1e4], [1.0, 2.0, 3.0]])
+    p = en.activations.softmax(z)
+    np.testing.assert_allclose(p[0], [1.0, 0.0, 0.0])
+    e = np.exp(z[1] - 3)
+    np.testing.assert_allclose(p[1], e / e.sum(), rtol=1e-14)
+    with pytest.raises(ValueError, match="softmax"):
+        en.activations.derivative("softmax", z)
+
+
+def test_activation_lookup():
+    assert en.activations.get("relu") is en.activations.relu
+    assert en.activations.get(None) is en.activations.linear
+    assert en.activations.get(en.activations.tanh) is en.activations.tanh
+    with pytest.raises(ValueError, match="Unknown activation"):
+        en.activations.get("swishy")
+    with pytest.raises(ValueError, match="Unsupported activation"):
+        en.activations.get(lambda x: x)
