@@ -39,8 +39,9 @@ def floatx(request: pytest.FixtureRequest) -> str:
 
 def assert_close(actual, desired, floatx: str, what: str = "") -> None:
     rtol, atol = TOL[floatx]
-    np.testing.assert_allclose(np.asarray(actual, np.float64), desired, rtol=rtol, atol=atol,
-                               err_msg=what)
+    np.testing.assert_allclose(
+        np.asarray(actual, np.float64), desired, rtol=rtol, atol=atol, err_msg=what
+    )
 
 
 # Reference maths ------------------------------------------------------------------------------
@@ -150,15 +151,22 @@ def loss_reference(name: str, y: np.ndarray, p: np.ndarray, floatx: str):
     raise AssertionError(name)
 
 
-FUSED = {("sigmoid", "bce"): "bce_logits", ("softmax", "cce"): "cce_logits",
-         ("softmax", "scce"): "scce_logits"}
+FUSED = {
+    ("sigmoid", "bce"): "bce_logits",
+    ("softmax", "cce"): "cce_logits",
+    ("softmax", "scce"): "scce_logits",
+}
 
 
 class RefMLP:
     """Dense layers `a = act(x @ W + b)` holding float64 copies of the model's weights."""
 
-    def __init__(self, weights: list[np.ndarray], acts: list[str],
-                 regs: list[tuple[float, float]] | None = None) -> None:
+    def __init__(
+        self,
+        weights: list[np.ndarray],
+        acts: list[str],
+        regs: list[tuple[float, float]] | None = None,
+    ) -> None:
         self.params = [np.asarray(w, np.float64).copy() for w in weights]
         self.acts = list(acts)
         self.regs = regs or [(0.0, 0.0)] * len(acts)
@@ -216,11 +224,14 @@ class RefOptimizer:
         self.t += 1
         c = self.cfg
         for i, (w, g) in enumerate(zip(params, grads)):
-            s = self.slots.setdefault(i, {
-                "m": np.zeros_like(w),
-                "v": np.zeros_like(w),
-                "a": np.full_like(w, c.get("initial_accumulator_value", 0.1)),
-            })
+            s = self.slots.setdefault(
+                i,
+                {
+                    "m": np.zeros_like(w),
+                    "v": np.zeros_like(w),
+                    "a": np.full_like(w, c.get("initial_accumulator_value", 0.1)),
+                },
+            )
             if self.kind == "sgd":
                 mu = c.get("momentum", 0.0)
                 if mu == 0.0:
@@ -251,14 +262,22 @@ class RefOptimizer:
 
 
 # Helpers --------------------------------------------------------------------------------------
-def build(sizes: list[int], acts: list[str], floatx: str, seed: int = 0, regularizers=None,
-          scale: float = 0.6):
+def build(
+    sizes: list[int],
+    acts: list[str],
+    floatx: str,
+    seed: int = 0,
+    regularizers=None,
+    scale: float = 0.6,
+):
     """A Sequential model and its RefMLP twin with identical random weights."""
     regularizers = regularizers or [None] * len(acts)
     model = en.Sequential(
         [en.Input((sizes[0],))]
-        + [en.layers.Dense(n, activation=a, kernel_regularizer=r)
-           for n, a, r in zip(sizes[1:], acts, regularizers)]
+        + [
+            en.layers.Dense(n, activation=a, kernel_regularizer=r)
+            for n, a, r in zip(sizes[1:], acts, regularizers)
+        ]
     )
     rng = np.random.default_rng(seed)
     weights = []
@@ -327,14 +346,17 @@ LOSS_HEADS = [
 
 OPTIMIZERS = {
     "sgd": (lambda: en.optimizers.SGD(0.1), ("sgd", 0.1, {})),
-    "sgd_momentum": (lambda: en.optimizers.SGD(0.1, momentum=0.9),
-                     ("sgd", 0.1, {"momentum": 0.9})),
-    "sgd_nesterov": (lambda: en.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
-                     ("sgd", 0.1, {"momentum": 0.9, "nesterov": True})),
+    "sgd_momentum": (lambda: en.optimizers.SGD(0.1, momentum=0.9), ("sgd", 0.1, {"momentum": 0.9})),
+    "sgd_nesterov": (
+        lambda: en.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+        ("sgd", 0.1, {"momentum": 0.9, "nesterov": True}),
+    ),
     "adam": (lambda: en.optimizers.Adam(0.01), ("adam", 0.01, {})),
     "rmsprop": (lambda: en.optimizers.RMSprop(0.01), ("rmsprop", 0.01, {})),
-    "rmsprop_momentum": (lambda: en.optimizers.RMSprop(0.01, momentum=0.5),
-                         ("rmsprop", 0.01, {"momentum": 0.5})),
+    "rmsprop_momentum": (
+        lambda: en.optimizers.RMSprop(0.01, momentum=0.5),
+        ("rmsprop", 0.01, {"momentum": 0.5}),
+    ),
     "adagrad": (lambda: en.optimizers.Adagrad(0.05), ("adagrad", 0.05, {})),
 }
 
@@ -488,8 +510,11 @@ def test_kernel_regularizer_penalty_and_gradient(floatx: str, loss: str, head: s
 
 def test_train_on_batch_returns_loss_and_metrics(floatx: str) -> None:
     model, ref = build([5, 7, 3], ["tanh", "softmax"], floatx)
-    model.compile(optimizer=en.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=en.optimizers.SGD(0.1),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     x, y = data(16, 5, floatx), targets("scce", 16, 3, floatx)
     want_loss, _ = ref.loss_and_grads(x, y, "scce", floatx)
     want_acc = np.mean(np.argmax(ref.predict(x), axis=1) == y)
@@ -539,14 +564,18 @@ def _keras_piecewise(boundaries: list[float], values: list[float]):
 
 
 SCHEDULES = {
-    "exponential": (lambda: en.optimizers.schedules.ExponentialDecay(0.3, 2, 0.5),
-                    _keras_exponential(0.3, 2, 0.5, False)),
+    "exponential": (
+        lambda: en.optimizers.schedules.ExponentialDecay(0.3, 2, 0.5),
+        _keras_exponential(0.3, 2, 0.5, False),
+    ),
     "exponential_staircase": (
         lambda: en.optimizers.schedules.ExponentialDecay(0.3, 2, 0.5, staircase=True),
         _keras_exponential(0.3, 2, 0.5, True),
     ),
-    "piecewise": (lambda: en.optimizers.schedules.PiecewiseConstantDecay([1, 3], [0.3, 0.1, 0.02]),
-                  _keras_piecewise([1, 3], [0.3, 0.1, 0.02])),
+    "piecewise": (
+        lambda: en.optimizers.schedules.PiecewiseConstantDecay([1, 3], [0.3, 0.1, 0.02]),
+        _keras_piecewise([1, 3], [0.3, 0.1, 0.02]),
+    ),
 }
 
 
