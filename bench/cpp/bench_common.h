@@ -37,10 +37,17 @@ inline int run(int argc, char** argv) {
   if (const char* env = std::getenv("EIGENNET_THREADS")) threads = std::atoi(env);
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--threads=", 10) == 0)
+    if (std::strncmp(argv[i], "--threads=", 10) == 0) {
       threads = std::atoi(argv[i] + 10);
-    else
-      argv[kept++] = argv[i];
+      continue;
+    }
+#ifdef EIGENNET_BENCH_MIN_TIME_IS_SECONDS
+    if (std::strncmp(argv[i], "--benchmark_min_time=", 21) == 0) {
+      const std::size_t len = std::strlen(argv[i]);
+      if (len > 21 && argv[i][len - 1] == 's') argv[i][len - 1] = '\0';
+    }
+#endif
+    argv[kept++] = argv[i];
   }
   argc = kept;
   if (threads < 1) {
@@ -56,7 +63,7 @@ inline int run(int argc, char** argv) {
   return 0;
 }
 
-/// A rate counter in units of 1e9 per second for `flops` floating-point operations per iteration.
+/// A rate counter of `flops` floating-point operations per iteration, shown as GFLOP per second.
 inline benchmark::Counter gflops(double flops) {
   return benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }

@@ -31,7 +31,7 @@ void BM_DenseForward(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(state.iterations() * batch);
-  state.counters["GFLOP/s"] = gflops(2.0 * kUnits * kInputs * batch);
+  state.counters["GFLOP"] = gflops(2.0 * kUnits * kInputs * batch);
 }
 
 // dL/dW = dZ·Xᵀ, dL/db and dL/dX = Wᵀ·dZ, as for a hidden layer.
@@ -49,7 +49,7 @@ void BM_DenseBackward(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(state.iterations() * batch);
-  state.counters["GFLOP/s"] = gflops(4.0 * kUnits * kInputs * batch);
+  state.counters["GFLOP"] = gflops(4.0 * kUnits * kInputs * batch);
 }
 
 BENCHMARK(BM_DenseForward)

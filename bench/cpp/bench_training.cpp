@@ -93,7 +93,7 @@ void run_epochs(benchmark::State& state, Workload w, Index batch) {
     benchmark::DoNotOptimize(r.loss);
   }
   state.SetItemsProcessed(state.iterations() * n);
-  state.counters["GFLOP/s"] = gflops(w.train_flops_per_sample(w.model->n_inputs()) * n);
+  state.counters["GFLOP"] = gflops(w.train_flops_per_sample(w.model->n_inputs()) * n);
 }
 
 void run_predict_one(benchmark::State& state, Workload w) {
