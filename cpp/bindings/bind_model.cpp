@@ -83,6 +83,46 @@ struct PyModel {
     f();
   }
 
+  /// Runs f under the model's mutex. Small calls keep the GIL (releasing it costs more than they
+  /// do); large ones, or a mutex held by a pass that may need the GIL, release it first.
+  template <typename F>
+  auto quick_call(double work, F&& f) {
+    constexpr double kReleaseAbove = 1e6;  // multiply-adds, roughly 10 µs
+    if (work < kReleaseAbove) {
+      std::unique_lock<std::mutex> lock(trainer.mutex(), std::try_to_lock);
+      if (lock.owns_lock()) return f();
+    }
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(trainer.mutex());
+    return f();
+  }
+
+  /// Outputs (n, n_outputs) for x in batches, without the DataSet object of the general path.
+  py::array_t<T> predict_array(const py::handle& x, Index batch_size) {
+    if (batch_size <= 0)
+      throw py::value_error("batch_size must be positive, got " + std::to_string(batch_size));
+    Array<T> a = as_matrix<T>(x, "x", model.n_inputs());
+    const Index n = a.shape(0);
+    py::array_t<T> out({n, model.n_outputs()});
+    T* dst = out.mutable_data();
+    const T* src = a.data();
+    quick_call(static_cast<double>(n) * model.n_params(), [&] {
+      DataSet<T> data(model.backend(), src, model.n_inputs(), nullptr, 0, n);
+      return trainer.predict(data, batch_size, dst);
+    });
+    return out;
+  }
+
+  /// One update on (x, y) as one batch; returns the loss and metrics before the update.
+  PassResult train_arrays(const py::handle& x, const py::handle& y, bool train) {
+    std::shared_ptr<PyDataSet<T>> ds = dataset(x, y);
+    const DataSet<T>& data = *ds->data;
+    return quick_call(3.0 * data.size() * model.n_params(), [&] {
+      return train ? trainer.fit_epoch(data, data.size(), false)
+                   : trainer.evaluate(data, data.size());
+    });
+  }
+
   Model<T> model;
   Trainer<T> trainer;
 };
@@ -171,6 +211,8 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
           s.model.set_dropout_stream(v[4], v[5]);
         });
       })
+      .def("predict_array", &M::predict_array, py::arg("x"), py::arg("batch_size"))
+      .def("train_arrays", &M::train_arrays, py::arg("x"), py::arg("y"), py::arg("train"))
       .def("dataset", &M::dataset, py::arg("x"), py::arg("y") = py::none())
       .def("fit_epoch",
            [](M& s, const D& d, Index batch_size, bool shuffle, const py::object& cb,

@@ -56,6 +56,17 @@ PassResult Trainer<T>::run(const DataSet<T>& data, Index batch_size, const std::
   if (m_acc.size() < n_acc) m_acc = Buffer<double>(be, n_acc);
   const std::vector<double> zeros(static_cast<std::size_t>(n_acc), 0.0);
   be.copy_to_device(m_acc.data(), zeros.data(), sizeof(double) * n_acc);
+  // On a device every batch is gathered into the same buffers, in order when not shuffling, so
+  // that each step reads fixed addresses and the backend can replay a recorded step.
+  if (!order && !be.is_host()) {
+    if (m_identity.size() < n) {
+      std::vector<std::int64_t> iota(static_cast<std::size_t>(n));
+      for (Index i = 0; i < n; ++i) iota[static_cast<std::size_t>(i)] = i;
+      m_identity = Buffer<std::int64_t>(be, n);
+      be.copy_to_device(m_identity.data(), iota.data(), m_identity.bytes());
+    }
+    order = m_identity.data();
+  }
   if (order && m_xb.size() < batch_size * n_in) m_xb = Buffer<T>(be, batch_size * n_in);
   if (order && data.y() && m_yb.size() < batch_size * n_y) m_yb = Buffer<T>(be, batch_size * n_y);
 
@@ -64,6 +75,7 @@ PassResult Trainer<T>::run(const DataSet<T>& data, Index batch_size, const std::
   Index samples = 0, batches = 0;
   for (Index start = 0; start < n; start += batch_size) {
     const Index b = std::min(batch_size, n - start);
+    be.begin_step();
     const T* xb = data.x() + start * n_in;
     const T* yb = data.y() ? data.y() + start * n_y : nullptr;
     if (order) {
@@ -75,6 +87,7 @@ PassResult Trainer<T>::run(const DataSet<T>& data, Index batch_size, const std::
       }
     }
     step(xb, yb, b, start);
+    be.end_step();
     samples += b;
     ++batches;
     if (progress) {

@@ -11,10 +11,19 @@
 #include "eigennet/config.h"
 #include "eigennet/tensor.h"
 
+// Scalar formulas shared by the CPU and CUDA backends: __host__ __device__ under nvcc.
+#ifndef EIGENNET_HD
+#if defined(__CUDACC__)
+#define EIGENNET_HD __host__ __device__
+#else
+#define EIGENNET_HD
+#endif
+#endif
+
 namespace eigennet {
 
 template <typename T>
-inline T sigmoid(T z) {
+EIGENNET_HD inline T sigmoid(T z) {
   if (z >= T(0)) return T(1) / (T(1) + std::exp(-z));
   const T e = std::exp(z);
   return e / (T(1) + e);
@@ -22,7 +31,7 @@ inline T sigmoid(T z) {
 
 /// g(z) for every activation but softmax (which needs a whole column).
 template <typename T>
-inline T activate(Activation act, T z) {
+EIGENNET_HD inline T activate(Activation act, T z) {
   switch (act) {
     case Activation::Sigmoid: return sigmoid(z);
     case Activation::Tanh: return std::tanh(z);
@@ -41,7 +50,7 @@ inline T activate(Activation act, T z) {
 
 /// g'(z) given z and a = g(z), for every activation but softmax.
 template <typename T>
-inline T activation_derivative(Activation act, T z, T a) {
+EIGENNET_HD inline T activation_derivative(Activation act, T z, T a) {
   switch (act) {
     case Activation::Sigmoid: return a * (T(1) - a);
     case Activation::Tanh: return T(1) - a * a;

@@ -5,6 +5,7 @@
 // All matrices are column-major device buffers (see tensor.h): X is (n_inputs, batch), W is
 // (n_units, n_inputs), Z and A are (n_units, batch), targets Y are (n_targets, batch) where
 // n_targets is 1 for integer labels (stored as T) and n_out otherwise.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -29,6 +30,13 @@ class Device {
   virtual void copy_to_host(void* dst, const void* src, std::size_t bytes) = 0;
   virtual void copy_on_device(void* dst, const void* src, std::size_t bytes) = 0;
   virtual void synchronize() = 0;
+
+  /// The calls between begin_step() and end_step() form one step (a batch's gathers, forward,
+  /// backward and update) that a backend may record once per shape and replay: the CUDA backend
+  /// captures it as a CUDA graph. Nothing may rely on a kernel having run before end_step()
+  /// except through this interface's own copies. No-ops by default.
+  virtual void begin_step() {}
+  virtual void end_step() {}
 };
 
 /// An owning array of E on a device. Movable, not copyable.
@@ -139,5 +147,12 @@ std::unique_ptr<Backend<T>> make_cuda_backend();
 
 /// True when this build has CUDA and a GPU is present.
 bool cuda_available();
+
+/// Whether float32 products on CUDA may use TF32 tensor cores (10-bit mantissa inputs). Off by
+/// default, so that results match the CPU; read by each product, so it applies to live models.
+inline std::atomic<bool>& cuda_tf32() {
+  static std::atomic<bool> enabled{false};
+  return enabled;
+}
 
 }  // namespace eigennet

@@ -8,10 +8,19 @@
 #include <cmath>
 #include <cstdint>
 
+// Scalar formulas shared by the CPU and CUDA backends: __host__ __device__ under nvcc.
+#ifndef EIGENNET_HD
+#if defined(__CUDACC__)
+#define EIGENNET_HD __host__ __device__
+#else
+#define EIGENNET_HD
+#endif
+#endif
+
 namespace eigennet {
 
 /// splitmix64 finaliser: a bijective 64-bit mix.
-inline std::uint64_t mix64(std::uint64_t z) {
+EIGENNET_HD inline std::uint64_t mix64(std::uint64_t z) {
   z += 0x9e3779b97f4a7c15ULL;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -19,10 +28,13 @@ inline std::uint64_t mix64(std::uint64_t z) {
 }
 
 /// Uniform in [0, 1) from the top 53 bits of a 64-bit word.
-inline double to_unit(std::uint64_t x) { return static_cast<double>(x >> 11) * 0x1.0p-53; }
+EIGENNET_HD inline double to_unit(std::uint64_t x) {
+  return static_cast<double>(x >> 11) * 0x1.0p-53;
+}
 
 /// Counter-based uniform draw in [0, 1) for element i of draw number `counter` under `seed`.
-inline double hashed_uniform(std::uint64_t seed, std::uint64_t counter, std::uint64_t i) {
+EIGENNET_HD inline double hashed_uniform(std::uint64_t seed, std::uint64_t counter,
+                                         std::uint64_t i) {
   return to_unit(mix64(mix64(seed ^ mix64(counter)) + i));
 }
 
@@ -53,7 +65,9 @@ class Rng {
   double uniform() { return to_unit(next()); }
 
   /// The whole state, to save and restore a stream exactly.
-  std::array<std::uint64_t, 4> state() const { return {m_state[0], m_state[1], m_state[2], m_state[3]}; }
+  std::array<std::uint64_t, 4> state() const {
+    return {m_state[0], m_state[1], m_state[2], m_state[3]};
+  }
   void set_state(const std::array<std::uint64_t, 4>& s) {
     for (int i = 0; i < 4; ++i) m_state[i] = s[i];
   }

@@ -70,6 +70,7 @@ class Trainer {
   Model<T>& m_model;
   Buffer<double> m_acc;
   Buffer<std::int64_t> m_order;
+  Buffer<std::int64_t> m_identity;  // 0, 1, 2, ...: in-order gathers on a device
   Buffer<T> m_xb, m_yb;
   std::vector<double> m_host_acc;
   std::mutex m_mutex;

@@ -1,4 +1,6 @@
 // Dense layer and activation kernels of the CPU backend.
+#include <cmath>
+
 #include "cpu/kernels.h"
 #include "cpu/parallel.h"
 #include "eigennet/activations.h"
@@ -16,11 +18,14 @@ void activation_forward(Activation act, const T* Zp, T* Ap, Index rows, Index co
     case Activation::Relu: A = Z.cwiseMax(T(0)); return;
     case Activation::Tanh: A = Z.array().tanh(); return;
     case Activation::Softmax:
-      // Subtract the column maximum so exp never overflows.
+      // Subtract the column maximum so exp never overflows. Scalar exp and a sequential sum:
+      // Eigen's vectorised versions peel by address, so results would depend on alignment.
       for (Index j = 0; j < cols; ++j) {
         const T m = Z.col(j).maxCoeff();
-        A.col(j) = (Z.col(j).array() - m).exp();
-        A.col(j) /= A.col(j).sum();
+        T sum = 0;
+        for (Index i = 0; i < rows; ++i) sum += (A(i, j) = std::exp(Z(i, j) - m));
+        const T inv = T(1) / sum;
+        for (Index i = 0; i < rows; ++i) A(i, j) *= inv;
       }
       return;
     default:
@@ -43,7 +48,8 @@ void activation_backward(Activation act, const T* Zp, const T* Ap, const T* dAp,
     case Activation::Softmax:
       // dL/dz = a ⊙ (dL/da - <dL/da, a>) per column.
       for (Index j = 0; j < cols; ++j) {
-        const T dot = dA.col(j).dot(A.col(j));
+        T dot = 0;
+        for (Index i = 0; i < rows; ++i) dot += dA(i, j) * A(i, j);
         dZ.col(j) = A.col(j).array() * (dA.col(j).array() - dot);
       }
       return;
@@ -79,7 +85,13 @@ void dense_backward(const T* Wp, const T* Xp, const T* dZp, T* dWp, T* dbp, T* d
   parallel_chunks(n_inputs, kPanel, work, [&](Index c0, Index c1) {
     dW.middleCols(c0, c1 - c0).noalias() = dZ * X.middleRows(c0, c1 - c0).transpose();
   });
-  if (dbp) VectorMap<T>(dbp, n_units) = dZ.rowwise().sum();
+  if (dbp) {
+    // dL/db = Σ_j dZ(:, j), summed column by column: each entry adds in sample order whatever
+    // the buffer's alignment (Eigen's row-wise redux would not).
+    VectorMap<T> db(dbp, n_units);
+    db = dZ.col(0);
+    for (Index j = 1; j < batch; ++j) db += dZ.col(j);
+  }
   if (dXp) {
     Eigen::Map<Matrix<T>> dX(dXp, n_inputs, batch);
     // dL/dX = Wᵀ · dZ, in panels of samples.

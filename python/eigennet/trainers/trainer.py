@@ -327,6 +327,15 @@ class Trainer:
             _DEFAULT_BATCH if batch_size is None else batch_size, "batch_size"
         )
         verbose = _resolve_verbose(verbose)
+        if verbose == 0 or len(x) <= batch_size:
+            fast = self._fast_input(x)
+            if fast is not None:
+                if verbose:
+                    bar = Progbar(1, verbose)
+                    out = self._net.core.predict_array(fast, batch_size)
+                    bar.update(1, {}, finalize=True)
+                    return out
+                return self._net.core.predict_array(fast, batch_size)
         ds = self._dataset(x)
         steps_n = math.ceil(ds.size / batch_size)
         bar = Progbar(steps_n, verbose) if verbose else None
@@ -356,9 +365,7 @@ class Trainer:
         )
         self._ensure_built(x)
         self._require_loss("train_on_batch")
-        ds = self._dataset(x, y)
-        r = self._net.core.fit_epoch(ds, ds.size, False)
-        return self._batch_result(r, return_dict)
+        return self._batch_result(self._on_batch(x, y, True), return_dict)
 
     def test_on_batch(
         self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
@@ -367,15 +374,38 @@ class Trainer:
         _unsupported({"sample_weight": sample_weight}, "test_on_batch")
         self._ensure_built(x)
         self._require_loss("test_on_batch")
-        ds = self._dataset(x, y)
-        return self._batch_result(self._net.core.evaluate(ds, ds.size), return_dict)
+        return self._batch_result(self._on_batch(x, y, False), return_dict)
+
+    def _on_batch(self, x: Any, y: Any, train: bool) -> Any:
+        net = self._net
+        xa = self._fast_input(x)
+        if xa is None:
+            xa = data.features(x, net.n_inputs, net.dtype)
+        sparse = self.loss.core_name.startswith("sparse")
+        ya = data.targets(y, len(xa), net.n_outputs, sparse, net.dtype)
+        return net.core.train_arrays(xa, ya, train)
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """Outputs for one batch, shape `(n, n_outputs)`."""
         self._ensure_built(x)
-        ds = self._dataset(x)
-        out, _ = self._net.core.predict(ds, ds.size)
-        return out
+        fast = self._fast_input(x)
+        if fast is None:
+            fast = data.features(x, self._net.n_inputs, self._net.dtype)
+        return self._net.core.predict_array(fast, len(fast))
+
+    def _fast_input(self, x: Any) -> Optional[np.ndarray]:
+        """x itself when it is already what the core reads (no checks or copies needed)."""
+        net = self._net
+        if (
+            type(x) is np.ndarray
+            and x.dtype == net.dtype
+            and x.ndim == 2
+            and x.shape[1] == net.n_inputs
+            and x.shape[0] > 0
+            and x.flags.c_contiguous
+        ):
+            return x
+        return None
 
     def _batch_result(self, r: Any, return_dict: bool) -> Any:
         logs = self._logs(r.loss, r.metrics)

@@ -1,0 +1,194 @@
+// Dense-layer kernels of the CUDA backend: the bias + activation epilogue after cuBLAS's product,
+// activations and their derivatives, and the bias gradient. The scalar formulas are those of
+// eigennet/activations.h, shared with the CPU backend; where the CPU backend writes a formula of
+// its own (ReLU's select, sigmoid's and tanh's derivatives from a) it is repeated here as written.
+#include "cuda_check.cuh"
+#include "eigennet/activations.h"
+#include "kernels.cuh"
+
+namespace eigennet::cuda {
+namespace {
+
+__device__ inline Index global_row() {
+  return static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x;
+}
+__device__ inline Index first_column() {
+  return static_cast<Index>(blockIdx.y) * blockDim.y + threadIdx.y;
+}
+__device__ inline Index column_stride() { return static_cast<Index>(gridDim.y) * blockDim.y; }
+
+/// Z(i, j) += b(i) (when b is set), A(i, j) = g(Z(i, j)); one read and at most two writes.
+template <typename T>
+__global__ void bias_activation_kernel(const T* __restrict__ b, T* Z, T* A, Index rows,
+                                       Index cols, Activation act) {
+  const Index r = global_row();
+  if (r >= rows) return;
+  const T bias = b ? b[r] : T(0);
+  for (Index c = first_column(); c < cols; c += column_stride()) {
+    const Index i = c * rows + r;
+    T z = Z[i];
+    if (b) {
+      z += bias;
+      Z[i] = z;
+    }
+    A[i] = activate(act, z);
+  }
+}
+
+/// Per column j (one thread each): Z(:, j) += b when b is set, then A(:, j) = softmax(Z(:, j)),
+/// shifted by the column maximum so that exp never overflows. Zin is read when b is null.
+template <typename T>
+__global__ void softmax_kernel(const T* __restrict__ b, const T* Zin, T* Z, T* A, Index rows,
+                               Index cols) {
+  for (Index c = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; c < cols;
+       c += static_cast<Index>(gridDim.x) * blockDim.x) {
+    const T* z = Zin + c * rows;
+    if (b) {
+      T* zc = Z + c * rows;
+      for (Index r = 0; r < rows; ++r) zc[r] += b[r];
+      z = zc;
+    }
+    T m = z[0];
+    for (Index r = 1; r < rows; ++r) m = z[r] > m ? z[r] : m;
+    T* a = A + c * rows;
+    T s = 0;
+    for (Index r = 0; r < rows; ++r) {
+      a[r] = std::exp(z[r] - m);
+      s += a[r];
+    }
+    for (Index r = 0; r < rows; ++r) a[r] /= s;
+  }
+}
+
+template <typename T>
+__global__ void activation_kernel(Activation act, const T* __restrict__ Z, T* __restrict__ A,
+                                  Index n) {
+  for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<Index>(gridDim.x) * blockDim.x)
+    A[i] = activate(act, Z[i]);
+}
+
+/// dZ = dA ⊙ g'(Z); dZ may equal dA (each element is read before it is written).
+template <typename T>
+__global__ void activation_backward_kernel(Activation act, const T* Z, const T* A, const T* dA,
+                                           T* dZ, Index n) {
+  for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<Index>(gridDim.x) * blockDim.x) {
+    const T d = dA[i];
+    switch (act) {
+      case Activation::Relu: dZ[i] = Z[i] > T(0) ? d : T(0); break;
+      case Activation::Sigmoid: dZ[i] = d * A[i] * (T(1) - A[i]); break;
+      case Activation::Tanh: dZ[i] = d * (T(1) - A[i] * A[i]); break;
+      default: dZ[i] = d * activation_derivative(act, Z[i], A[i]);
+    }
+  }
+}
+
+/// Softmax backward per column j: dZ = a ⊙ (dA - <dA, a>).
+template <typename T>
+__global__ void softmax_backward_kernel(const T* A, const T* dA, T* dZ, Index rows, Index cols) {
+  for (Index c = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; c < cols;
+       c += static_cast<Index>(gridDim.x) * blockDim.x) {
+    const Index o = c * rows;
+    T dot = 0;
+    for (Index r = 0; r < rows; ++r) dot += dA[o + r] * A[o + r];
+    for (Index r = 0; r < rows; ++r) dZ[o + r] = A[o + r] * (dA[o + r] - dot);
+  }
+}
+
+/// A block sums 32 rows: 32 lanes of columns each add every 32nd column in order, then one
+/// thread per row adds the 32 lane sums in order. Fixed at 32 x 32, so the order of additions
+/// depends only on the matrix shape.
+template <typename T>
+__global__ void row_sums_kernel(const T* __restrict__ M, Index rows, Index cols,
+                                T* __restrict__ out) {
+  __shared__ T part[32][33];
+  const Index r = static_cast<Index>(blockIdx.x) * 32 + threadIdx.x;
+  T s = 0;
+  if (r < rows) {
+#pragma unroll 4
+    for (Index c = threadIdx.y; c < cols; c += 32) s += M[c * rows + r];
+  }
+  part[threadIdx.y][threadIdx.x] = s;
+  __syncthreads();
+  if (threadIdx.y == 0 && r < rows) {
+    T t = 0;
+    for (int k = 0; k < 32; ++k) t += part[k][threadIdx.x];
+    out[r] = t;
+  }
+}
+
+unsigned column_blocks(Index cols) { return blocks_for(cols, 128); }
+
+}  // namespace
+
+template <typename T>
+void bias_activation(const T* b, T* Z, T* A, Index rows, Index cols, Activation act,
+                     cudaStream_t s) {
+  if (act == Activation::Softmax) {
+    softmax_kernel<T><<<column_blocks(cols), 128, 0, s>>>(b, Z, Z, A, rows, cols);
+    check_launch("softmax_kernel");
+    return;
+  }
+  if (!b && act == Activation::Linear) {
+    if (A != Z)
+      check(cudaMemcpyAsync(A, Z, sizeof(T) * rows * cols, cudaMemcpyDeviceToDevice, s),
+            "cudaMemcpyAsync");
+    return;
+  }
+  const ColumnGrid g = column_grid(rows, cols);
+  bias_activation_kernel<T><<<g.grid, g.block, 0, s>>>(b, Z, A, rows, cols, act);
+  check_launch("bias_activation_kernel");
+}
+
+template <typename T>
+void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols,
+                        cudaStream_t s) {
+  if (act == Activation::Softmax) {
+    softmax_kernel<T><<<column_blocks(cols), 128, 0, s>>>(nullptr, Z, nullptr, A, rows, cols);
+    check_launch("softmax_kernel");
+  } else if (act == Activation::Linear) {
+    if (A != Z)
+      check(cudaMemcpyAsync(A, Z, sizeof(T) * rows * cols, cudaMemcpyDeviceToDevice, s),
+            "cudaMemcpyAsync");
+  } else {
+    activation_kernel<T><<<blocks_for(rows * cols), kThreads, 0, s>>>(act, Z, A, rows * cols);
+    check_launch("activation_kernel");
+  }
+}
+
+template <typename T>
+void activation_backward(Activation act, const T* Z, const T* A, const T* dA, T* dZ, Index rows,
+                         Index cols, cudaStream_t s) {
+  if (act == Activation::Softmax) {
+    softmax_backward_kernel<T><<<column_blocks(cols), 128, 0, s>>>(A, dA, dZ, rows, cols);
+    check_launch("softmax_backward_kernel");
+  } else if (act == Activation::Linear) {
+    if (dZ != dA)
+      check(cudaMemcpyAsync(dZ, dA, sizeof(T) * rows * cols, cudaMemcpyDeviceToDevice, s),
+            "cudaMemcpyAsync");
+  } else {
+    activation_backward_kernel<T>
+        <<<blocks_for(rows * cols), kThreads, 0, s>>>(act, Z, A, dA, dZ, rows * cols);
+    check_launch("activation_backward_kernel");
+  }
+}
+
+template <typename T>
+void row_sums(const T* M, Index rows, Index cols, T* out, cudaStream_t s) {
+  const unsigned blocks = static_cast<unsigned>((rows + 31) / 32);
+  row_sums_kernel<T><<<blocks, dim3(32, 32), 0, s>>>(M, rows, cols, out);
+  check_launch("row_sums_kernel");
+}
+
+#define EIGENNET_INSTANTIATE(T)                                                                 \
+  template void bias_activation<T>(const T*, T*, T*, Index, Index, Activation, cudaStream_t);   \
+  template void activation_forward<T>(Activation, const T*, T*, Index, Index, cudaStream_t);    \
+  template void activation_backward<T>(Activation, const T*, const T*, const T*, T*, Index,     \
+                                       Index, cudaStream_t);                                    \
+  template void row_sums<T>(const T*, Index, Index, T*, cudaStream_t);
+EIGENNET_INSTANTIATE(float)
+EIGENNET_INSTANTIATE(double)
+#undef EIGENNET_INSTANTIATE
+
+}  // namespace eigennet::cuda

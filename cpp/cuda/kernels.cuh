@@ -1,0 +1,143 @@
+#pragma once
+// Kernels of the CUDA backend, as host functions that launch them on a stream. Shapes and maths
+// are those of the matching Backend methods (eigennet/backend.h); every matrix is column-major.
+//
+// Kernels whose arguments change from step to step (gathers, dropout, optimizer) take them twice:
+// by value, and as a pointer `dyn` into device memory. A captured step (step_graphs.cuh) passes
+// the pointer, and the backend writes the new values there before each replay; a direct launch
+// passes null and the by-value copy is used.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "eigennet/config.h"
+#include "eigennet/optimizer.h"
+
+namespace eigennet::cuda {
+
+/// Arguments of gather_columns that change between steps: the data set, the order, the offset.
+struct GatherDyn {
+  const void* src;
+  const std::int64_t* idx;
+  std::int64_t first;
+};
+/// Dropout's stream: the layer seed and the step counter.
+struct DropoutDyn {
+  std::uint64_t seed, counter;
+};
+/// This step's learning rate and Adam's bias-corrected rate lr·√(1-β₂ᵗ)/(1-β₁ᵗ), in double.
+struct OptimizerDyn {
+  double lr, alpha;
+};
+/// One slot of per-step arguments in device memory.
+union DynSlot {
+  GatherDyn gather;
+  DropoutDyn dropout;
+  OptimizerDyn optimizer;
+  std::uint64_t words[4];
+};
+/// The most per-step arguments one captured step can have.
+constexpr int kMaxDyn = 48;
+struct DynBlock {
+  DynSlot slot[kMaxDyn];
+};
+
+/// The optimizer's constants, cast to T as the CPU backend casts them.
+template <typename T>
+struct OptimizerConsts {
+  OptimizerKind kind;
+  bool momentum;  // SGD: momentum != 0; RMSprop: momentum > 0
+  bool nesterov;
+  T mu, rho, eps, c1, c2;  // c1 = 1 - β₁, c2 = 1 - β₂
+};
+
+/// Threads per block of the element-wise kernels.
+constexpr int kThreads = 256;
+
+/// Blocks for n elements handled in a grid-stride loop.
+inline unsigned blocks_for(Index n, int threads = kThreads) {
+  const Index b = (n + threads - 1) / threads;
+  return static_cast<unsigned>(std::max<Index>(1, std::min<Index>(b, Index(1) << 20)));
+}
+
+/// A 2-D launch over a (rows, cols) column-major matrix: x runs down a column (coalesced), y
+/// over columns in a grid-stride loop.
+struct ColumnGrid {
+  dim3 grid, block;
+};
+inline ColumnGrid column_grid(Index rows, Index cols) {
+  const unsigned bx = rows <= 32 ? 32 : rows <= 64 ? 64 : rows <= 128 ? 128 : 256;
+  const unsigned by = kThreads / bx;
+  const Index gx = (rows + bx - 1) / bx;
+  const Index gy = std::min<Index>((cols + by - 1) / by, 65535);
+  return {dim3(static_cast<unsigned>(gx), static_cast<unsigned>(gy)), dim3(bx, by)};
+}
+
+// dense.cu
+/// After Z = W·X: Z += b (b may be null), A = g(Z) (A may equal Z only for Linear).
+template <typename T>
+void bias_activation(const T* b, T* Z, T* A, Index rows, Index cols, Activation act,
+                     cudaStream_t s);
+template <typename T>
+void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols, cudaStream_t s);
+template <typename T>
+void activation_backward(Activation act, const T* Z, const T* A, const T* dA, T* dZ, Index rows,
+                         Index cols, cudaStream_t s);
+/// out(i) = Σ_j M(i, j), each row summed in a fixed order. M is (rows, cols).
+template <typename T>
+void row_sums(const T* M, Index rows, Index cols, T* out, cudaStream_t s);
+
+// losses.cu
+template <typename T>
+void loss(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
+          T* per_sample, T* grad, cudaStream_t s);
+template <typename T>
+void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T* per_sample,
+            cudaStream_t s);
+/// *acc += weight · Σ x in double, in a fixed order (one block).
+template <typename T>
+void sum_into(const T* x, Index n, double weight, double* acc, cudaStream_t s);
+
+// optimizers.cu
+template <typename T>
+void optimizer_step(const OptimizerConsts<T>& c, OptimizerDyn d, const OptimizerDyn* dyn, T* w,
+                    const T* g, T* state, Index n, cudaStream_t s);
+/// Blocks of regularize's first pass: its partial sums need 2·kReduceBlocks doubles.
+constexpr int kReduceBlocks = 256;
+template <typename T>
+void regularize(const T* w, T* g, Index n, double l1, double l2, double weight, double* penalty,
+                double* partials, cudaStream_t s);
+
+// data.cu
+template <typename T>
+void fill(T* dst, Index n, T value, cudaStream_t s);
+template <typename T>
+void multiply(const T* a, const T* b, T* out, Index n, cudaStream_t s);
+template <typename T>
+void dropout(const T* in, T* out, T* mask, Index n, double rate, T keep_scale, DropoutDyn d,
+             const DropoutDyn* dyn, cudaStream_t s);
+/// dst(:, j) = src(:, idx[first + j]) for j < count; src (rows, *) and dst (rows, count) in T.
+template <typename T>
+void gather_columns(GatherDyn d, const GatherDyn* dyn, Index rows, Index count, T* dst,
+                    cudaStream_t s);
+/// Scratch of permutation() for n items.
+struct SortScratch {
+  std::uint64_t* keys = nullptr;      // n
+  std::uint64_t* keys_out = nullptr;  // n
+  std::int64_t* values = nullptr;     // n
+  void* temp = nullptr;
+  std::size_t temp_bytes = 0;
+};
+/// Bytes of CUB temporary storage permutation() needs for n items.
+std::size_t permutation_temp_bytes(Index n);
+/// idx = the order that sorts the distinct keys mix64(mix64(seed) + i): a permutation of 0..n-1,
+/// the same for the same seed and n on every GPU.
+void permutation(std::int64_t* idx, Index n, std::uint64_t seed, const SortScratch& scratch,
+                 cudaStream_t s);
+/// Writes n slots of per-step arguments to device memory before a replay.
+void set_dyn(const DynBlock& block, int n, DynSlot* dst, cudaStream_t s);
+/// Launches an empty kernel and waits: false when this build's code cannot run on the GPU.
+bool probe_kernel();
+
+}  // namespace eigennet::cuda

@@ -1,0 +1,142 @@
+// Optimizer step and kernel regularisation of the CUDA backend: one kernel over the flat
+// parameter buffer (rules in eigennet/optimizer.h, written as the CPU backend writes them), and a
+// two-pass penalty sum whose block count and order are fixed, so it is deterministic.
+#include "cuda_check.cuh"
+#include "kernels.cuh"
+
+namespace eigennet::cuda {
+namespace {
+
+template <typename T>
+__global__ void optimizer_kernel(OptimizerConsts<T> c, OptimizerDyn d, const OptimizerDyn* dyn,
+                                 T* __restrict__ w, const T* __restrict__ g, T* __restrict__ s0,
+                                 T* __restrict__ s1, Index n) {
+  if (dyn) d = *dyn;
+  const T lr = static_cast<T>(d.lr), alpha = static_cast<T>(d.alpha);
+  for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<Index>(gridDim.x) * blockDim.x) {
+    const T gi = g[i];
+    switch (c.kind) {
+      case OptimizerKind::SGD:
+        if (!c.momentum) {
+          w[i] -= lr * gi;
+        } else if (c.nesterov) {
+          const T m = c.mu * s0[i] - lr * gi;
+          s0[i] = m;
+          w[i] += c.mu * m - lr * gi;
+        } else {
+          const T m = c.mu * s0[i] - lr * gi;
+          s0[i] = m;
+          w[i] += m;
+        }
+        break;
+      case OptimizerKind::Adam: {
+        const T m = s0[i] + (gi - s0[i]) * c.c1;
+        const T v = s1[i] + (gi * gi - s1[i]) * c.c2;
+        s0[i] = m;
+        s1[i] = v;
+        w[i] -= (m * alpha) / (std::sqrt(v) + c.eps);
+        break;
+      }
+      case OptimizerKind::RMSprop: {
+        const T v = c.rho * s0[i] + (T(1) - c.rho) * gi * gi;
+        s0[i] = v;
+        const T inc = lr * gi / std::sqrt(v + c.eps);
+        if (c.momentum) {
+          const T m = c.mu * s1[i] + inc;
+          s1[i] = m;
+          w[i] -= m;
+        } else {
+          w[i] -= inc;
+        }
+        break;
+      }
+      case OptimizerKind::Adagrad: {
+        const T a = s0[i] + gi * gi;
+        s0[i] = a;
+        w[i] -= lr * gi / std::sqrt(a + c.eps);
+        break;
+      }
+    }
+  }
+}
+
+constexpr int kReduceThreads = 256;
+
+/// Sums part[0..kReduceThreads) of one block into part[0] by a fixed tree.
+__device__ void block_tree(double* part) {
+  for (int s = kReduceThreads / 2; s > 0; s /= 2) {
+    if (static_cast<int>(threadIdx.x) < s) part[threadIdx.x] += part[threadIdx.x + s];
+    __syncthreads();
+  }
+}
+
+/// Pass 1 (kReduceBlocks blocks): grad += l1·sign(w) + 2·l2·w, and each block's Σ|w| and Σw²
+/// into partials[block] and partials[kReduceBlocks + block].
+template <typename T>
+__global__ void regularize_kernel(const T* __restrict__ w, T* __restrict__ g, Index n, T tl1,
+                                  T tl2, double* __restrict__ partials) {
+  __shared__ double p1s[kReduceThreads], p2s[kReduceThreads];
+  double p1 = 0, p2 = 0;
+  for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<Index>(gridDim.x) * blockDim.x) {
+    const T wi = w[i];
+    const T sign = wi > T(0) ? T(1) : (wi < T(0) ? T(-1) : T(0));
+    if (g) g[i] += tl1 * sign + tl2 * wi;
+    p1 += std::abs(static_cast<double>(wi));
+    p2 += static_cast<double>(wi) * wi;
+  }
+  p1s[threadIdx.x] = p1;
+  p2s[threadIdx.x] = p2;
+  __syncthreads();
+  block_tree(p1s);
+  block_tree(p2s);
+  if (threadIdx.x == 0) {
+    partials[blockIdx.x] = p1s[0];
+    partials[kReduceBlocks + blockIdx.x] = p2s[0];
+  }
+}
+
+/// Pass 2 (one block): *penalty += weight·(l1·Σ|w| + l2·Σw²) from the partial sums, in order.
+__global__ void penalty_kernel(const double* __restrict__ partials, double l1, double l2,
+                               double weight, double* penalty) {
+  static_assert(kReduceBlocks == kReduceThreads, "one partial per thread");
+  __shared__ double p1s[kReduceThreads], p2s[kReduceThreads];
+  p1s[threadIdx.x] = partials[threadIdx.x];
+  p2s[threadIdx.x] = partials[kReduceBlocks + threadIdx.x];
+  __syncthreads();
+  block_tree(p1s);
+  block_tree(p2s);
+  if (threadIdx.x == 0) *penalty += weight * (l1 * p1s[0] + l2 * p2s[0]);
+}
+
+}  // namespace
+
+template <typename T>
+void optimizer_step(const OptimizerConsts<T>& c, OptimizerDyn d, const OptimizerDyn* dyn, T* w,
+                    const T* g, T* state, Index n, cudaStream_t s) {
+  optimizer_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(c, d, dyn, w, g, state,
+                                                         state ? state + n : nullptr, n);
+  check_launch("optimizer_kernel");
+}
+
+template <typename T>
+void regularize(const T* w, T* g, Index n, double l1, double l2, double weight, double* penalty,
+                double* partials, cudaStream_t s) {
+  regularize_kernel<T><<<kReduceBlocks, kReduceThreads, 0, s>>>(
+      w, g, n, static_cast<T>(l1), static_cast<T>(2.0 * l2), partials);
+  check_launch("regularize_kernel");
+  penalty_kernel<<<1, kReduceThreads, 0, s>>>(partials, l1, l2, weight, penalty);
+  check_launch("penalty_kernel");
+}
+
+#define EIGENNET_INSTANTIATE(T)                                                                 \
+  template void optimizer_step<T>(const OptimizerConsts<T>&, OptimizerDyn, const OptimizerDyn*, \
+                                  T*, const T*, T*, Index, cudaStream_t);                       \
+  template void regularize<T>(const T*, T*, Index, double, double, double, double*, double*,    \
+                              cudaStream_t);
+EIGENNET_INSTANTIATE(float)
+EIGENNET_INSTANTIATE(double)
+#undef EIGENNET_INSTANTIATE
+
+}  // namespace eigennet::cuda
