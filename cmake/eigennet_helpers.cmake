@@ -1,6 +1,6 @@
 # Compile options shared by every eigennet target.
 function(eigennet_set_flags target)
-  target_compile_options(${target} PRIVATE $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wno-maybe-uninitialized>)
+  target_compile_options(${target} PRIVATE $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wno-maybe-uninitialized -fno-math-errno>)
   if(EIGENNET_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer
                                              -fno-sanitize-recover=undefined)
