@@ -8,21 +8,27 @@ namespace eigennet::bindings {
 void bind_config(py::module_& m) {
   py::class_<LayerSpec>(m, "LayerSpec")
       .def(py::init<>())
-      .def_property("kind",
-                    [](const LayerSpec& l) {
-                      return l.kind == LayerKind::Dense     ? "dense"
-                             : l.kind == LayerKind::Dropout ? "dropout"
-                                                            : "activation";
-                    },
-                    [](LayerSpec& l, const std::string& k) {
-                      if (k == "dense") l.kind = LayerKind::Dense;
-                      else if (k == "dropout") l.kind = LayerKind::Dropout;
-                      else if (k == "activation") l.kind = LayerKind::Activation;
-                      else throw py::value_error("Unknown layer kind: '" + k + "'");
-                    })
+      .def_property(
+          "kind",
+          [](const LayerSpec& l) {
+            return l.kind == LayerKind::Dense     ? "dense"
+                   : l.kind == LayerKind::Dropout ? "dropout"
+                                                  : "activation";
+          },
+          [](LayerSpec& l, const std::string& k) {
+            if (k == "dense")
+              l.kind = LayerKind::Dense;
+            else if (k == "dropout")
+              l.kind = LayerKind::Dropout;
+            else if (k == "activation")
+              l.kind = LayerKind::Activation;
+            else
+              throw py::value_error("Unknown layer kind: '" + k + "'");
+          })
       .def_readwrite("n_units", &LayerSpec::n_units)
-      .def_property("activation", [](const LayerSpec& l) { return activation_name(l.activation); },
-                    [](LayerSpec& l, const std::string& a) { l.activation = activation_from_name(a); })
+      .def_property(
+          "activation", [](const LayerSpec& l) { return activation_name(l.activation); },
+          [](LayerSpec& l, const std::string& a) { l.activation = activation_from_name(a); })
       .def_readwrite("use_bias", &LayerSpec::use_bias)
       .def_readwrite("l1", &LayerSpec::l1)
       .def_readwrite("l2", &LayerSpec::l2)
@@ -47,18 +53,23 @@ void bind_config(py::module_& m) {
 
   py::class_<Schedule>(m, "Schedule")
       .def(py::init<>())
-      .def_property("kind",
-                    [](const Schedule& s) {
-                      return s.kind == Schedule::Kind::Constant           ? "constant"
-                             : s.kind == Schedule::Kind::ExponentialDecay ? "exponential_decay"
-                                                                          : "piecewise_constant";
-                    },
-                    [](Schedule& s, const std::string& k) {
-                      if (k == "constant") s.kind = Schedule::Kind::Constant;
-                      else if (k == "exponential_decay") s.kind = Schedule::Kind::ExponentialDecay;
-                      else if (k == "piecewise_constant") s.kind = Schedule::Kind::PiecewiseConstant;
-                      else throw py::value_error("Unknown schedule: '" + k + "'");
-                    })
+      .def_property(
+          "kind",
+          [](const Schedule& s) {
+            return s.kind == Schedule::Kind::Constant           ? "constant"
+                   : s.kind == Schedule::Kind::ExponentialDecay ? "exponential_decay"
+                                                                : "piecewise_constant";
+          },
+          [](Schedule& s, const std::string& k) {
+            if (k == "constant")
+              s.kind = Schedule::Kind::Constant;
+            else if (k == "exponential_decay")
+              s.kind = Schedule::Kind::ExponentialDecay;
+            else if (k == "piecewise_constant")
+              s.kind = Schedule::Kind::PiecewiseConstant;
+            else
+              throw py::value_error("Unknown schedule: '" + k + "'");
+          })
       .def_readwrite("initial", &Schedule::initial)
       .def_readwrite("decay_steps", &Schedule::decay_steps)
       .def_readwrite("decay_rate", &Schedule::decay_rate)
@@ -69,8 +80,9 @@ void bind_config(py::module_& m) {
 
   py::class_<OptimizerConfig>(m, "OptimizerConfig")
       .def(py::init<>())
-      .def_property("kind", [](const OptimizerConfig& c) { return optimizer_name(c.kind); },
-                    [](OptimizerConfig& c, const std::string& k) { c.kind = optimizer_from_name(k); })
+      .def_property(
+          "kind", [](const OptimizerConfig& c) { return optimizer_name(c.kind); },
+          [](OptimizerConfig& c, const std::string& k) { c.kind = optimizer_from_name(k); })
       .def_readwrite("learning_rate", &OptimizerConfig::learning_rate)
       .def_readwrite("momentum", &OptimizerConfig::momentum)
       .def_readwrite("nesterov", &OptimizerConfig::nesterov)

@@ -54,9 +54,9 @@ struct PyModel {
                                   " at index " + std::to_string(i));
       }
     }
-    ds->data = std::make_unique<DataSet<T>>(model.backend(), ds->x.data(), model.n_inputs(),
-                                            y.is_none() ? nullptr : ds->y.data(),
-                                            model.n_targets(), n);
+    ds->data =
+        std::make_unique<DataSet<T>>(model.backend(), ds->x.data(), model.n_inputs(),
+                                     y.is_none() ? nullptr : ds->y.data(), model.n_targets(), n);
     return ds;
   }
 
@@ -138,8 +138,9 @@ template <typename T>
 void bind(py::module_& m, const char* model_name, const char* data_name) {
   using M = PyModel<T>;
   using D = PyDataSet<T>;
-  py::class_<D, std::shared_ptr<D>>(m, data_name)
-      .def_property_readonly("size", [](const D& d) { return d.data->size(); });
+  py::class_<D, std::shared_ptr<D>>(m, data_name).def_property_readonly("size", [](const D& d) {
+    return d.data->size();
+  });
 
   py::class_<M>(m, model_name)
       .def(py::init<Index, std::vector<LayerSpec>, std::uint64_t, const std::string&>(),
@@ -151,98 +152,110 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
       .def_property_readonly("device", [](M& s) { return std::string(s.model.backend().name()); })
       .def("width", [](M& s, std::size_t i) { return s.model.width(i); })
       .def("param_offset", [](M& s, std::size_t i) { return s.model.param_offset(i); })
-      .def("initialize", [](M& s, std::size_t i, const Initializer& k, const Initializer& b) {
-        s.locked_call([&] { s.model.initialize(i, k, b); });
-      })
-      .def("get_params", [](M& s) {
-        py::array_t<T> out(s.model.n_params());
-        T* dst = out.mutable_data();
-        s.locked_call([&] { s.model.get_params(dst); });
-        return out;
-      })
-      .def("set_params", [](M& s, const py::handle& obj) {
-        check_numeric(obj, "params");
-        Array<T> a = Array<T>::ensure(obj);
-        if (!a || a.ndim() != 1 || a.shape(0) != s.model.n_params())
-          throw py::value_error("params must be a vector of " +
-                                std::to_string(s.model.n_params()) + " values");
-        s.locked_call([&] { s.model.set_params(a.data()); });
-      })
-      .def("compile", [](M& s, const std::string& loss, const OptimizerConfig& opt,
-                         const std::vector<std::string>& metrics) {
-        std::vector<MetricKind> kinds;
-        for (const auto& name : metrics) kinds.push_back(metric_from_name(name));
-        const LossKind kind = loss_from_name(loss);
-        s.locked_call([&] { s.model.compile(kind, opt, kinds); });
-      })
+      .def("initialize",
+           [](M& s, std::size_t i, const Initializer& k, const Initializer& b) {
+             s.locked_call([&] { s.model.initialize(i, k, b); });
+           })
+      .def("get_params",
+           [](M& s) {
+             py::array_t<T> out(s.model.n_params());
+             T* dst = out.mutable_data();
+             s.locked_call([&] { s.model.get_params(dst); });
+             return out;
+           })
+      .def("set_params",
+           [](M& s, const py::handle& obj) {
+             check_numeric(obj, "params");
+             Array<T> a = Array<T>::ensure(obj);
+             if (!a || a.ndim() != 1 || a.shape(0) != s.model.n_params())
+               throw py::value_error("params must be a vector of " +
+                                     std::to_string(s.model.n_params()) + " values");
+             s.locked_call([&] { s.model.set_params(a.data()); });
+           })
+      .def("compile",
+           [](M& s, const std::string& loss, const OptimizerConfig& opt,
+              const std::vector<std::string>& metrics) {
+             std::vector<MetricKind> kinds;
+             for (const auto& name : metrics) kinds.push_back(metric_from_name(name));
+             const LossKind kind = loss_from_name(loss);
+             s.locked_call([&] { s.model.compile(kind, opt, kinds); });
+           })
       .def_property_readonly("compiled", [](M& s) { return s.model.compiled(); })
-      .def_property("iterations", [](M& s) { return s.model.iterations(); },
-                    [](M& s, std::int64_t v) { s.model.set_iterations(v); })
-      .def_property_readonly("learning_rate",
-                             [](M& s) { return s.model.current_learning_rate(); })
-      .def("set_learning_rate", [](M& s, const Schedule& sch) {
-        OptimizerConfig c = s.model.optimizer();
-        c.learning_rate = sch;
-        c.validate();
-        s.locked_call([&] { s.model.set_learning_rate(sch); });
-      })
-      .def("get_state", [](M& s) {
-        py::array_t<T> out(s.model.n_state());
-        T* dst = out.mutable_data();
-        s.locked_call([&] { s.model.get_state(dst); });
-        return out;
-      })
-      .def("set_state", [](M& s, const py::handle& obj) {
-        Array<T> a = Array<T>::ensure(obj);
-        if (!a || a.ndim() != 1 || a.shape(0) != s.model.n_state())
-          throw py::value_error("optimizer state must be a vector of " +
-                                std::to_string(s.model.n_state()) + " values");
-        s.locked_call([&] { s.model.set_state(a.data()); });
-      })
-      .def("get_rng_state", [](M& s) {
-        const auto st = s.model.rng().state();
-        return std::vector<std::uint64_t>{st[0], st[1], st[2], st[3], s.model.dropout_seed(),
-                                          s.model.dropout_counter()};
-      })
-      .def("set_rng_state", [](M& s, const std::vector<std::uint64_t>& v) {
-        if (v.size() != 6) throw py::value_error("rng state must hold 6 integers");
-        s.locked_call([&] {
-          s.model.rng().set_state({v[0], v[1], v[2], v[3]});
-          s.model.set_dropout_stream(v[4], v[5]);
-        });
-      })
+      .def_property(
+          "iterations", [](M& s) { return s.model.iterations(); },
+          [](M& s, std::int64_t v) { s.model.set_iterations(v); })
+      .def_property_readonly("learning_rate", [](M& s) { return s.model.current_learning_rate(); })
+      .def("set_learning_rate",
+           [](M& s, const Schedule& sch) {
+             OptimizerConfig c = s.model.optimizer();
+             c.learning_rate = sch;
+             c.validate();
+             s.locked_call([&] { s.model.set_learning_rate(sch); });
+           })
+      .def("get_state",
+           [](M& s) {
+             py::array_t<T> out(s.model.n_state());
+             T* dst = out.mutable_data();
+             s.locked_call([&] { s.model.get_state(dst); });
+             return out;
+           })
+      .def("set_state",
+           [](M& s, const py::handle& obj) {
+             Array<T> a = Array<T>::ensure(obj);
+             if (!a || a.ndim() != 1 || a.shape(0) != s.model.n_state())
+               throw py::value_error("optimizer state must be a vector of " +
+                                     std::to_string(s.model.n_state()) + " values");
+             s.locked_call([&] { s.model.set_state(a.data()); });
+           })
+      .def("get_rng_state",
+           [](M& s) {
+             const auto st = s.model.rng().state();
+             return std::vector<std::uint64_t>{
+                 st[0], st[1], st[2], st[3], s.model.dropout_seed(), s.model.dropout_counter()};
+           })
+      .def("set_rng_state",
+           [](M& s, const std::vector<std::uint64_t>& v) {
+             if (v.size() != 6) throw py::value_error("rng state must hold 6 integers");
+             s.locked_call([&] {
+               s.model.rng().set_state({v[0], v[1], v[2], v[3]});
+               s.model.set_dropout_stream(v[4], v[5]);
+             });
+           })
       .def("predict_array", &M::predict_array, py::arg("x"), py::arg("batch_size"))
       .def("train_arrays", &M::train_arrays, py::arg("x"), py::arg("y"), py::arg("train"))
       .def("dataset", &M::dataset, py::arg("x"), py::arg("y") = py::none())
-      .def("fit_epoch",
-           [](M& s, const D& d, Index batch_size, bool shuffle, const py::object& cb,
-              double interval) {
-             return s.locked(cb, [&](const ProgressFn& p) {
-               return s.trainer.fit_epoch(*d.data, batch_size, shuffle, p, interval);
-             });
-           },
-           py::arg("data"), py::arg("batch_size"), py::arg("shuffle"),
-           py::arg("callback") = py::none(), py::arg("interval") = 0.1)
-      .def("evaluate",
-           [](M& s, const D& d, Index batch_size, const py::object& cb, double interval) {
-             if (!d.data->y()) throw py::value_error("evaluate needs targets y.");
-             return s.locked(cb, [&](const ProgressFn& p) {
-               return s.trainer.evaluate(*d.data, batch_size, p, interval);
-             });
-           },
-           py::arg("data"), py::arg("batch_size"), py::arg("callback") = py::none(),
-           py::arg("interval") = 0.1)
-      .def("predict",
-           [](M& s, const D& d, Index batch_size, const py::object& cb, double interval) {
-             py::array_t<T> out({d.data->size(), s.model.n_outputs()});
-             T* dst = out.mutable_data();
-             const bool done = s.locked(cb, [&](const ProgressFn& p) {
-               return s.trainer.predict(*d.data, batch_size, dst, p, interval);
-             });
-             return py::make_tuple(out, done);
-           },
-           py::arg("data"), py::arg("batch_size"), py::arg("callback") = py::none(),
-           py::arg("interval") = 0.1);
+      .def(
+          "fit_epoch",
+          [](M& s, const D& d, Index batch_size, bool shuffle, const py::object& cb,
+             double interval) {
+            return s.locked(cb, [&](const ProgressFn& p) {
+              return s.trainer.fit_epoch(*d.data, batch_size, shuffle, p, interval);
+            });
+          },
+          py::arg("data"), py::arg("batch_size"), py::arg("shuffle"),
+          py::arg("callback") = py::none(), py::arg("interval") = 0.1)
+      .def(
+          "evaluate",
+          [](M& s, const D& d, Index batch_size, const py::object& cb, double interval) {
+            if (!d.data->y()) throw py::value_error("evaluate needs targets y.");
+            return s.locked(cb, [&](const ProgressFn& p) {
+              return s.trainer.evaluate(*d.data, batch_size, p, interval);
+            });
+          },
+          py::arg("data"), py::arg("batch_size"), py::arg("callback") = py::none(),
+          py::arg("interval") = 0.1)
+      .def(
+          "predict",
+          [](M& s, const D& d, Index batch_size, const py::object& cb, double interval) {
+            py::array_t<T> out({d.data->size(), s.model.n_outputs()});
+            T* dst = out.mutable_data();
+            const bool done = s.locked(cb, [&](const ProgressFn& p) {
+              return s.trainer.predict(*d.data, batch_size, dst, p, interval);
+            });
+            return py::make_tuple(out, done);
+          },
+          py::arg("data"), py::arg("batch_size"), py::arg("callback") = py::none(),
+          py::arg("interval") = 0.1);
 }
 
 }  // namespace

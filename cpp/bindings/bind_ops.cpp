@@ -72,16 +72,22 @@ bool is_single(const py::handle& x) {
 }  // namespace
 
 void bind_ops(py::module_& m) {
-  m.def("activation", [](const std::string& name, const py::handle& x, bool derivative) {
-    return is_single(x) ? activation<float>(name, x, derivative)
-                        : activation<double>(name, x, derivative);
-  }, py::arg("name"), py::arg("x"), py::arg("derivative") = false,
-     "g(x), or g'(x) with derivative=True, over the last axis (softmax) or element-wise.");
-  m.def("loss", [](const std::string& name, const py::handle& y_true, const py::handle& y_pred) {
-    return is_single(y_pred) ? loss<float>(name, y_true, y_pred)
-                             : loss<double>(name, y_true, y_pred);
-  }, py::arg("name"), py::arg("y_true"), py::arg("y_pred"),
-     "(per-sample values (n,), gradient of their mean w.r.t. y_pred (n, k)).");
+  m.def(
+      "activation",
+      [](const std::string& name, const py::handle& x, bool derivative) {
+        return is_single(x) ? activation<float>(name, x, derivative)
+                            : activation<double>(name, x, derivative);
+      },
+      py::arg("name"), py::arg("x"), py::arg("derivative") = false,
+      "g(x), or g'(x) with derivative=True, over the last axis (softmax) or element-wise.");
+  m.def(
+      "loss",
+      [](const std::string& name, const py::handle& y_true, const py::handle& y_pred) {
+        return is_single(y_pred) ? loss<float>(name, y_true, y_pred)
+                                 : loss<double>(name, y_true, y_pred);
+      },
+      py::arg("name"), py::arg("y_true"), py::arg("y_pred"),
+      "(per-sample values (n,), gradient of their mean w.r.t. y_pred (n, k)).");
 }
 
 }  // namespace eigennet::bindings

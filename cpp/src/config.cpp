@@ -15,8 +15,8 @@ struct Name {
 };
 
 constexpr Name kActivations[] = {
-    {"linear", 0}, {"sigmoid", 1}, {"tanh", 2},  {"relu", 3},     {"softmax", 4},
-    {"leaky_relu", 5}, {"elu", 6},  {"gelu", 7}, {"softplus", 8},
+    {"linear", 0},     {"sigmoid", 1}, {"tanh", 2}, {"relu", 3},     {"softmax", 4},
+    {"leaky_relu", 5}, {"elu", 6},     {"gelu", 7}, {"softplus", 8},
 };
 constexpr Name kLosses[] = {
     {"mean_squared_error", 0},

@@ -22,14 +22,22 @@ double truncated_normal(Rng& rng) {
 Initializer Initializer::from_name(const std::string& name) {
   using K = Kind;
   Initializer init;
-  if (name == "zeros") init.kind = K::Zeros;
-  else if (name == "ones") init.kind = K::Ones;
-  else if (name == "random_normal") init = {K::RandomNormal, 0.0, 0.05};
-  else if (name == "random_uniform") init = {K::RandomUniform, -0.05, 0.05};
-  else if (name == "glorot_uniform") init.kind = K::GlorotUniform;
-  else if (name == "glorot_normal") init.kind = K::GlorotNormal;
-  else if (name == "he_normal") init.kind = K::HeNormal;
-  else if (name == "he_uniform") init.kind = K::HeUniform;
+  if (name == "zeros")
+    init.kind = K::Zeros;
+  else if (name == "ones")
+    init.kind = K::Ones;
+  else if (name == "random_normal")
+    init = {K::RandomNormal, 0.0, 0.05};
+  else if (name == "random_uniform")
+    init = {K::RandomUniform, -0.05, 0.05};
+  else if (name == "glorot_uniform")
+    init.kind = K::GlorotUniform;
+  else if (name == "glorot_normal")
+    init.kind = K::GlorotNormal;
+  else if (name == "he_normal")
+    init.kind = K::HeNormal;
+  else if (name == "he_uniform")
+    init.kind = K::HeUniform;
   else
     throw std::invalid_argument("Unknown initializer: '" + name + "'");
   return init;

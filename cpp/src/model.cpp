@@ -36,16 +36,17 @@ Model<T>::Model(Index n_inputs, std::vector<LayerSpec> layers, std::unique_ptr<B
     switch (l.kind) {
       case LayerKind::Dense: {
         if (l.n_units <= 0)
-          throw std::invalid_argument(layer_error(i, "units must be positive, got " +
-                                                         std::to_string(l.n_units)));
+          throw std::invalid_argument(
+              layer_error(i, "units must be positive, got " + std::to_string(l.n_units)));
         if (l.n_units > kMaxParams / in)
           throw std::length_error(layer_error(i, "a kernel of " + std::to_string(in) + " x " +
-                                                     std::to_string(l.n_units) +
-                                                     " is too large"));
+                                                     std::to_string(l.n_units) + " is too large"));
         if (!(std::isfinite(l.l1) && l.l1 >= 0.0 && std::isfinite(l.l2) && l.l2 >= 0.0))
-          throw std::invalid_argument(layer_error(i, "regularisation factors must be finite and "
-                                                     ">= 0, got l1=" + std::to_string(l.l1) +
-                                                     " l2=" + std::to_string(l.l2)));
+          throw std::invalid_argument(layer_error(i,
+                                                  "regularisation factors must be finite and "
+                                                  ">= 0, got l1=" +
+                                                      std::to_string(l.l1) +
+                                                      " l2=" + std::to_string(l.l2)));
         m_offsets.back() = m_n_params;
         m_n_params += l.n_units * in + (l.use_bias ? l.n_units : 0);
         if (m_n_params > kMaxParams)

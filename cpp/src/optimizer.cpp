@@ -7,8 +7,9 @@ namespace eigennet {
 namespace {
 
 void require(bool ok, const std::string& what, double value) {
-  if (!ok) throw std::invalid_argument("Invalid optimizer argument: " + what + "=" +
-                                       std::to_string(value));
+  if (!ok)
+    throw std::invalid_argument("Invalid optimizer argument: " + what + "=" +
+                                std::to_string(value));
 }
 
 }  // namespace

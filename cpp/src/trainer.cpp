@@ -9,8 +9,8 @@ template <typename T>
 DataSet<T>::DataSet(Device& device, const T* x, Index n_inputs, const T* y, Index n_targets,
                     Index n)
     : m_x(x), m_y(y), m_n_inputs(n_inputs), m_n_targets(n_targets), m_n(n) {
-  if (n <= 0) throw std::invalid_argument("A data set needs at least one sample, got " +
-                                          std::to_string(n));
+  if (n <= 0)
+    throw std::invalid_argument("A data set needs at least one sample, got " + std::to_string(n));
   if (device.is_host()) return;
   m_x_copy = Buffer<T>(device, n_inputs * n);
   device.copy_to_device(m_x_copy.data(), x, m_x_copy.bytes());

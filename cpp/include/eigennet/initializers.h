@@ -15,7 +15,14 @@ namespace eigennet {
 
 struct Initializer {
   enum class Kind {
-    Zeros, Ones, Constant, RandomNormal, RandomUniform, GlorotUniform, GlorotNormal, HeNormal,
+    Zeros,
+    Ones,
+    Constant,
+    RandomNormal,
+    RandomUniform,
+    GlorotUniform,
+    GlorotNormal,
+    HeNormal,
     HeUniform
   };
   Kind kind = Kind::Zeros;

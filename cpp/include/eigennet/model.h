@@ -18,12 +18,12 @@ namespace eigennet {
 
 struct LayerSpec {
   LayerKind kind = LayerKind::Dense;
-  Index n_units = 0;                          // Dense
-  Activation activation = Activation::Linear; // Dense, Activation
-  bool use_bias = true;                       // Dense
-  double l1 = 0.0, l2 = 0.0;                  // Dense: kernel regularisation
-  double rate = 0.0;                          // Dropout
-  bool has_seed = false;                      // Dropout: own mask stream
+  Index n_units = 0;                           // Dense
+  Activation activation = Activation::Linear;  // Dense, Activation
+  bool use_bias = true;                        // Dense
+  double l1 = 0.0, l2 = 0.0;                   // Dense: kernel regularisation
+  double rate = 0.0;                           // Dropout
+  bool has_seed = false;                       // Dropout: own mask stream
   std::uint64_t seed = 0;
 };
 

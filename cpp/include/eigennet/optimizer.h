@@ -35,12 +35,12 @@ struct Schedule {
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::SGD;
   Schedule learning_rate;
-  double momentum = 0.0;  // SGD, RMSprop
-  bool nesterov = false;  // SGD
-  double beta_1 = 0.9;    // Adam
-  double beta_2 = 0.999;  // Adam
-  double rho = 0.9;       // RMSprop
-  double epsilon = 1e-7;  // Adam, RMSprop, Adagrad
+  double momentum = 0.0;                   // SGD, RMSprop
+  bool nesterov = false;                   // SGD
+  double beta_1 = 0.9;                     // Adam
+  double beta_2 = 0.999;                   // Adam
+  double rho = 0.9;                        // RMSprop
+  double epsilon = 1e-7;                   // Adam, RMSprop, Adagrad
   double initial_accumulator_value = 0.1;  // Adagrad
 
   /// Number of state slots per parameter (0, 1 or 2).

@@ -12,11 +12,11 @@ namespace eigennet {
 
 /// Running totals reported to a progress function and returned at the end of a pass.
 struct PassResult {
-  Index samples = 0;             // samples processed
-  Index batches = 0;             // batches processed
-  double loss = 0.0;             // mean loss (regularisation included) over processed samples
-  std::vector<double> metrics;   // mean of each metric over processed samples
-  bool stopped = false;          // the progress function asked to stop
+  Index samples = 0;            // samples processed
+  Index batches = 0;            // batches processed
+  double loss = 0.0;            // mean loss (regularisation included) over processed samples
+  std::vector<double> metrics;  // mean of each metric over processed samples
+  bool stopped = false;         // the progress function asked to stop
 };
 
 /// Called at most every `interval` seconds and after the last batch; returning false stops the

@@ -28,7 +28,9 @@ class CpuBackend final : public Backend<T> {
   void copy_to_device(void* dst, const void* src, std::size_t n) override {
     std::memcpy(dst, src, n);
   }
-  void copy_to_host(void* dst, const void* src, std::size_t n) override { std::memcpy(dst, src, n); }
+  void copy_to_host(void* dst, const void* src, std::size_t n) override {
+    std::memcpy(dst, src, n);
+  }
   void copy_on_device(void* dst, const void* src, std::size_t n) override {
     std::memmove(dst, src, n);
   }
@@ -36,8 +38,8 @@ class CpuBackend final : public Backend<T> {
 
   void fill(T* dst, Index n, T value) override { std::fill(dst, dst + n, value); }
 
-  void dense_forward(const T* W, const T* b, const T* X, T* Z, T* A, Index n_units,
-                     Index n_inputs, Index batch, Activation act) override {
+  void dense_forward(const T* W, const T* b, const T* X, T* Z, T* A, Index n_units, Index n_inputs,
+                     Index batch, Activation act) override {
     cpu::dense_forward(W, b, X, Z, A, n_units, n_inputs, batch, act);
   }
   void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols) override {
@@ -60,8 +62,8 @@ class CpuBackend final : public Backend<T> {
                        std::uint64_t counter) override {
     const T keep_scale = static_cast<T>(1.0 / (1.0 - rate));
     for (Index i = 0; i < n; ++i) {
-      mask[i] = hashed_uniform(seed, counter, static_cast<std::uint64_t>(i)) >= rate ? keep_scale
-                                                                                     : T(0);
+      mask[i] =
+          hashed_uniform(seed, counter, static_cast<std::uint64_t>(i)) >= rate ? keep_scale : T(0);
       out[i] = in[i] * mask[i];
     }
   }

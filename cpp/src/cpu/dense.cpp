@@ -28,8 +28,7 @@ void activation_forward(Activation act, const T* Zp, T* Ap, Index rows, Index co
         for (Index i = 0; i < rows; ++i) A(i, j) *= inv;
       }
       return;
-    default:
-      A = Z.unaryExpr([act](T z) { return activate(act, z); });
+    default: A = Z.unaryExpr([act](T z) { return activate(act, z); });
   }
 }
 
@@ -101,12 +100,12 @@ void dense_backward(const T* Wp, const T* Xp, const T* dZp, T* dWp, T* dbp, T* d
   }
 }
 
-#define EIGENNET_INSTANTIATE(T)                                                                  \
-  template void activation_forward<T>(Activation, const T*, T*, Index, Index);                   \
-  template void activation_backward<T>(Activation, const T*, const T*, const T*, T*, Index,      \
-                                       Index);                                                   \
-  template void dense_forward<T>(const T*, const T*, const T*, T*, T*, Index, Index, Index,      \
-                                 Activation);                                                    \
+#define EIGENNET_INSTANTIATE(T)                                                             \
+  template void activation_forward<T>(Activation, const T*, T*, Index, Index);              \
+  template void activation_backward<T>(Activation, const T*, const T*, const T*, T*, Index, \
+                                       Index);                                              \
+  template void dense_forward<T>(const T*, const T*, const T*, T*, T*, Index, Index, Index, \
+                                 Activation);                                               \
   template void dense_backward<T>(const T*, const T*, const T*, T*, T*, T*, Index, Index, Index);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)

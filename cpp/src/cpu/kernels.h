@@ -29,7 +29,6 @@ template <typename T>
 void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,
                     const T* grads, T* state, Index n);
 template <typename T>
-void regularize(const T* w, T* grad, Index n, double l1, double l2, double weight,
-                double* penalty);
+void regularize(const T* w, T* grad, Index n, double l1, double l2, double weight, double* penalty);
 
 }  // namespace eigennet::cpu

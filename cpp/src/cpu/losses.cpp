@@ -1,11 +1,12 @@
 // Loss and metric kernels of the CPU backend: one pass per sample column computes the value and,
 // when asked, the gradient. Formulas in eigennet/losses.h.
+#include "eigennet/losses.h"
+
 #include <cmath>
 
 #include "cpu/kernels.h"
 #include "cpu/parallel.h"
 #include "eigennet/activations.h"
-#include "eigennet/losses.h"
 
 namespace eigennet::cpu {
 namespace {
@@ -16,7 +17,7 @@ struct Column {
   const T* y;  // targets: n entries, or one integer label
   T* g;        // n gradient entries, or null
   Index n;
-  T scale;     // gradient scale (1 / batch for a mean)
+  T scale;  // gradient scale (1 / batch for a mean)
 };
 
 template <typename T>
@@ -168,8 +169,8 @@ void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T
   }
 }
 
-#define EIGENNET_INSTANTIATE(T)                                                          \
-  template void loss<T>(LossKind, const T*, const T*, Index, Index, T, T*, T*);          \
+#define EIGENNET_INSTANTIATE(T)                                                 \
+  template void loss<T>(LossKind, const T*, const T*, Index, Index, T, T*, T*); \
   template void metric<T>(MetricKind, const T*, const T*, Index, Index, T*);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)

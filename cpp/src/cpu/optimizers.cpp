@@ -94,8 +94,7 @@ void optimizer_step(const OptimizerConfig& cfg, double lr_d, std::int64_t step, 
       break;
     }
     case OptimizerKind::Adagrad:
-      parallel_chunks(n, kChunk, work,
-                      [&](Index a, Index b) { adagrad(w, g, s0, a, b, lr, eps); });
+      parallel_chunks(n, kChunk, work, [&](Index a, Index b) { adagrad(w, g, s0, a, b, lr, eps); });
       break;
   }
 }
@@ -113,9 +112,9 @@ void regularize(const T* w, T* g, Index n, double l1, double l2, double weight, 
   *penalty += weight * (l1 * p1 + l2 * p2);
 }
 
-#define EIGENNET_INSTANTIATE(T)                                                                \
-  template void optimizer_step<T>(const OptimizerConfig&, double, std::int64_t, T*, const T*,  \
-                                  T*, Index);                                                  \
+#define EIGENNET_INSTANTIATE(T)                                                                   \
+  template void optimizer_step<T>(const OptimizerConfig&, double, std::int64_t, T*, const T*, T*, \
+                                  Index);                                                         \
   template void regularize<T>(const T*, T*, Index, double, double, double, double*);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)

@@ -16,8 +16,8 @@ constexpr double kMinWorkPerThread = 1 << 16;
 /// Threads worth using for n_chunks chunks of total `work` multiply-adds.
 inline int threads_for(Index n_chunks, double work) {
   const double by_work = work / kMinWorkPerThread;
-  const Index t = std::min<Index>({static_cast<Index>(num_threads()), n_chunks,
-                                   static_cast<Index>(std::max(1.0, by_work))});
+  const Index t = std::min<Index>(
+      {static_cast<Index>(num_threads()), n_chunks, static_cast<Index>(std::max(1.0, by_work))});
   return static_cast<int>(std::max<Index>(1, t));
 }
 
