@@ -15,6 +15,8 @@ __all__ = [
     "set_device",
     "set_floatx",
     "set_num_threads",
+    "set_tf32",
+    "tf32",
 ]
 
 
@@ -80,3 +82,23 @@ def set_device(name: str) -> None:
 def device() -> str:
     """Returns the device of new models, `"cpu"` or `"cuda"`."""
     return _DEVICE
+
+
+def set_tf32(enabled: bool) -> None:
+    """Lets float32 matrix products on CUDA use TF32 tensor cores.
+
+    TF32 rounds the inputs of each product to a 10-bit mantissa: much faster for large layers,
+    but results then differ from the CPU's by about 1e-3 relative. Off by default. Applies to
+    every CUDA model from its next product on; the CPU backend ignores it.
+
+    Args:
+        enabled: `True` to allow TF32, `False` for full float32 products.
+    """
+    if not isinstance(enabled, bool):
+        raise TypeError(f"set_tf32 expects a bool. Received: enabled={enabled!r}")
+    _core.set_tf32(enabled)
+
+
+def tf32() -> bool:
+    """True when float32 products on CUDA may use TF32 (see `set_tf32`)."""
+    return bool(_core.tf32())

@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from typing import Any, Optional
 
 import numpy as np
@@ -144,7 +145,7 @@ class _Archive:
             raise FileNotFoundError(f"No such file: {self.path}")
         try:
             self.zf = zipfile.ZipFile(self.path, "r")
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
             raise ValueError(
                 f"{self.path} is not an eigennet model file (not a zip: {e})."
             ) from None
@@ -166,7 +167,8 @@ class _Archive:
         try:
             with self.zf.open(name) as f:
                 data = f.read(limit + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as e:
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError,
+                NotImplementedError) as e:
             raise ValueError(f"{self.path}: {name} is corrupted ({e}).") from None
         if len(data) > limit:
             raise ValueError(f"{self.path}: {name} is larger than expected; refusing it.")
