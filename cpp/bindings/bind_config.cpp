@@ -97,6 +97,9 @@ void bind_config(py::module_& m) {
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("num_threads", &num_threads);
   m.def("cuda_available", &cuda_available);
+  m.def(
+      "set_tf32", [](bool enabled) { cuda_tf32() = enabled; }, py::arg("enabled"));
+  m.def("tf32", [] { return cuda_tf32().load(); });
   m.def("has_openmp", [] {
 #ifdef _OPENMP
     return true;

@@ -15,9 +15,9 @@
 #include <string>
 #include <type_traits>
 
+#include "context.cuh"
 #include "cuda_check.cuh"
 #include "eigennet/backend.h"
-#include "context.cuh"
 #include "kernels.cuh"
 
 namespace eigennet {
@@ -108,8 +108,8 @@ class CudaBackend final : public Backend<T> {
            [=](const DynSlot*) { cuda::fill(dst, n, value, s); });
   }
 
-  void dense_forward(const T* W, const T* b, const T* X, T* Z, T* A, Index n_units,
-                     Index n_inputs, Index batch, Activation act) override {
+  void dense_forward(const T* W, const T* b, const T* X, T* Z, T* A, Index n_units, Index n_inputs,
+                     Index batch, Activation act) override {
     cudaStream_t s = stream();
     const bool tf32 = use_tf32();
     record({word(Op::Dense), word(W), word(b), word(X), word(Z), word(A), word(n_units),
@@ -145,12 +145,12 @@ class CudaBackend final : public Backend<T> {
             word(n_units), word(n_inputs), word(batch), word(tf32)},
            nullptr, [=](const DynSlot*) {
              // dL/dW = dZ·Xᵀ, dL/db = Σ_columns dZ, dL/dX = Wᵀ·dZ.
-             gemm(CUBLAS_OP_N, CUBLAS_OP_T, n_units, n_inputs, batch, dZ, n_units, X, n_inputs,
-                  dW, n_units, tf32);
+             gemm(CUBLAS_OP_N, CUBLAS_OP_T, n_units, n_inputs, batch, dZ, n_units, X, n_inputs, dW,
+                  n_units, tf32);
              if (db) cuda::row_sums(dZ, n_units, batch, db, s);
              if (dX)
-               gemm(CUBLAS_OP_T, CUBLAS_OP_N, n_inputs, batch, n_units, W, n_units, dZ, n_units,
-                    dX, n_inputs, tf32);
+               gemm(CUBLAS_OP_T, CUBLAS_OP_N, n_inputs, batch, n_units, W, n_units, dZ, n_units, dX,
+                    n_inputs, tf32);
            });
   }
 
@@ -188,8 +188,7 @@ class CudaBackend final : public Backend<T> {
     cudaStream_t s = stream();
     record({word(Op::Metric), word(kind), word(A), word(Y), word(n_out), word(batch),
             word(per_sample)},
-           nullptr,
-           [=](const DynSlot*) { cuda::metric(kind, A, Y, n_out, batch, per_sample, s); });
+           nullptr, [=](const DynSlot*) { cuda::metric(kind, A, Y, n_out, batch, per_sample, s); });
   }
 
   void sum_into(const T* x, Index n, double weight, double* acc) override {
@@ -268,12 +267,12 @@ class CudaBackend final : public Backend<T> {
     const T one = 1, zero = 0;
     cublasHandle_t h = m_ctx.blas(tf32);
     if constexpr (std::is_same_v<T, float>) {
-      check(cublasSgemm(h, ta, tb, blas_int(m), blas_int(n), blas_int(k), &one, A, blas_int(lda),
-                        B, blas_int(ldb), &zero, C, blas_int(ldc)),
+      check(cublasSgemm(h, ta, tb, blas_int(m), blas_int(n), blas_int(k), &one, A, blas_int(lda), B,
+                        blas_int(ldb), &zero, C, blas_int(ldc)),
             "cublasSgemm");
     } else {
-      check(cublasDgemm(h, ta, tb, blas_int(m), blas_int(n), blas_int(k), &one, A, blas_int(lda),
-                        B, blas_int(ldb), &zero, C, blas_int(ldc)),
+      check(cublasDgemm(h, ta, tb, blas_int(m), blas_int(n), blas_int(k), &one, A, blas_int(lda), B,
+                        blas_int(ldb), &zero, C, blas_int(ldc)),
             "cublasDgemm");
     }
   }

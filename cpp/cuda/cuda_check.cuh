@@ -23,8 +23,8 @@ inline void check(cudaError_t e, const char* what) {
 inline void check(cublasStatus_t s, const char* what) {
   if (s == CUBLAS_STATUS_SUCCESS) return;
   if (s == CUBLAS_STATUS_ALLOC_FAILED) throw std::bad_alloc();
-  throw std::runtime_error(std::string("cuBLAS error in ") + what + ": " +
-                           cublasGetStatusName(s) + " (" + cublasGetStatusString(s) + ")");
+  throw std::runtime_error(std::string("cuBLAS error in ") + what + ": " + cublasGetStatusName(s) +
+                           " (" + cublasGetStatusString(s) + ")");
 }
 
 /// Checks that the kernel launch just made was accepted.

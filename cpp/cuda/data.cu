@@ -134,11 +134,11 @@ bool probe_kernel() {
   return ok;
 }
 
-#define EIGENNET_INSTANTIATE(T)                                                                 \
-  template void fill<T>(T*, Index, T, cudaStream_t);                                            \
-  template void multiply<T>(const T*, const T*, T*, Index, cudaStream_t);                       \
-  template void dropout<T>(const T*, T*, T*, Index, double, T, DropoutDyn, const DropoutDyn*,   \
-                           cudaStream_t);                                                       \
+#define EIGENNET_INSTANTIATE(T)                                                               \
+  template void fill<T>(T*, Index, T, cudaStream_t);                                          \
+  template void multiply<T>(const T*, const T*, T*, Index, cudaStream_t);                     \
+  template void dropout<T>(const T*, T*, T*, Index, double, T, DropoutDyn, const DropoutDyn*, \
+                           cudaStream_t);                                                     \
   template void gather_columns<T>(GatherDyn, const GatherDyn*, Index, Index, T*, cudaStream_t);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)

@@ -19,8 +19,8 @@ __device__ inline Index column_stride() { return static_cast<Index>(gridDim.y) *
 
 /// Z(i, j) += b(i) (when b is set), A(i, j) = g(Z(i, j)); one read and at most two writes.
 template <typename T>
-__global__ void bias_activation_kernel(const T* __restrict__ b, T* Z, T* A, Index rows,
-                                       Index cols, Activation act) {
+__global__ void bias_activation_kernel(const T* __restrict__ b, T* Z, T* A, Index rows, Index cols,
+                                       Activation act) {
   const Index r = global_row();
   if (r >= rows) return;
   const T bias = b ? b[r] : T(0);
@@ -56,7 +56,8 @@ __global__ void softmax_kernel(const T* __restrict__ b, const T* Zin, T* Z, T* A
       a[r] = std::exp(z[r] - m);
       s += a[r];
     }
-    for (Index r = 0; r < rows; ++r) a[r] /= s;
+    const T inv = T(1) / s;
+    for (Index r = 0; r < rows; ++r) a[r] *= inv;
   }
 }
 
@@ -142,8 +143,7 @@ void bias_activation(const T* b, T* Z, T* A, Index rows, Index cols, Activation 
 }
 
 template <typename T>
-void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols,
-                        cudaStream_t s) {
+void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols, cudaStream_t s) {
   if (act == Activation::Softmax) {
     softmax_kernel<T><<<column_blocks(cols), 128, 0, s>>>(nullptr, Z, nullptr, A, rows, cols);
     check_launch("softmax_kernel");
@@ -181,11 +181,11 @@ void row_sums(const T* M, Index rows, Index cols, T* out, cudaStream_t s) {
   check_launch("row_sums_kernel");
 }
 
-#define EIGENNET_INSTANTIATE(T)                                                                 \
-  template void bias_activation<T>(const T*, T*, T*, Index, Index, Activation, cudaStream_t);   \
-  template void activation_forward<T>(Activation, const T*, T*, Index, Index, cudaStream_t);    \
-  template void activation_backward<T>(Activation, const T*, const T*, const T*, T*, Index,     \
-                                       Index, cudaStream_t);                                    \
+#define EIGENNET_INSTANTIATE(T)                                                                    \
+  template void bias_activation<T>(const T*, T*, T*, Index, Index, Activation, cudaStream_t);      \
+  template void activation_forward<T>(Activation, const T*, T*, Index, Index, cudaStream_t);       \
+  template void activation_backward<T>(Activation, const T*, const T*, const T*, T*, Index, Index, \
+                                       cudaStream_t);                                              \
   template void row_sums<T>(const T*, Index, Index, T*, cudaStream_t);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)

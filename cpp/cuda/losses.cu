@@ -201,8 +201,8 @@ void loss(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T gra
 template <typename T>
 void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T* per_sample,
             cudaStream_t s) {
-  metric_kernel<T><<<blocks_for(batch, kSampleThreads), kSampleThreads, 0, s>>>(
-      kind, A, Y, n_out, batch, per_sample);
+  metric_kernel<T><<<blocks_for(batch, kSampleThreads), kSampleThreads, 0, s>>>(kind, A, Y, n_out,
+                                                                                batch, per_sample);
   check_launch("metric_kernel");
 }
 
@@ -212,9 +212,9 @@ void sum_into(const T* x, Index n, double weight, double* acc, cudaStream_t s) {
   check_launch("sum_kernel");
 }
 
-#define EIGENNET_INSTANTIATE(T)                                                                 \
-  template void loss<T>(LossKind, const T*, const T*, Index, Index, T, T*, T*, cudaStream_t);   \
-  template void metric<T>(MetricKind, const T*, const T*, Index, Index, T*, cudaStream_t);      \
+#define EIGENNET_INSTANTIATE(T)                                                               \
+  template void loss<T>(LossKind, const T*, const T*, Index, Index, T, T*, T*, cudaStream_t); \
+  template void metric<T>(MetricKind, const T*, const T*, Index, Index, T*, cudaStream_t);    \
   template void sum_into<T>(const T*, Index, double, double*, cudaStream_t);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)

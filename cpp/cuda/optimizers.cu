@@ -74,8 +74,8 @@ __device__ void block_tree(double* part) {
 /// Pass 1 (kReduceBlocks blocks): grad += l1·sign(w) + 2·l2·w, and each block's Σ|w| and Σw²
 /// into partials[block] and partials[kReduceBlocks + block].
 template <typename T>
-__global__ void regularize_kernel(const T* __restrict__ w, T* __restrict__ g, Index n, T tl1,
-                                  T tl2, double* __restrict__ partials) {
+__global__ void regularize_kernel(const T* __restrict__ w, T* __restrict__ g, Index n, T tl1, T tl2,
+                                  double* __restrict__ partials) {
   __shared__ double p1s[kReduceThreads], p2s[kReduceThreads];
   double p1 = 0, p2 = 0;
   for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
@@ -115,16 +115,16 @@ __global__ void penalty_kernel(const double* __restrict__ partials, double l1, d
 template <typename T>
 void optimizer_step(const OptimizerConsts<T>& c, OptimizerDyn d, const OptimizerDyn* dyn, T* w,
                     const T* g, T* state, Index n, cudaStream_t s) {
-  optimizer_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(c, d, dyn, w, g, state,
-                                                         state ? state + n : nullptr, n);
+  optimizer_kernel<T>
+      <<<blocks_for(n), kThreads, 0, s>>>(c, d, dyn, w, g, state, state ? state + n : nullptr, n);
   check_launch("optimizer_kernel");
 }
 
 template <typename T>
 void regularize(const T* w, T* g, Index n, double l1, double l2, double weight, double* penalty,
                 double* partials, cudaStream_t s) {
-  regularize_kernel<T><<<kReduceBlocks, kReduceThreads, 0, s>>>(
-      w, g, n, static_cast<T>(l1), static_cast<T>(2.0 * l2), partials);
+  regularize_kernel<T><<<kReduceBlocks, kReduceThreads, 0, s>>>(w, g, n, static_cast<T>(l1),
+                                                                static_cast<T>(2.0 * l2), partials);
   check_launch("regularize_kernel");
   penalty_kernel<<<1, kReduceThreads, 0, s>>>(partials, l1, l2, weight, penalty);
   check_launch("penalty_kernel");
