@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -64,7 +64,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.threads is not None:
         en.config.set_num_threads(args.threads)
     en.utils.set_random_seed(args.seed)
-    loader = {
+    loader: Any = {
         "digits": en.datasets.load_digits,
         "breast_cancer": en.datasets.load_breast_cancer,
         "student": en.datasets.load_student,
@@ -72,7 +72,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     (x_train, y_train), (x_test, y_test) = loader(seed=args.seed)
     if args.dataset == "student":
         # Scale to [0, 1]: lectures out of 20, study hours out of 12.
-        x_train, x_test = x_train / np.float32([20, 12]), x_test / np.float32([20, 12])
+        x_train, x_test = (
+            x_train / np.array([20, 12], np.float32),
+            x_test / np.array([20, 12], np.float32),
+        )
     n_classes = int(y_train.max()) + 1
     hidden = {"digits": 64, "breast_cancer": 32, "student": 8}[args.dataset]
     if n_classes > 2:

@@ -135,7 +135,7 @@ class HeUniform(Initializer):
     _name = "he_uniform"
 
 
-_CLASSES = {
+_CLASSES: dict[str, Any] = {
     "zeros": Zeros,
     "ones": Ones,
     "random_normal": RandomNormal,

@@ -153,8 +153,9 @@ def test_crash_during_save_keeps_a_loadable_file(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     rng = random.Random(0)
     for _ in range(4):
-        proc = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE,
-                                env=env)
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(path)], stdout=subprocess.PIPE, env=env
+        )
         assert proc.stdout.readline().strip() == b"ready"
         time.sleep(0.3 + rng.random() * 0.4)
         proc.kill()

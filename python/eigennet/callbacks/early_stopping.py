@@ -58,7 +58,7 @@ class EarlyStopping(Callback):
         self.stopped_epoch = 0
         self.best_weights: Any = None
         self.best_epoch = 0
-        self.best: Optional[float] = None
+        self.best = math.inf
         self.monitor_op: Any = None
 
     def _set_monitor_op(self) -> None:

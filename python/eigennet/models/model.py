@@ -52,23 +52,27 @@ class Model(Trainer):
         inp, out = _single(inputs, "inputs"), _single(outputs, "outputs")
         chain: list[Layer] = []
         t: Optional[KerasTensor] = out
-        while t is not None and not isinstance(t._layer, InputLayer):
+        while t is not None and t._layer is not None and not isinstance(t._layer, InputLayer):
             chain.append(t._layer)
             t = t._parent
-        if t is None or t is not inp:
+        if t is None or t is not inp or not isinstance(t._layer, InputLayer):
             raise ValueError("`outputs` are not computed from `inputs` by a chain of layers.")
         if not chain:
             raise ValueError("A model needs at least one layer between inputs and outputs.")
         chain.reverse()
         self._setup(name or unique_name("functional"))
-        self._input_layer: Optional[InputLayer] = t._layer
+        self._input_layer = t._layer
         self._layers = chain
-        self._build(inp.shape[1])
+        self._build(int(t._layer.shape[0]))
+
+    name: str
+    _layers: list[Layer]
+    _input_layer: Optional[InputLayer]
 
     def _setup(self, name: str) -> None:
         self.name = name
-        self._net: Optional[_Net] = None
-        self._layers: list[Layer] = []
+        self._net: Any = None  # the _Net once built
+        self._layers = []
         self._input_layer = None
         self._init_trainer()
 

@@ -167,8 +167,15 @@ class _Archive:
         try:
             with self.zf.open(name) as f:
                 data = f.read(limit + 1)
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError,
-                NotImplementedError) as e:
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            OSError,
+            EOFError,
+            ValueError,
+            RuntimeError,
+            NotImplementedError,
+        ) as e:
             raise ValueError(f"{self.path}: {name} is corrupted ({e}).") from None
         if len(data) > limit:
             raise ValueError(f"{self.path}: {name} is larger than expected; refusing it.")

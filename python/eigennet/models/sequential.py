@@ -82,7 +82,7 @@ class Sequential(Model):
             return
         if not self._layers:
             raise ValueError("The Sequential model has no layers.")
-        shape = getattr(x, "shape", None)
+        shape: Any = getattr(x, "shape", None)
         if shape is None:
             try:
                 shape = np.shape(x)

@@ -92,6 +92,7 @@ class Trainer:
 
     def _compile_core(self) -> None:
         core = self._net.core
+        assert self.optimizer is not None
         loss_name = self.loss.core_name if self.loss is not None else "mean_squared_error"
         resolved = [metrics.resolve(m, loss_name, core.n_outputs) for m in self._metrics_spec]
         core.compile(loss_name, self.optimizer._spec(), [kind for _, kind in resolved])
@@ -191,6 +192,7 @@ class Trainer:
             )
         verbose = _resolve_verbose(verbose)
         net = self._net
+        assert self.loss is not None
         sparse = self.loss.core_name.startswith("sparse")
         xa = data.features(x, net.n_inputs, net.dtype)
         ya = data.targets(y, len(xa), net.n_outputs, sparse, net.dtype)
@@ -231,7 +233,7 @@ class Trainer:
         logs: dict[str, float] = {}
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
-            bar = None
+            bar: Optional[Progbar] = None
             if verbose:
                 print(f"Epoch {epoch + 1}/{epochs}")
                 bar = Progbar(steps, verbose)
@@ -331,9 +333,9 @@ class Trainer:
             fast = self._fast_input(x)
             if fast is not None:
                 if verbose:
-                    bar = Progbar(1, verbose)
+                    one = Progbar(1, verbose)
                     out = self._net.core.predict_array(fast, batch_size)
-                    bar.update(1, {}, finalize=True)
+                    one.update(1, {}, finalize=True)
                     return out
                 return self._net.core.predict_array(fast, batch_size)
         ds = self._dataset(x)
@@ -381,6 +383,7 @@ class Trainer:
         xa = self._fast_input(x)
         if xa is None:
             xa = data.features(x, net.n_inputs, net.dtype)
+        assert self.loss is not None
         sparse = self.loss.core_name.startswith("sparse")
         ya = data.targets(y, len(xa), net.n_outputs, sparse, net.dtype)
         return net.core.train_arrays(xa, ya, train)
