@@ -34,10 +34,12 @@ class Initializer:
         return _core.Initializer(self._name, a, b, self.seed)
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, as a dict."""
         return {"seed": self.seed}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Initializer:
+        """Creates an instance from the output of `get_config()`."""
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -164,10 +166,12 @@ def get(identifier: Any) -> Initializer:
 
 
 def serialize(init: Initializer) -> dict[str, Any]:
+    """The JSON-ready `{"class_name", "config"}` form of a initializer."""
     return {"class_name": type(init).__name__, "config": init.get_config()}
 
 
 def deserialize(config: dict[str, Any]) -> Initializer:
+    """Rebuilds a initializer from `serialize()` output; unknown classes raise ValueError."""
     cls = _CLASSES.get(config.get("class_name", ""))
     if cls is None:
         raise ValueError(f"Unknown initializer in file: {config.get('class_name')!r}")

@@ -97,6 +97,7 @@ class Loss:
         return float(np.mean(_per_sample(self.core_name, y_true, y_pred)))
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, as a dict."""
         config: dict[str, Any] = {"name": self.name, "reduction": self.reduction}
         if self._has_logits():
             config["from_logits"] = self.from_logits
@@ -107,6 +108,7 @@ class Loss:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Loss:
+        """Creates an instance from the output of `get_config()`."""
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -211,10 +213,12 @@ def get(identifier: Any) -> Loss:
 
 
 def serialize(loss: Loss) -> dict[str, Any]:
+    """The JSON-ready `{"class_name", "config"}` form of a loss."""
     return {"class_name": type(loss).__name__, "config": loss.get_config()}
 
 
 def deserialize(config: dict[str, Any]) -> Loss:
+    """Rebuilds a loss from `serialize()` output; unknown classes raise ValueError."""
     cls = _CLASSES.get(config.get("class_name", ""))
     if cls is None:
         raise ValueError(f"Unknown loss in file: {config.get('class_name')!r}")

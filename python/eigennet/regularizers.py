@@ -24,6 +24,7 @@ class Regularizer:
         return float(self.l1 * np.abs(w).sum() + self.l2 * np.square(w).sum())
 
     def get_config(self) -> dict[str, float]:
+        """The constructor arguments, as a dict."""
         return {"l1": self.l1, "l2": self.l2}
 
     def __repr__(self) -> str:
@@ -70,12 +71,14 @@ def get(identifier: Any) -> Optional[Regularizer]:
 
 
 def serialize(reg: Optional[Regularizer]) -> Optional[dict[str, Any]]:
+    """The JSON-ready `{"class_name", "config"}` form of a regularizer."""
     if reg is None:
         return None
     return {"class_name": type(reg).__name__, "config": reg.get_config()}
 
 
 def deserialize(config: Optional[dict[str, Any]]) -> Optional[Regularizer]:
+    """Rebuilds a regularizer from `serialize()` output; unknown classes raise ValueError."""
     if config is None:
         return None
     cls = _CLASSES.get(config.get("class_name", ""))

@@ -24,33 +24,43 @@ class Callback:
         self.params: dict[str, Any] = {}
 
     def set_model(self, model: Any) -> None:
+        """Called by `fit` with the model being trained."""
         self.model = model
 
     def set_params(self, params: dict[str, Any]) -> None:
+        """Called by `fit` with `verbose`, `epochs` and `steps` (batches per epoch)."""
         self.params = params
 
     def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
+        """Called once at the start of `fit`."""
         pass
 
     def on_train_end(self, logs: Optional[dict[str, Any]] = None) -> None:
+        """Called once at the end of `fit` with the last epoch's logs."""
         pass
 
     def on_epoch_begin(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        """Called at the start of epoch `epoch` (counted from 0)."""
         pass
 
     def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        """Called at the end of an epoch; `logs` holds `loss`, metrics and `val_*` values."""
         pass
 
     def on_train_batch_begin(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        """Called before batch `batch` of an epoch (overriding it makes `fit` go batch by batch)."""
         self.on_batch_begin(batch, logs)
 
     def on_train_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        """Called after a batch with the epoch's running `loss` and metrics so far."""
         self.on_batch_end(batch, logs)
 
     def on_batch_begin(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        """Legacy alias of `on_train_batch_begin`."""
         pass
 
     def on_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        """Legacy alias of `on_train_batch_end`."""
         pass
 
     def _uses_batch_hooks(self) -> bool:
@@ -114,7 +124,8 @@ class LambdaCallback(Callback):
 
 
 class CallbackList:
-    """Dispatches each hook to every callback in order."""
+    """Dispatches each hook to every callback in order (each method calls the hook of the same
+    name on every callback)."""
 
     def __init__(self, callbacks: Iterable[Callback], model: Any, params: dict[str, Any]) -> None:
         self.callbacks = list(callbacks)

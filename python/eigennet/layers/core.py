@@ -101,6 +101,7 @@ class Layer:
         return self._input_dim is not None
 
     def compute_output_shape(self, input_shape: tuple[Optional[int], ...]) -> tuple:
+        """The output shape for inputs of shape `(batch, n_features)`."""
         return tuple(input_shape)
 
     def _spec(self, n_inputs: int) -> Any:
@@ -154,6 +155,7 @@ class Layer:
         return self.get_weights()
 
     def count_params(self) -> int:
+        """Number of weights of the layer (it must be built)."""
         if not self.built:
             raise ValueError(f"Layer {self.name!r} is not built yet.")
         return int(sum(math.prod(s) for s in self._weight_shapes()))
@@ -188,10 +190,12 @@ class Layer:
 
     # Config -------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, as a dict (what `from_config` takes)."""
         return {"name": self.name}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
+        """Creates an instance from the output of `get_config()`."""
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -326,6 +330,7 @@ class Dense(Layer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Dense:
+        """Creates an instance from the output of `get_config()`."""
         config = dict(config)
         config["kernel_initializer"] = initializers.deserialize(config["kernel_initializer"])
         config["bias_initializer"] = initializers.deserialize(config["bias_initializer"])

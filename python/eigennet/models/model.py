@@ -103,6 +103,7 @@ class Model(Trainer):
         return (None, self._net.n_outputs)
 
     def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Layer:
+        """A layer by name or by index in `model.layers`."""
         if index is not None:
             return self.layers[index]
         for layer in self.layers:
@@ -198,6 +199,7 @@ class Model(Trainer):
         saving.load_weights(self, filepath)
 
     def get_config(self) -> dict[str, Any]:
+        """The architecture: model class, name, input width and each layer's config."""
         from eigennet.models import saving
 
         return saving.model_config(self)

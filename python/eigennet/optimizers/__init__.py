@@ -106,6 +106,7 @@ class Optimizer:
         pass
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, as a dict (a schedule in its serialized form)."""
         lr: Any = self._learning_rate
         if isinstance(lr, LearningRateSchedule):
             lr = schedules.serialize(lr)
@@ -113,6 +114,7 @@ class Optimizer:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Optimizer:
+        """Creates an instance from the output of `get_config()`."""
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
             config["learning_rate"] = schedules.deserialize(config["learning_rate"])
@@ -266,10 +268,12 @@ def get(identifier: Any) -> Optimizer:
 
 
 def serialize(opt: Optimizer) -> dict[str, Any]:
+    """The JSON-ready `{"class_name", "config"}` form of a optimizer."""
     return {"class_name": type(opt).__name__, "config": opt.get_config()}
 
 
 def deserialize(config: dict[str, Any]) -> Optimizer:
+    """Rebuilds a optimizer from `serialize()` output; unknown classes raise ValueError."""
     cls = _CLASSES.get(config.get("class_name", ""))
     if cls is None:
         raise ValueError(f"Unknown optimizer in file: {config.get('class_name')!r}")

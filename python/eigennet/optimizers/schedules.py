@@ -18,6 +18,7 @@ class LearningRateSchedule:
         return float(self._spec().at(int(step)))
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, as a dict."""
         raise NotImplementedError
 
 
@@ -101,10 +102,12 @@ _CLASSES = {"ExponentialDecay": ExponentialDecay, "PiecewiseConstantDecay": Piec
 
 
 def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
+    """The JSON-ready `{"class_name", "config"}` form of a schedule."""
     return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
 
 
 def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
+    """Rebuilds a schedule from `serialize()` output; unknown classes raise ValueError."""
     cls = _CLASSES.get(config.get("class_name", ""))
     if cls is None:
         raise ValueError(f"Unknown schedule in file: {config.get('class_name')!r}")
