@@ -34,6 +34,16 @@ from eigennet import (
 from eigennet.layers import Input
 from eigennet.models import Model, Sequential
 
+
+def __getattr__(name: str) -> object:
+    # scikit-learn is optional: `en.wrappers` is imported only when first used.
+    if name == "wrappers":
+        import importlib
+
+        return importlib.import_module("eigennet.wrappers")
+    raise AttributeError(f"module 'eigennet' has no attribute {name!r}")
+
+
 __all__ = [
     "Input",
     "Model",

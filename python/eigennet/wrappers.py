@@ -229,6 +229,9 @@ class SKLBase(BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         """Predictions for X, in the form of the targets given to `fit`.
 
+        Unlike Keras's wrapper, prediction prints no progress bar (`verbose=0`): scikit-learn
+        calls `predict` many times, e.g. in `score` and in cross-validation.
+
         Args:
             X: array-like of shape `(n_samples, n_features)`.
 
@@ -297,7 +300,8 @@ class SKLearnClassifier(ClassifierMixin, SKLBase):
     """
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """The model's outputs for X: class probabilities for a softmax model.
+        """The model's outputs for X: class probabilities for a softmax model (computed
+        without progress output).
 
         Args:
             X: array-like of shape `(n_samples, n_features)`.

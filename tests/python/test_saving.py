@@ -206,3 +206,28 @@ def _npy(a):
     buf = io.BytesIO()
     np.save(buf, a)
     return buf.getvalue()
+
+
+def test_pickle_and_deepcopy_round_trip():
+    import copy
+    import pickle
+
+    x, y = _data()
+    model = _model()
+    model.fit(x, y, epochs=1, verbose=0)
+    for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        np.testing.assert_array_equal(clone.predict(x, verbose=0), model.predict(x, verbose=0))
+        assert clone.optimizer.iterations == model.optimizer.iterations
+        clone.fit(x, y, epochs=1, verbose=0)  # independent of the original
+    assert not np.array_equal(clone.get_weights()[0], model.get_weights()[0])
+
+
+def test_clone_model_has_fresh_weights_and_same_architecture():
+    model = _model(functional=True)
+    clone = en.models.clone_model(model)
+    assert [type(la).__name__ for la in clone.layers] == [type(la).__name__ for la in model.layers]
+    assert [w.shape for w in clone.get_weights()] == [w.shape for w in model.get_weights()]
+    assert not np.array_equal(clone.get_weights()[0], model.get_weights()[0])
+    assert not clone.compiled
+    lazy = en.Sequential([en.layers.Dense(3), en.layers.Dense(1)])
+    assert not en.models.clone_model(lazy).built

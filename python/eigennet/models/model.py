@@ -198,6 +198,12 @@ class Model(Trainer):
 
         saving.load_weights(self, filepath)
 
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
+        # Pickle (joblib, multiprocessing, copy.deepcopy) as the bytes of a `.keras` file.
+        from eigennet.models import saving
+
+        return (saving.model_from_bytes, (saving.model_to_bytes(self),))
+
     def get_config(self) -> dict[str, Any]:
         """The architecture: model class, name, input width and each layer's config."""
         from eigennet.models import saving

@@ -101,6 +101,28 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True) -> None:
             "Invalid filepath extension for saving. Please add the `.keras` extension. "
             f"Received: filepath={os.fspath(filepath)}"
         )
+    _atomic_zip(filepath, _model_members(model), overwrite)
+
+
+def model_to_bytes(model: Any) -> bytes:
+    """The bytes of a `.keras` file for `model` (what pickling a model stores)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, payload in _model_members(model).items():
+            zf.writestr(name, payload)
+    return buf.getvalue()
+
+
+def model_from_bytes(data: bytes) -> Any:
+    """The model held in the bytes of a `.keras` file; same checks as `load_model`."""
+    arc = _Archive(data)
+    try:
+        return _load(arc, compile=True)
+    finally:
+        arc.close()
+
+
+def _model_members(model: Any) -> dict[str, bytes]:
     model._require_built("its architecture")
     core = model._net.core
     members = {
@@ -118,7 +140,7 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True) -> None:
                 "rng": [int(v) for v in core.get_rng_state()],
             }
         ).encode()
-    _atomic_zip(filepath, members, overwrite)
+    return members
 
 
 def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
@@ -139,12 +161,16 @@ def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
 class _Archive:
     """A zip opened defensively: only known member names, bounded sizes."""
 
-    def __init__(self, filepath: Any) -> None:
-        self.path = os.fspath(filepath)
-        if not os.path.isfile(self.path):
-            raise FileNotFoundError(f"No such file: {self.path}")
+    def __init__(self, source: Any) -> None:
+        if isinstance(source, (bytes, bytearray)):
+            self.path = "<bytes>"
+            target: Any = io.BytesIO(bytes(source))
+        else:
+            self.path = target = os.fspath(source)
+            if not os.path.isfile(self.path):
+                raise FileNotFoundError(f"No such file: {self.path}")
         try:
-            self.zf = zipfile.ZipFile(self.path, "r")
+            self.zf = zipfile.ZipFile(target, "r")
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
             raise ValueError(
                 f"{self.path} is not an eigennet model file (not a zip: {e})."
@@ -245,46 +271,85 @@ def _build_from_config(cfg: Any, path: str) -> Any:
 def load_model(
     filepath: Any, custom_objects: Any = None, compile: bool = True, safe_mode: bool = True
 ) -> Any:
-    """Loads a model saved by `Model.save`, ready to resume training where it stopped."""
-    from eigennet import config as en_config
-    from eigennet import losses, optimizers
+    """Loads a model saved by `Model.save`, ready to resume training where it stopped.
 
+    Args:
+        filepath: path of a `.keras` file written by eigennet.
+        compile: restore the optimizer, loss, metrics and training state too.
+
+    Returns:
+        The model (a `Sequential` or functional `Model`).
+
+    Raises:
+        ValueError: for truncated, corrupted, foreign or hostile files.
+    """
     arc = _Archive(filepath)
     try:
-        meta = _check_metadata(arc, ("model",))
-        cfg = arc.json("config.json")
-        if not isinstance(cfg, dict) or "model" not in cfg:
-            raise ValueError(f"{arc.path}: config.json has no model.")
-        previous = en_config.floatx()
-        en_config.set_floatx(meta["dtype"])
-        try:
-            model = _build_from_config(cfg["model"], arc.path)
-        finally:
-            en_config.set_floatx(previous)
-        core = model._net.core
-        dtype = model._net.dtype
-        core.set_params(arc.array("params.npy", int(core.n_params), dtype))
-        comp = cfg.get("compile")
-        if compile and comp:
-            try:
-                model.compile(
-                    optimizer=optimizers.deserialize(comp["optimizer"]),
-                    loss=losses.deserialize(comp["loss"]) if comp.get("loss") else None,
-                    metrics=list(comp.get("metrics") or []),
-                )
-            except (KeyError, TypeError) as e:
-                raise ValueError(f"{arc.path}: invalid compile configuration ({e!r}).") from None
-            if "optimizer.npy" in arc.names:
-                core.set_state(arc.array("optimizer.npy", int(core.get_state().size), dtype))
-                training = arc.json("training.json")
-                try:
-                    core.iterations = int(training["iterations"])
-                    core.set_rng_state([int(v) for v in training["rng"]])
-                except (KeyError, TypeError, ValueError, OverflowError) as e:
-                    raise ValueError(f"{arc.path}: invalid training state ({e!r}).") from None
-        return model
+        return _load(arc, compile)
     finally:
         arc.close()
+
+
+def _load(arc: _Archive, compile: bool) -> Any:
+    from eigennet import losses, optimizers
+
+    meta = _check_metadata(arc, ("model",))
+    cfg = arc.json("config.json")
+    if not isinstance(cfg, dict) or "model" not in cfg:
+        raise ValueError(f"{arc.path}: config.json has no model.")
+    model = _with_floatx(meta["dtype"], lambda: _build_from_config(cfg["model"], arc.path))
+    core = model._net.core
+    dtype = model._net.dtype
+    core.set_params(arc.array("params.npy", int(core.n_params), dtype))
+    comp = cfg.get("compile")
+    if compile and comp:
+        try:
+            model.compile(
+                optimizer=optimizers.deserialize(comp["optimizer"]),
+                loss=losses.deserialize(comp["loss"]) if comp.get("loss") else None,
+                metrics=list(comp.get("metrics") or []),
+            )
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"{arc.path}: invalid compile configuration ({e!r}).") from None
+        if "optimizer.npy" in arc.names:
+            core.set_state(arc.array("optimizer.npy", int(core.get_state().size), dtype))
+            training = arc.json("training.json")
+            try:
+                core.iterations = int(training["iterations"])
+                core.set_rng_state([int(v) for v in training["rng"]])
+            except (KeyError, TypeError, ValueError, OverflowError) as e:
+                raise ValueError(f"{arc.path}: invalid training state ({e!r}).") from None
+    return model
+
+
+def _with_floatx(dtype: str, build: Any) -> Any:
+    from eigennet import config as en_config
+
+    previous = en_config.floatx()
+    en_config.set_floatx(dtype)
+    try:
+        return build()
+    finally:
+        en_config.set_floatx(previous)
+
+
+def clone_model(model: Any) -> Any:
+    """A new model with the same architecture and freshly initialised weights, uncompiled
+    (Keras's `clone_model`). New layer objects are created; nothing is shared."""
+    from eigennet.layers.core import LAYER_CLASSES
+    from eigennet.models.sequential import Sequential
+
+    cfg = model_config(model)
+    if cfg["n_inputs"] is None:
+        layers = []
+        for entry in cfg["layers"]:
+            config = dict(entry["config"])
+            config.pop("name", None)
+            layers.append(LAYER_CLASSES[entry["class_name"]].from_config(config))
+        return Sequential(layers)
+    return _with_floatx(
+        str(model._net.dtype), lambda: _build_from_config(cfg, f"model {model.name!r}")
+    )
 
 
 def load_weights(model: Any, filepath: Any) -> None:
