@@ -68,8 +68,12 @@ void dense_forward(const T* Wp, const T* bp, const T* Xp, T* Zp, T* Ap, Index n_
   // Each panel of samples: product, bias and activation while the panel is in cache.
   parallel_chunks(batch, kPanel, work, [&](Index c0, Index c1) {
     auto Zc = Z.middleCols(c0, c1 - c0);
-    Zc.noalias() = W * X.middleCols(c0, c1 - c0);
-    if (bp) Zc.colwise() += ConstVectorMap<T>(bp, n_units);
+    // Start from the bias and let the product accumulate onto it: one pass over Z fewer.
+    if (bp)
+      Zc.colwise() = ConstVectorMap<T>(bp, n_units);
+    else
+      Zc.setZero();
+    Zc.noalias() += W * X.middleCols(c0, c1 - c0);
     activation_forward(act, Zp + c0 * n_units, Ap + c0 * n_units, n_units, c1 - c0);
   });
 }
