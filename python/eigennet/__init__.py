@@ -13,9 +13,12 @@ __version__ = "0.1.0"
 
 import os as _os
 
-# OpenMP threads that spin while waiting slow NumPy's own threads (and ours) about 9x when the
-# two alternate; passive waiting must be chosen before the OpenMP runtime loads with _core.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP threads that spin long after a parallel loop slow NumPy's threads (and ours) about 9x
+# when the two alternate; threads that sleep at once make every loop pay a wake-up of tens of µs.
+# A short spin (about 10-20 µs) keeps back-to-back loops of one training step cheap and leaves
+# the cores alone between steps. It must be set before the OpenMP runtime loads with _core.
+if "OMP_WAIT_POLICY" not in _os.environ:
+    _os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 from eigennet import (
     activations,

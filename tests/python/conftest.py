@@ -3,13 +3,9 @@ tested explicitly), float32, a fixed seed per test."""
 
 from __future__ import annotations
 
-import os
+import pytest
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import pytest  # noqa: E402
-
-import eigennet as en  # noqa: E402
+import eigennet as en
 
 
 @pytest.fixture(autouse=True)

@@ -65,6 +65,20 @@ void dense_forward(const T* Wp, const T* bp, const T* Xp, T* Zp, T* Ap, Index n_
   ConstMatrixMap<T> W(Wp, n_units, n_inputs), X(Xp, n_inputs, batch);
   Eigen::Map<Matrix<T>> Z(Zp, n_units, batch);
   const double work = static_cast<double>(n_units) * n_inputs * batch;
+  if (batch <= kPanel && n_units > kPanel) {
+    // A small batch is a single panel of samples: share out panels of units instead. The split
+    // depends on the sizes only, never on the thread count.
+    parallel_chunks(n_units, kPanel, work, [&](Index r0, Index r1) {
+      auto Zr = Z.middleRows(r0, r1 - r0);
+      if (bp)
+        Zr.colwise() = ConstVectorMap<T>(bp + r0, r1 - r0);
+      else
+        Zr.setZero();
+      Zr.noalias() += W.middleRows(r0, r1 - r0) * X;
+    });
+    activation_forward(act, Zp, Ap, n_units, batch);
+    return;
+  }
   // Each panel of samples: product, bias and activation while the panel is in cache.
   parallel_chunks(batch, kPanel, work, [&](Index c0, Index c1) {
     auto Zc = Z.middleCols(c0, c1 - c0);
@@ -97,10 +111,16 @@ void dense_backward(const T* Wp, const T* Xp, const T* dZp, T* dWp, T* dbp, T* d
   }
   if (dXp) {
     Eigen::Map<Matrix<T>> dX(dXp, n_inputs, batch);
-    // dL/dX = Wᵀ · dZ, in panels of samples.
-    parallel_chunks(batch, kPanel, work, [&](Index c0, Index c1) {
-      dX.middleCols(c0, c1 - c0).noalias() = W.transpose() * dZ.middleCols(c0, c1 - c0);
-    });
+    // dL/dX = Wᵀ · dZ, in panels of samples (of inputs when the batch is one panel).
+    if (batch <= kPanel && n_inputs > kPanel) {
+      parallel_chunks(n_inputs, kPanel, work, [&](Index r0, Index r1) {
+        dX.middleRows(r0, r1 - r0).noalias() = W.middleCols(r0, r1 - r0).transpose() * dZ;
+      });
+    } else {
+      parallel_chunks(batch, kPanel, work, [&](Index c0, Index c1) {
+        dX.middleCols(c0, c1 - c0).noalias() = W.transpose() * dZ.middleCols(c0, c1 - c0);
+      });
+    }
   }
 }
 

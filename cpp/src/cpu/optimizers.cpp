@@ -68,7 +68,8 @@ void optimizer_step(const OptimizerConfig& cfg, double lr_d, std::int64_t step, 
   T* s0 = state;
   T* s1 = state + n;
   constexpr Index kChunk = 1 << 14;
-  const double work = static_cast<double>(n) * 4;
+  // Memory-bound: worth a second thread only for large models.
+  const double work = static_cast<double>(n);
   switch (cfg.kind) {
     case OptimizerKind::SGD: {
       T* m = cfg.momentum == 0.0 ? nullptr : s0;
