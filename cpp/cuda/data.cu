@@ -40,16 +40,41 @@ __global__ void dropout_kernel(const T* in, T* out, T* mask, Index n, double rat
   }
 }
 
+/// Rows [0, rows) of each column come from src into dst, rows [rows, rows + rows2) from src2
+/// into dst2: one launch for a batch's inputs and targets.
 template <typename T>
-__global__ void gather_kernel(GatherDyn d, const GatherDyn* dyn, Index rows, Index count,
-                              T* __restrict__ dst) {
-  if (dyn) d = *dyn;
-  const Index r = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (r >= rows) return;
+__device__ void gather(const GatherDyn& d, Index rows, Index rows2, Index count, T* dst, T* dst2) {
+  Index r = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (r >= rows + rows2) return;
   const T* src = static_cast<const T*>(d.src);
+  Index n = rows;
+  if (r >= rows) {
+    r -= rows;
+    n = rows2;
+    src = static_cast<const T*>(d.src2);
+    dst = dst2;
+  }
   for (Index j = static_cast<Index>(blockIdx.y) * blockDim.y + threadIdx.y; j < count;
        j += static_cast<Index>(gridDim.y) * blockDim.y)
-    dst[j * rows + r] = src[d.idx[d.first + j] * rows + r];
+    dst[j * n + r] = src[d.idx[d.first + j] * n + r];
+}
+
+template <typename T>
+__global__ void gather_kernel(GatherDyn d, const GatherDyn* dyn, Index rows, Index rows2,
+                              Index count, T* dst, T* dst2) {
+  if (dyn) d = *dyn;
+  gather(d, rows, rows2, count, dst, dst2);
+}
+
+/// The gather that opens a replayed step, which also writes the step's per-step arguments.
+template <typename T>
+__global__ void gather_carry_kernel(GatherDyn d, Index rows, Index rows2, Index count, T* dst,
+                                    T* dst2, DynCarry carry) {
+  if (blockIdx.x == 0 && blockIdx.y == 0) {
+    const int t = threadIdx.y * blockDim.x + threadIdx.x;
+    if (t < carry.n) carry.slots[t] = carry.block.slot[t];
+  }
+  gather(d, rows, rows2, count, dst, dst2);
 }
 
 /// keys[i] = mix64(base + i): distinct for distinct i, since mix64 is a bijection.
@@ -94,11 +119,17 @@ void dropout(const T* in, T* out, T* mask, Index n, double rate, T keep_scale, D
 }
 
 template <typename T>
-void gather_columns(GatherDyn d, const GatherDyn* dyn, Index rows, Index count, T* dst,
-                    cudaStream_t s) {
-  const ColumnGrid g = column_grid(rows, count);
-  gather_kernel<T><<<g.grid, g.block, 0, s>>>(d, dyn, rows, count, dst);
-  check_launch("gather_kernel");
+void gather_columns(GatherDyn d, const GatherDyn* dyn, Index rows, Index rows2, Index count, T* dst,
+                    T* dst2, const DynCarry* carry, cudaStream_t s) {
+  static_assert(kMaxDyn <= kThreads, "one thread per carried slot");
+  const ColumnGrid g = column_grid(rows + rows2, count);
+  if (carry) {
+    gather_carry_kernel<T><<<g.grid, g.block, 0, s>>>(d, rows, rows2, count, dst, dst2, *carry);
+    check_launch("gather_carry_kernel");
+  } else {
+    gather_kernel<T><<<g.grid, g.block, 0, s>>>(d, dyn, rows, rows2, count, dst, dst2);
+    check_launch("gather_kernel");
+  }
 }
 
 std::size_t permutation_temp_bytes(Index n) {
@@ -139,7 +170,8 @@ bool probe_kernel() {
   template void multiply<T>(const T*, const T*, T*, Index, cudaStream_t);                     \
   template void dropout<T>(const T*, T*, T*, Index, double, T, DropoutDyn, const DropoutDyn*, \
                            cudaStream_t);                                                     \
-  template void gather_columns<T>(GatherDyn, const GatherDyn*, Index, Index, T*, cudaStream_t);
+  template void gather_columns<T>(GatherDyn, const GatherDyn*, Index, Index, Index, T*, T*,   \
+                                  const DynCarry*, cudaStream_t);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)
 #undef EIGENNET_INSTANTIATE

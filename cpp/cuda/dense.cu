@@ -69,20 +69,24 @@ __global__ void activation_kernel(Activation act, const T* __restrict__ Z, T* __
     A[i] = activate(act, Z[i]);
 }
 
+/// dL/dz = dL/da · g'(z) for an element-wise activation, as the CPU backend writes it.
+template <typename T>
+__device__ inline T activation_grad(Activation act, const T* Z, const T* A, T d, Index i) {
+  switch (act) {
+    case Activation::Relu: return Z[i] > T(0) ? d : T(0);
+    case Activation::Sigmoid: return d * A[i] * (T(1) - A[i]);
+    case Activation::Tanh: return d * (T(1) - A[i] * A[i]);
+    default: return d * activation_derivative(act, Z[i], A[i]);
+  }
+}
+
 /// dZ = dA ⊙ g'(Z); dZ may equal dA (each element is read before it is written).
 template <typename T>
 __global__ void activation_backward_kernel(Activation act, const T* Z, const T* A, const T* dA,
                                            T* dZ, Index n) {
   for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<Index>(gridDim.x) * blockDim.x) {
-    const T d = dA[i];
-    switch (act) {
-      case Activation::Relu: dZ[i] = Z[i] > T(0) ? d : T(0); break;
-      case Activation::Sigmoid: dZ[i] = d * A[i] * (T(1) - A[i]); break;
-      case Activation::Tanh: dZ[i] = d * (T(1) - A[i] * A[i]); break;
-      default: dZ[i] = d * activation_derivative(act, Z[i], A[i]);
-    }
-  }
+       i += static_cast<Index>(gridDim.x) * blockDim.x)
+    dZ[i] = activation_grad(act, Z, A, dA[i], i);
 }
 
 /// Softmax backward per column j: dZ = a ⊙ (dA - <dA, a>).
@@ -99,10 +103,11 @@ __global__ void softmax_backward_kernel(const T* A, const T* dA, T* dZ, Index ro
 
 /// A block sums 32 rows: 32 lanes of columns each add every 32nd column in order, then one
 /// thread per row adds the 32 lane sums in order. Fixed at 32 x 32, so the order of additions
-/// depends only on the matrix shape.
+/// depends only on the matrix shape; __launch_bounds__ keeps 1024 threads launchable (at most
+/// 64 registers each).
 template <typename T>
-__global__ void row_sums_kernel(const T* __restrict__ M, Index rows, Index cols,
-                                T* __restrict__ out) {
+__global__ void __launch_bounds__(1024)
+    row_sums_kernel(const T* __restrict__ M, Index rows, Index cols, T* __restrict__ out) {
   __shared__ T part[32][33];
   const Index r = static_cast<Index>(blockIdx.x) * 32 + threadIdx.x;
   T s = 0;
@@ -116,6 +121,33 @@ __global__ void row_sums_kernel(const T* __restrict__ M, Index rows, Index cols,
     T t = 0;
     for (int k = 0; k < 32; ++k) t += part[k][threadIdx.x];
     out[r] = t;
+  }
+}
+
+/// activation_backward_kernel and row_sums_kernel in one pass: the same 32 x 32 blocks and
+/// order of additions as row_sums_kernel, each element's dZ written as it is added.
+template <typename T>
+__global__ void __launch_bounds__(1024)
+    activation_backward_row_sums_kernel(Activation act, const T* Z, const T* A, const T* dA, T* dZ,
+                                        Index rows, Index cols, T* __restrict__ db) {
+  __shared__ T part[32][33];
+  const Index r = static_cast<Index>(blockIdx.x) * 32 + threadIdx.x;
+  T s = 0;
+  if (r < rows) {
+#pragma unroll 4
+    for (Index c = threadIdx.y; c < cols; c += 32) {
+      const Index i = c * rows + r;
+      const T d = activation_grad(act, Z, A, dA[i], i);
+      dZ[i] = d;
+      s += d;
+    }
+  }
+  part[threadIdx.y][threadIdx.x] = s;
+  __syncthreads();
+  if (threadIdx.y == 0 && r < rows) {
+    T t = 0;
+    for (int k = 0; k < 32; ++k) t += part[k][threadIdx.x];
+    db[r] = t;
   }
 }
 
@@ -181,12 +213,23 @@ void row_sums(const T* M, Index rows, Index cols, T* out, cudaStream_t s) {
   check_launch("row_sums_kernel");
 }
 
+template <typename T>
+void activation_backward_row_sums(Activation act, const T* Z, const T* A, const T* dA, T* dZ,
+                                  Index rows, Index cols, T* db, cudaStream_t s) {
+  const unsigned blocks = static_cast<unsigned>((rows + 31) / 32);
+  activation_backward_row_sums_kernel<T>
+      <<<blocks, dim3(32, 32), 0, s>>>(act, Z, A, dA, dZ, rows, cols, db);
+  check_launch("activation_backward_row_sums_kernel");
+}
+
 #define EIGENNET_INSTANTIATE(T)                                                                    \
   template void bias_activation<T>(const T*, T*, T*, Index, Index, Activation, cudaStream_t);      \
   template void activation_forward<T>(Activation, const T*, T*, Index, Index, cudaStream_t);       \
   template void activation_backward<T>(Activation, const T*, const T*, const T*, T*, Index, Index, \
                                        cudaStream_t);                                              \
-  template void row_sums<T>(const T*, Index, Index, T*, cudaStream_t);
+  template void row_sums<T>(const T*, Index, Index, T*, cudaStream_t);                             \
+  template void activation_backward_row_sums<T>(Activation, const T*, const T*, const T*, T*,      \
+                                                Index, Index, T*, cudaStream_t);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)
 #undef EIGENNET_INSTANTIATE

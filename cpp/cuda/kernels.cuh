@@ -16,9 +16,11 @@
 
 namespace eigennet::cuda {
 
-/// Arguments of gather_columns that change between steps: the data set, the order, the offset.
+/// Arguments of a gather that change between steps: the data sets, the order, the offset. src2
+/// is null unless a batch's two gathers (inputs and targets) run as one kernel.
 struct GatherDyn {
   const void* src;
+  const void* src2;
   const std::int64_t* idx;
   std::int64_t first;
 };
@@ -41,6 +43,13 @@ union DynSlot {
 constexpr int kMaxDyn = 48;
 struct DynBlock {
   DynSlot slot[kMaxDyn];
+};
+/// A step's per-step arguments, for the first kernel of the step to write to device memory
+/// before the replayed graph reads them (saving a kernel of its own).
+struct DynCarry {
+  DynBlock block;
+  int n;
+  DynSlot* slots;
 };
 
 /// The optimizer's constants, cast to T as the CPU backend casts them.
@@ -87,6 +96,11 @@ void activation_backward(Activation act, const T* Z, const T* A, const T* dA, T*
 /// out(i) = Σ_j M(i, j), each row summed in a fixed order. M is (rows, cols).
 template <typename T>
 void row_sums(const T* M, Index rows, Index cols, T* out, cudaStream_t s);
+/// activation_backward for an element-wise activation, and db = Σ_columns dZ in the same pass
+/// (the order of row_sums).
+template <typename T>
+void activation_backward_row_sums(Activation act, const T* Z, const T* A, const T* dA, T* dZ,
+                                  Index rows, Index cols, T* db, cudaStream_t s);
 
 // losses.cu
 template <typename T>
@@ -98,6 +112,14 @@ void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T
 /// *acc += weight · Σ x in double, in a fixed order (one block).
 template <typename T>
 void sum_into(const T* x, Index n, double weight, double* acc, cudaStream_t s);
+/// loss(), then sum_into(per_sample, batch, weight, acc), as one single-block kernel.
+template <typename T>
+void loss_sum(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
+              T* per_sample, T* grad, double weight, double* acc, cudaStream_t s);
+/// metric(), then sum_into(per_sample, batch, weight, acc), as one single-block kernel.
+template <typename T>
+void metric_sum(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T* per_sample,
+                double weight, double* acc, cudaStream_t s);
 
 // optimizers.cu
 template <typename T>
@@ -117,10 +139,12 @@ void multiply(const T* a, const T* b, T* out, Index n, cudaStream_t s);
 template <typename T>
 void dropout(const T* in, T* out, T* mask, Index n, double rate, T keep_scale, DropoutDyn d,
              const DropoutDyn* dyn, cudaStream_t s);
-/// dst(:, j) = src(:, idx[first + j]) for j < count; src (rows, *) and dst (rows, count) in T.
+/// dst(:, j) = src(:, idx[first + j]) for j < count, src (rows, *) and dst (rows, count); the
+/// same from src2 into dst2 with rows2 rows when rows2 > 0. With `carry` (by-value arguments
+/// only) the kernel also writes the step's per-step arguments.
 template <typename T>
-void gather_columns(GatherDyn d, const GatherDyn* dyn, Index rows, Index count, T* dst,
-                    cudaStream_t s);
+void gather_columns(GatherDyn d, const GatherDyn* dyn, Index rows, Index rows2, Index count, T* dst,
+                    T* dst2, const DynCarry* carry, cudaStream_t s);
 /// Scratch of permutation() for n items.
 struct SortScratch {
   std::uint64_t* keys = nullptr;      // n

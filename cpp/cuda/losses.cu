@@ -117,56 +117,61 @@ __device__ inline Index first_sample() {
 }
 __device__ inline Index sample_stride() { return static_cast<Index>(gridDim.x) * blockDim.x; }
 
+/// Sample j's loss value; its gradient column too when grad is set.
+template <typename T>
+__device__ T loss_column(LossKind kind, const T* P, const T* Y, Index n_out, Index n_y, Index j,
+                         T grad_scale, T* grad) {
+  const Column<T> c{P + j * n_out, Y + j * n_y, grad ? grad + j * n_out : nullptr, n_out,
+                    grad_scale};
+  switch (kind) {
+    case LossKind::CategoricalCrossentropy: return categorical_probs(c, false);
+    case LossKind::SparseCategoricalCrossentropy: return categorical_probs(c, true);
+    case LossKind::CategoricalCrossentropyLogits: return categorical_logits(c, false);
+    case LossKind::SparseCategoricalCrossentropyLogits: return categorical_logits(c, true);
+    default: return elementwise(kind, c);
+  }
+}
+
+/// Sample j's metric value (1 or 0 for accuracies).
+template <typename T>
+__device__ T metric_column(MetricKind kind, const T* A, const T* Y, Index n_out, Index j) {
+  const Index n_y = kind == MetricKind::SparseCategoricalAccuracy ? 1 : n_out;
+  const T* p = A + j * n_out;
+  const T* y = Y + j * n_y;
+  T v = 0;
+  switch (kind) {
+    case MetricKind::BinaryAccuracy:
+      for (Index i = 0; i < n_out; ++i) v += T((p[i] > T(0.5) ? T(1) : T(0)) == y[i]);
+      v /= T(n_out);
+      break;
+    case MetricKind::CategoricalAccuracy: v = T(argmax(p, n_out) == argmax(y, n_out)); break;
+    case MetricKind::SparseCategoricalAccuracy:
+      v = T(argmax(p, n_out) == static_cast<Index>(y[0]));
+      break;
+    case MetricKind::MeanSquaredError:
+      for (Index i = 0; i < n_out; ++i) v += (p[i] - y[i]) * (p[i] - y[i]);
+      v /= T(n_out);
+      break;
+    case MetricKind::MeanAbsoluteError:
+      for (Index i = 0; i < n_out; ++i) v += std::abs(p[i] - y[i]);
+      v /= T(n_out);
+      break;
+  }
+  return v;
+}
+
 template <typename T>
 __global__ void loss_kernel(LossKind kind, const T* P, const T* Y, Index n_out, Index n_y,
                             Index batch, T grad_scale, T* per_sample, T* grad) {
-  for (Index j = first_sample(); j < batch; j += sample_stride()) {
-    const Column<T> c{P + j * n_out, Y + j * n_y, grad ? grad + j * n_out : nullptr, n_out,
-                      grad_scale};
-    switch (kind) {
-      case LossKind::CategoricalCrossentropy: per_sample[j] = categorical_probs(c, false); break;
-      case LossKind::SparseCategoricalCrossentropy:
-        per_sample[j] = categorical_probs(c, true);
-        break;
-      case LossKind::CategoricalCrossentropyLogits:
-        per_sample[j] = categorical_logits(c, false);
-        break;
-      case LossKind::SparseCategoricalCrossentropyLogits:
-        per_sample[j] = categorical_logits(c, true);
-        break;
-      default: per_sample[j] = elementwise(kind, c);
-    }
-  }
+  for (Index j = first_sample(); j < batch; j += sample_stride())
+    per_sample[j] = loss_column(kind, P, Y, n_out, n_y, j, grad_scale, grad);
 }
 
 template <typename T>
 __global__ void metric_kernel(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch,
                               T* per_sample) {
-  const Index n_y = kind == MetricKind::SparseCategoricalAccuracy ? 1 : n_out;
-  for (Index j = first_sample(); j < batch; j += sample_stride()) {
-    const T* p = A + j * n_out;
-    const T* y = Y + j * n_y;
-    T v = 0;
-    switch (kind) {
-      case MetricKind::BinaryAccuracy:
-        for (Index i = 0; i < n_out; ++i) v += T((p[i] > T(0.5) ? T(1) : T(0)) == y[i]);
-        v /= T(n_out);
-        break;
-      case MetricKind::CategoricalAccuracy: v = T(argmax(p, n_out) == argmax(y, n_out)); break;
-      case MetricKind::SparseCategoricalAccuracy:
-        v = T(argmax(p, n_out) == static_cast<Index>(y[0]));
-        break;
-      case MetricKind::MeanSquaredError:
-        for (Index i = 0; i < n_out; ++i) v += (p[i] - y[i]) * (p[i] - y[i]);
-        v /= T(n_out);
-        break;
-      case MetricKind::MeanAbsoluteError:
-        for (Index i = 0; i < n_out; ++i) v += std::abs(p[i] - y[i]);
-        v /= T(n_out);
-        break;
-    }
-    per_sample[j] = v;
-  }
+  for (Index j = first_sample(); j < batch; j += sample_stride())
+    per_sample[j] = metric_column(kind, A, Y, n_out, j);
 }
 
 constexpr int kSumThreads = 256;
@@ -177,6 +182,47 @@ __global__ void sum_kernel(const T* __restrict__ x, Index n, double weight, doub
   __shared__ double part[kSumThreads];
   double s = 0;
   for (Index i = threadIdx.x; i < n; i += kSumThreads) s += static_cast<double>(x[i]);
+  part[threadIdx.x] = s;
+  __syncthreads();
+  for (int w = kSumThreads / 2; w > 0; w /= 2) {
+    if (static_cast<int>(threadIdx.x) < w) part[threadIdx.x] += part[threadIdx.x + w];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) *acc += weight * part[0];
+}
+
+/// One block: thread t computes samples t, t + 256, ... and adds their values in that order,
+/// exactly as sum_kernel would after loss_kernel.
+template <typename T>
+__global__ void loss_sum_kernel(LossKind kind, const T* P, const T* Y, Index n_out, Index n_y,
+                                Index batch, T grad_scale, T* per_sample, T* grad, double weight,
+                                double* acc) {
+  __shared__ double part[kSumThreads];
+  double s = 0;
+  for (Index j = threadIdx.x; j < batch; j += kSumThreads) {
+    const T v = loss_column(kind, P, Y, n_out, n_y, j, grad_scale, grad);
+    per_sample[j] = v;
+    s += static_cast<double>(v);
+  }
+  part[threadIdx.x] = s;
+  __syncthreads();
+  for (int w = kSumThreads / 2; w > 0; w /= 2) {
+    if (static_cast<int>(threadIdx.x) < w) part[threadIdx.x] += part[threadIdx.x + w];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) *acc += weight * part[0];
+}
+
+template <typename T>
+__global__ void metric_sum_kernel(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch,
+                                  T* per_sample, double weight, double* acc) {
+  __shared__ double part[kSumThreads];
+  double s = 0;
+  for (Index j = threadIdx.x; j < batch; j += kSumThreads) {
+    const T v = metric_column(kind, A, Y, n_out, j);
+    per_sample[j] = v;
+    s += static_cast<double>(v);
+  }
   part[threadIdx.x] = s;
   __syncthreads();
   for (int w = kSumThreads / 2; w > 0; w /= 2) {
@@ -212,10 +258,29 @@ void sum_into(const T* x, Index n, double weight, double* acc, cudaStream_t s) {
   check_launch("sum_kernel");
 }
 
-#define EIGENNET_INSTANTIATE(T)                                                               \
-  template void loss<T>(LossKind, const T*, const T*, Index, Index, T, T*, T*, cudaStream_t); \
-  template void metric<T>(MetricKind, const T*, const T*, Index, Index, T*, cudaStream_t);    \
-  template void sum_into<T>(const T*, Index, double, double*, cudaStream_t);
+template <typename T>
+void loss_sum(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
+              T* per_sample, T* grad, double weight, double* acc, cudaStream_t s) {
+  loss_sum_kernel<T><<<1, kSumThreads, 0, s>>>(kind, P, Y, n_out, is_sparse(kind) ? 1 : n_out,
+                                               batch, grad_scale, per_sample, grad, weight, acc);
+  check_launch("loss_sum_kernel");
+}
+
+template <typename T>
+void metric_sum(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T* per_sample,
+                double weight, double* acc, cudaStream_t s) {
+  metric_sum_kernel<T><<<1, kSumThreads, 0, s>>>(kind, A, Y, n_out, batch, per_sample, weight, acc);
+  check_launch("metric_sum_kernel");
+}
+
+#define EIGENNET_INSTANTIATE(T)                                                                  \
+  template void loss<T>(LossKind, const T*, const T*, Index, Index, T, T*, T*, cudaStream_t);    \
+  template void metric<T>(MetricKind, const T*, const T*, Index, Index, T*, cudaStream_t);       \
+  template void sum_into<T>(const T*, Index, double, double*, cudaStream_t);                     \
+  template void loss_sum<T>(LossKind, const T*, const T*, Index, Index, T, T*, T*, double,       \
+                            double*, cudaStream_t);                                              \
+  template void metric_sum<T>(MetricKind, const T*, const T*, Index, Index, T*, double, double*, \
+                              cudaStream_t);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)
 #undef EIGENNET_INSTANTIATE

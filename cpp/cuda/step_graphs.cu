@@ -29,9 +29,13 @@ StepGraphs::StepGraphs(cudaStream_t stream, DynSlot* dyn, bool enabled)
 StepGraphs::~StepGraphs() {
   for (Graph& g : m_graphs) cudaGraphExecDestroy(g.exec);
   if (debug())
-    std::fprintf(stderr, "eigennet cuda: %llu steps replayed, %llu graphs captured\n",
-                 static_cast<unsigned long long>(m_replays),
-                 static_cast<unsigned long long>(m_captures));
+    std::fprintf(
+        stderr,
+        "eigennet cuda: %llu steps replayed, %llu graphs captured, %.1f us of host time "
+        "per step replayed without capture\n",
+        static_cast<unsigned long long>(m_replays), static_cast<unsigned long long>(m_captures),
+        m_replays > m_captures ? 1e6 * m_host_seconds / static_cast<double>(m_replays - m_captures)
+                               : 0.0);
 }
 
 void StepGraphs::begin() {
@@ -40,10 +44,11 @@ void StepGraphs::begin() {
   m_key.clear();
   m_hash = 0xcbf29ce484222325ULL;
   m_n_dyn = 0;
+  m_begun = std::chrono::steady_clock::now();
 }
 
 void StepGraphs::run(std::initializer_list<std::uint64_t> words, const DynSlot* dyn_args,
-                     Launch launch) {
+                     Launch launch, Carrier carrier) {
   if (!m_recording) {
     launch(nullptr);
     return;
@@ -60,7 +65,7 @@ void StepGraphs::run(std::initializer_list<std::uint64_t> words, const DynSlot* 
     }
     ++m_n_dyn;
   }
-  m_ops.push_back({std::move(launch), slot});
+  m_ops.push_back({std::move(launch), std::move(carrier), slot});
 }
 
 void StepGraphs::flush() {
@@ -80,13 +85,14 @@ int StepGraphs::find() const {
   return -1;
 }
 
-int StepGraphs::capture() {
+int StepGraphs::capture(std::size_t first) {
   cudaGraph_t graph = nullptr;
-  check(cudaStreamBeginCapture(m_stream, cudaStreamCaptureModeThreadLocal),
-        "cudaStreamBeginCapture");
+  const cudaError_t begin = cudaStreamBeginCapture(m_stream, cudaStreamCaptureModeThreadLocal);
+  if (begin != cudaSuccess) return disable(cudaGetErrorString(begin));
   const char* failed = nullptr;
   try {
-    for (Op& op : m_ops) op.launch(op.slot >= 0 ? m_dyn + op.slot : nullptr);
+    for (std::size_t i = first; i < m_ops.size(); ++i)
+      m_ops[i].launch(m_ops[i].slot >= 0 ? m_dyn + m_ops[i].slot : nullptr);
   } catch (const std::exception& e) {
     failed = "a launch during capture";
     if (debug()) std::fprintf(stderr, "eigennet cuda: capture failed: %s\n", e.what());
@@ -99,12 +105,7 @@ int StepGraphs::capture() {
     if (inst != cudaSuccess) failed = cudaGetErrorString(inst);
   }
   if (graph) cudaGraphDestroy(graph);
-  if (failed) {
-    cudaGetLastError();  // capture errors are not sticky: clear them
-    if (debug()) std::fprintf(stderr, "eigennet cuda: graphs disabled: %s\n", failed);
-    m_enabled = false;
-    return -1;
-  }
+  if (failed) return disable(failed);
   if (m_graphs.size() == kMaxGraphs) {
     std::size_t oldest = 0;
     for (std::size_t i = 1; i < m_graphs.size(); ++i)
@@ -117,24 +118,45 @@ int StepGraphs::capture() {
   return static_cast<int>(m_graphs.size()) - 1;
 }
 
+int StepGraphs::disable(const char* why) {
+  cudaGetLastError();  // capture errors are not sticky: clear them
+  if (debug()) std::fprintf(stderr, "eigennet cuda: graphs disabled: %s\n", why);
+  m_enabled = false;
+  return -1;
+}
+
 void StepGraphs::end() {
   if (!m_recording) return;
   m_recording = false;
   if (m_ops.empty()) return;
+  // The first op launches outside the graph when it can carry the per-step arguments.
+  const bool carried = m_ops.front().carrier && m_ops.size() > 1;
   int g = -1;
+  bool captured = false;
   if (m_enabled && m_n_dyn <= kMaxDyn) {
     g = find();
-    if (g < 0) g = capture();
+    if (g < 0) {
+      g = capture(carried ? 1 : 0);
+      captured = true;
+    }
   }
   if (g < 0) {
     run_direct();
     return;
   }
-  m_ops.clear();
+  std::vector<Op> ops;
+  ops.swap(m_ops);
   m_graphs[static_cast<std::size_t>(g)].last_used = ++m_clock;
-  if (m_n_dyn > 0) set_dyn(m_block, m_n_dyn, m_dyn, m_stream);
+  if (carried) {
+    ops.front().carrier(DynCarry{m_block, m_n_dyn, m_dyn});
+  } else if (m_n_dyn > 0) {
+    set_dyn(m_block, m_n_dyn, m_dyn, m_stream);
+  }
   check(cudaGraphLaunch(m_graphs[static_cast<std::size_t>(g)].exec, m_stream), "cudaGraphLaunch");
   ++m_replays;
+  if (!captured)
+    m_host_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - m_begun).count();
 }
 
 }  // namespace eigennet::cuda

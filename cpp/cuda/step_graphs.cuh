@@ -10,6 +10,7 @@
 // and the rest of the step runs directly, as it does with graphs disabled (EIGENNET_CUDA_GRAPHS=0).
 #include <cuda_runtime.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -30,10 +31,14 @@ class StepGraphs {
   /// launch(dyn) enqueues the kernels; dyn is null for a direct launch (use the by-value
   /// arguments) or the device copy of `*dyn_args` during capture.
   using Launch = std::function<void(const DynSlot*)>;
+  /// Launches the same kernels with by-value arguments, writing the step's per-step arguments as
+  /// well: a step whose first op has one replays without a kernel of its own for that.
+  using Carrier = std::function<void(const DynCarry&)>;
 
   void begin();
   /// Launches now, or records when a step is recording. dyn_args may be null.
-  void run(std::initializer_list<std::uint64_t> words, const DynSlot* dyn_args, Launch launch);
+  void run(std::initializer_list<std::uint64_t> words, const DynSlot* dyn_args, Launch launch,
+           Carrier carrier = nullptr);
   /// Launches whatever was recorded and stops recording until the next begin().
   void flush();
   void end();
@@ -45,6 +50,7 @@ class StepGraphs {
  private:
   struct Op {
     Launch launch;
+    Carrier carrier;
     int slot;  // index into the DynBlock, -1 without per-step arguments
   };
   struct Graph {
@@ -55,8 +61,10 @@ class StepGraphs {
   };
 
   void run_direct();
-  /// Captures the recorded ops; returns the graph's index, or -1 when capture failed.
-  int capture();
+  /// Captures the recorded ops from `first` on; returns the graph's index, or -1 on failure.
+  int capture(std::size_t first);
+  /// Turns graphs off for this backend after a failed capture; returns -1.
+  int disable(const char* why);
   int find() const;
 
   cudaStream_t m_stream;
@@ -71,6 +79,8 @@ class StepGraphs {
   std::vector<Graph> m_graphs;
   std::uint64_t m_clock = 0;
   std::uint64_t m_replays = 0, m_captures = 0;
+  double m_host_seconds = 0;  // begin() to the launch, summed over steps replayed uncaptured
+  std::chrono::steady_clock::time_point m_begun;
 };
 
 }  // namespace eigennet::cuda
