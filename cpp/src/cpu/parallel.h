@@ -5,11 +5,12 @@
 //
 // Threads sharing a loaded machine: when another process takes a core, one of our threads can
 // be descheduled for a whole time slice (milliseconds) while the caller waits at the end of the
-// loop. The caller notices (it sat idle for most of the loop) and backs off to one thread for a
-// while, then tries again.
+// loop. The caller notices (it sat idle for most of the loop) and backs off to one thread for
+// 20 ms, then tries again.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 
 #include "eigennet/config.h"
 #ifdef _OPENMP
@@ -32,18 +33,24 @@ inline int threads_for(Index n_chunks, double work) {
   return static_cast<int>(std::max<Index>(1, t));
 }
 
-/// Shared back-off state: loops left to run on one thread, and consecutive contended loops.
+/// Shared back-off state: until when loops run on one thread, and consecutive contended loops.
 struct Contention {
-  std::atomic<int> backoff{0};
+  std::atomic<std::int64_t> backoff_until{0};  // steady_clock nanoseconds
   std::atomic<int> strikes{0};
-  static constexpr int kStrikes = 2;        // contended loops in a row before backing off
-  static constexpr int kBackoff = 2000;     // loops on one thread before trying again
-  static constexpr double kMinWait = 2e-5;  // seconds of caller idling that count as contention
+  static constexpr int kStrikes = 2;  // contended loops in a row before backing off
+  static constexpr std::int64_t kBackoff = 20'000'000;  // ns on one thread before trying again
+  static constexpr double kMinWait = 2e-5;  // s of caller idling that count as contention
 };
 
 inline Contention& contention() {
   static Contention c;
   return c;
+}
+
+inline std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 /// Calls f(begin, end) for each chunk [begin, end) of [0, n) in steps of `chunk`.
@@ -52,10 +59,7 @@ void parallel_chunks(Index n, Index chunk, double work, F&& f) {
   const Index n_chunks = (n + chunk - 1) / chunk;
   int t = threads_for(n_chunks, work);
   Contention& state = contention();
-  if (t > 1 && state.backoff.load(std::memory_order_relaxed) > 0) {
-    state.backoff.fetch_sub(1, std::memory_order_relaxed);
-    t = 1;
-  }
+  if (t > 1 && now_ns() < state.backoff_until.load(std::memory_order_relaxed)) t = 1;
   if (t <= 1) {
     for (Index c = 0; c < n_chunks; ++c) f(c * chunk, std::min(n, (c + 1) * chunk));
     return;
@@ -75,7 +79,7 @@ void parallel_chunks(Index n, Index chunk, double work, F&& f) {
   const double idle = total - caller_busy;
   if (idle > Contention::kMinWait && idle > 0.6 * total) {
     if (state.strikes.fetch_add(1, std::memory_order_relaxed) + 1 >= Contention::kStrikes) {
-      state.backoff.store(Contention::kBackoff, std::memory_order_relaxed);
+      state.backoff_until.store(now_ns() + Contention::kBackoff, std::memory_order_relaxed);
       state.strikes.store(0, std::memory_order_relaxed);
     }
   } else {
