@@ -223,7 +223,8 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
            })
       .def("predict_array", &M::predict_array, py::arg("x"), py::arg("batch_size"))
       .def("train_arrays", &M::train_arrays, py::arg("x"), py::arg("y"), py::arg("train"))
-      .def("dataset", &M::dataset, py::arg("x"), py::arg("y") = py::none())
+      // A data set holds device memory of its model's backend: keep the model alive with it.
+      .def("dataset", &M::dataset, py::arg("x"), py::arg("y") = py::none(), py::keep_alive<0, 1>())
       .def(
           "fit_epoch",
           [](M& s, const D& d, Index batch_size, bool shuffle, const py::object& cb,

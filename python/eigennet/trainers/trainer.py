@@ -323,6 +323,20 @@ class Trainer:
         callbacks: Any = None,
     ) -> np.ndarray:
         """Outputs of the model for x, shape `(n, n_outputs)`, in batches of `batch_size`."""
+        net = self._net
+        if (
+            verbose == 0
+            and type(x) is np.ndarray
+            and net is not None
+            and x.dtype == net.dtype
+            and x.ndim == 2
+            and x.flags.c_contiguous
+            and (batch_size is None or (type(batch_size) is int and batch_size > 0))
+            and steps is None
+        ):
+            # The common serving call: already the model's dtype and layout, silent. The core
+            # still checks the feature count and emptiness.
+            return net.core.predict_array(x, batch_size or _DEFAULT_BATCH)
         _unsupported({"steps": steps}, "predict")
         self._ensure_built(x)
         batch_size = data.positive_int(
