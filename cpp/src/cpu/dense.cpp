@@ -103,8 +103,9 @@ void dense_forward(const T* Wp, const T* bp, const T* Xp, T* Zp, T* Ap, Index n_
   ConstMatrixMap<T> W(Wp, n_units, n_inputs), X(Xp, n_inputs, batch);
   Eigen::Map<Matrix<T>> Z(Zp, n_units, batch);
   const double work = static_cast<double>(n_units) * n_inputs * batch;
-  if (batch <= kPanel && n_units > kPanel) {
-    // A small batch is a single panel of samples: share out panels of units instead. The split
+  if (batch > 1 && batch <= kPanel && n_units > kPanel) {
+    // A small batch (but not a single sample, a matrix-vector product best done whole) is one
+    // panel of samples: share out panels of units instead. The split
     // depends on the sizes only, never on the thread count.
     parallel_chunks(n_units, kPanel, work, [&](Index r0, Index r1) {
       auto Zr = Z.middleRows(r0, r1 - r0);
