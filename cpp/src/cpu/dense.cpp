@@ -169,8 +169,16 @@ void dense_backward(const T* Wp, const T* Xp, const T* dZp, T* dWp, T* dbp, T* d
         dX.middleRows(r0, r1 - r0).noalias() = W.middleCols(r0, r1 - r0).transpose() * dZ;
       });
     } else {
+      // A(i, p) = W(p, i): Wᵀ packed once for all panels.
+      const bool fast_dx = use_fast<T>(n_inputs, std::min(batch, kPanel), n_units);
+      const float* packed_wt =
+          fast_dx ? pack_once<T>(n_inputs, n_units, {Wp, n_units, 1}) : nullptr;
       parallel_chunks(batch, kPanel, work, [&](Index c0, Index c1) {
-        dX.middleCols(c0, c1 - c0).noalias() = W.transpose() * dZ.middleCols(c0, c1 - c0);
+        if (fast_dx)
+          product<T>(n_inputs, c1 - c0, n_units, packed_wt, {dZp + c0 * n_units, 1, n_units},
+                     dXp + c0 * n_inputs, n_inputs, false);
+        else
+          dX.middleCols(c0, c1 - c0).noalias() = W.transpose() * dZ.middleCols(c0, c1 - c0);
       });
     }
   }
