@@ -1,172 +1,24 @@
-// Loss and metric kernels of the CPU backend: one pass per sample column computes the value and,
-// when asked, the gradient. Formulas in eigennet/losses.h.
-#include "eigennet/losses.h"
-
-#include <cmath>
-
+// Loss and metric kernels of the CPU backend: the per-column formulas of eigennet/losses/column.h
+// (shared with the CUDA backend) over the batch, in panels of samples.
 #include "cpu/kernels.h"
 #include "cpu/parallel.h"
-#include "eigennet/activations.h"
+#include "eigennet/losses/column.h"
 
 namespace eigennet::cpu {
-namespace {
-
-template <typename T>
-struct Column {
-  const T* p;  // n prediction entries (probabilities or logits)
-  const T* y;  // targets: n entries, or one integer label
-  T* g;        // n gradient entries, or null
-  Index n;
-  T scale;  // gradient scale (1 / batch for a mean)
-};
-
-template <typename T>
-T clip(T p) {
-  return std::min(std::max(p, T(kEpsilon)), T(1) - T(kEpsilon));
-}
-
-/// log Σ exp(z_i), shifted by the maximum.
-template <typename T>
-T log_sum_exp(const T* z, Index n) {
-  T m = z[0];
-  for (Index i = 1; i < n; ++i) m = std::max(m, z[i]);
-  T s = 0;
-  for (Index i = 0; i < n; ++i) s += std::exp(z[i] - m);
-  return m + std::log(s);
-}
-
-template <typename T>
-T elementwise(LossKind kind, const Column<T>& c) {
-  T total = 0;
-  const T gs = c.scale / T(c.n);  // per-sample value is a mean over outputs
-  for (Index i = 0; i < c.n; ++i) {
-    const T p = c.p[i], y = c.y[i];
-    T v = 0, g = 0;
-    switch (kind) {
-      case LossKind::MeanSquaredError:
-        v = (p - y) * (p - y);
-        g = T(2) * (p - y);
-        break;
-      case LossKind::MeanAbsoluteError:
-        v = std::abs(p - y);
-        g = p > y ? T(1) : (p < y ? T(-1) : T(0));
-        break;
-      case LossKind::BinaryCrossentropy: {
-        const T pc = clip(p);
-        v = -(y * std::log(pc) + (T(1) - y) * std::log(T(1) - pc));
-        g = pc == p ? -(y / pc) + (T(1) - y) / (T(1) - pc) : T(0);  // clipping stops the gradient
-        break;
-      }
-      default:  // BinaryCrossentropyLogits: max(z, 0) - z*y + log(1 + exp(-|z|))
-        v = log1p_exp(p) - p * y;
-        g = sigmoid(p) - y;
-    }
-    total += v;
-    if (c.g) c.g[i] = gs * g;
-  }
-  return total / T(c.n);
-}
-
-/// Categorical cross-entropy on probabilities: q = p / Σp, clipped; L = -Σ y log q.
-/// With g_j = dL/dq_j, dL/dp_i = (g_i - Σ_j g_j q_j) / Σp.
-template <typename T>
-T categorical_probs(const Column<T>& c, bool sparse) {
-  T s = 0;
-  for (Index i = 0; i < c.n; ++i) s += c.p[i];
-  T total = 0, gq = 0;
-  const Index label = sparse ? static_cast<Index>(c.y[0]) : -1;
-  for (Index i = 0; i < c.n; ++i) {
-    const T y = sparse ? T(i == label) : c.y[i];
-    const T q = c.p[i] / s, qc = clip(q);
-    total -= y * std::log(qc);
-    const T g = (qc == q) ? -y / qc : T(0);
-    gq += g * q;
-    if (c.g) c.g[i] = g;  // dL/dq for now
-  }
-  if (c.g)
-    for (Index i = 0; i < c.n; ++i) c.g[i] = c.scale * (c.g[i] - gq) / s;
-  return total;
-}
-
-/// Categorical cross-entropy on logits: L = Σy · lse(z) - Σ y z; dL/dz = softmax(z) Σy - y.
-template <typename T>
-T categorical_logits(const Column<T>& c, bool sparse) {
-  const T lse = log_sum_exp(c.p, c.n);
-  const Index label = sparse ? static_cast<Index>(c.y[0]) : -1;
-  T sum_y = 0, yz = 0;
-  for (Index i = 0; i < c.n; ++i) {
-    const T y = sparse ? T(i == label) : c.y[i];
-    sum_y += y;
-    yz += y * c.p[i];
-  }
-  if (c.g)
-    for (Index i = 0; i < c.n; ++i)
-      c.g[i] = c.scale * (std::exp(c.p[i] - lse) * sum_y - (sparse ? T(i == label) : c.y[i]));
-  return sum_y * lse - yz;
-}
-
-template <typename T>
-Index argmax(const T* p, Index n) {
-  Index k = 0;
-  for (Index i = 1; i < n; ++i)
-    if (p[i] > p[k]) k = i;
-  return k;
-}
-
-}  // namespace
 
 template <typename T>
 void loss(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
           T* per_sample, T* grad) {
   const Index n_y = is_sparse(kind) ? 1 : n_out;
   parallel_chunks(batch, kPanel, static_cast<double>(batch) * n_out * 8, [&](Index c0, Index c1) {
-    for (Index j = c0; j < c1; ++j) {
-      const Column<T> c{P + j * n_out, Y + j * n_y, grad ? grad + j * n_out : nullptr, n_out,
-                        grad_scale};
-      switch (kind) {
-        case LossKind::CategoricalCrossentropy: per_sample[j] = categorical_probs(c, false); break;
-        case LossKind::SparseCategoricalCrossentropy:
-          per_sample[j] = categorical_probs(c, true);
-          break;
-        case LossKind::CategoricalCrossentropyLogits:
-          per_sample[j] = categorical_logits(c, false);
-          break;
-        case LossKind::SparseCategoricalCrossentropyLogits:
-          per_sample[j] = categorical_logits(c, true);
-          break;
-        default: per_sample[j] = elementwise(kind, c);
-      }
-    }
+    for (Index j = c0; j < c1; ++j)
+      per_sample[j] = losses::loss_column(kind, P, Y, n_out, n_y, j, grad_scale, grad);
   });
 }
 
 template <typename T>
 void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T* per_sample) {
-  const Index n_y = kind == MetricKind::SparseCategoricalAccuracy ? 1 : n_out;
-  for (Index j = 0; j < batch; ++j) {
-    const T* p = A + j * n_out;
-    const T* y = Y + j * n_y;
-    T v = 0;
-    switch (kind) {
-      case MetricKind::BinaryAccuracy:
-        for (Index i = 0; i < n_out; ++i) v += T((p[i] > T(0.5) ? T(1) : T(0)) == y[i]);
-        v /= T(n_out);
-        break;
-      case MetricKind::CategoricalAccuracy: v = T(argmax(p, n_out) == argmax(y, n_out)); break;
-      case MetricKind::SparseCategoricalAccuracy:
-        v = T(argmax(p, n_out) == static_cast<Index>(y[0]));
-        break;
-      case MetricKind::MeanSquaredError:
-        for (Index i = 0; i < n_out; ++i) v += (p[i] - y[i]) * (p[i] - y[i]);
-        v /= T(n_out);
-        break;
-      case MetricKind::MeanAbsoluteError:
-        for (Index i = 0; i < n_out; ++i) v += std::abs(p[i] - y[i]);
-        v /= T(n_out);
-        break;
-    }
-    per_sample[j] = v;
-  }
+  for (Index j = 0; j < batch; ++j) per_sample[j] = losses::metric_column(kind, A, Y, n_out, j);
 }
 
 #define EIGENNET_INSTANTIATE(T)                                                 \
