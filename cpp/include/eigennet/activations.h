@@ -11,15 +11,6 @@
 #include "eigennet/config.h"
 #include "eigennet/tensor.h"
 
-// Scalar formulas shared by the CPU and CUDA backends: __host__ __device__ under nvcc.
-#ifndef EIGENNET_HD
-#if defined(__CUDACC__)
-#define EIGENNET_HD __host__ __device__
-#else
-#define EIGENNET_HD
-#endif
-#endif
-
 namespace eigennet {
 
 template <typename T>

@@ -4,6 +4,15 @@
 #include <cstdint>
 #include <string>
 
+// Scalar formulas shared by the CPU and CUDA backends: __host__ __device__ under nvcc.
+#ifndef EIGENNET_HD
+#if defined(__CUDACC__)
+#define EIGENNET_HD __host__ __device__
+#else
+#define EIGENNET_HD
+#endif
+#endif
+
 namespace eigennet {
 
 using Index = std::ptrdiff_t;

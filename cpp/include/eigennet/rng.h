@@ -8,14 +8,7 @@
 #include <cmath>
 #include <cstdint>
 
-// Scalar formulas shared by the CPU and CUDA backends: __host__ __device__ under nvcc.
-#ifndef EIGENNET_HD
-#if defined(__CUDACC__)
-#define EIGENNET_HD __host__ __device__
-#else
-#define EIGENNET_HD
-#endif
-#endif
+#include "eigennet/config.h"
 
 namespace eigennet {
 
