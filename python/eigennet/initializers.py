@@ -10,6 +10,7 @@ import math
 from typing import Any, Optional
 
 from eigennet import _core
+from eigennet.utils import serialization
 
 
 def _check_seed(seed: Optional[int]) -> Optional[int]:
@@ -165,14 +166,11 @@ def get(identifier: Any) -> Initializer:
     )
 
 
-def serialize(init: Initializer) -> dict[str, Any]:
+def serialize(obj: Initializer) -> dict[str, Any]:
     """The JSON-ready `{"class_name", "config"}` form of a initializer."""
-    return {"class_name": type(init).__name__, "config": init.get_config()}
+    return serialization.serialize(obj)
 
 
 def deserialize(config: dict[str, Any]) -> Initializer:
     """Rebuilds a initializer from `serialize()` output; unknown classes raise ValueError."""
-    cls = _CLASSES.get(config.get("class_name", ""))
-    if cls is None:
-        raise ValueError(f"Unknown initializer in file: {config.get('class_name')!r}")
-    return cls.from_config(dict(config.get("config", {})))
+    return serialization.deserialize(config, _CLASSES, "initializer")

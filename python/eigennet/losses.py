@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from eigennet import _core
+from eigennet.utils import serialization
 
 
 def _per_sample(core_name: str, y_true: Any, y_pred: Any) -> np.ndarray:
@@ -212,14 +213,11 @@ def get(identifier: Any) -> Loss:
     )
 
 
-def serialize(loss: Loss) -> dict[str, Any]:
+def serialize(obj: Loss) -> dict[str, Any]:
     """The JSON-ready `{"class_name", "config"}` form of a loss."""
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    return serialization.serialize(obj)
 
 
 def deserialize(config: dict[str, Any]) -> Loss:
     """Rebuilds a loss from `serialize()` output; unknown classes raise ValueError."""
-    cls = _CLASSES.get(config.get("class_name", ""))
-    if cls is None:
-        raise ValueError(f"Unknown loss in file: {config.get('class_name')!r}")
-    return cls.from_config(dict(config.get("config", {})))
+    return serialization.deserialize(config, _CLASSES, "loss")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any, Optional
 
+from eigennet.utils import serialization
+
 
 class Regularizer:
     """Base class: `l1 * sum(|w|) + l2 * sum(w**2)`."""
@@ -26,6 +28,11 @@ class Regularizer:
     def get_config(self) -> dict[str, float]:
         """The constructor arguments, as a dict."""
         return {"l1": self.l1, "l2": self.l2}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Regularizer:
+        """Creates an instance from the output of `get_config()`."""
+        return cls(**config)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(l1={self.l1}, l2={self.l2})"
@@ -71,17 +78,10 @@ def get(identifier: Any) -> Optional[Regularizer]:
 
 
 def serialize(reg: Optional[Regularizer]) -> Optional[dict[str, Any]]:
-    """The JSON-ready `{"class_name", "config"}` form of a regularizer."""
-    if reg is None:
-        return None
-    return {"class_name": type(reg).__name__, "config": reg.get_config()}
+    """The JSON-ready `{"class_name", "config"}` form of a regularizer (None stays None)."""
+    return None if reg is None else serialization.serialize(reg)
 
 
 def deserialize(config: Optional[dict[str, Any]]) -> Optional[Regularizer]:
     """Rebuilds a regularizer from `serialize()` output; unknown classes raise ValueError."""
-    if config is None:
-        return None
-    cls = _CLASSES.get(config.get("class_name", ""))
-    if cls is None:
-        raise ValueError(f"Unknown regularizer in file: {config.get('class_name')!r}")
-    return cls(**config.get("config", {}))
+    return None if config is None else serialization.deserialize(config, _CLASSES, "regularizer")

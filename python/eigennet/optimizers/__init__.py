@@ -9,6 +9,7 @@ from typing import Any, Union
 from eigennet import _core
 from eigennet.optimizers import schedules
 from eigennet.optimizers.schedules import LearningRateSchedule
+from eigennet.utils import serialization
 
 __all__ = ["SGD", "Adam", "Adagrad", "Optimizer", "RMSprop", "get", "schedules"]
 
@@ -267,14 +268,11 @@ def get(identifier: Any) -> Optimizer:
     )
 
 
-def serialize(opt: Optimizer) -> dict[str, Any]:
+def serialize(obj: Optimizer) -> dict[str, Any]:
     """The JSON-ready `{"class_name", "config"}` form of a optimizer."""
-    return {"class_name": type(opt).__name__, "config": opt.get_config()}
+    return serialization.serialize(obj)
 
 
 def deserialize(config: dict[str, Any]) -> Optimizer:
     """Rebuilds a optimizer from `serialize()` output; unknown classes raise ValueError."""
-    cls = _CLASSES.get(config.get("class_name", ""))
-    if cls is None:
-        raise ValueError(f"Unknown optimizer in file: {config.get('class_name')!r}")
-    return cls.from_config(dict(config.get("config", {})))
+    return serialization.deserialize(config, _CLASSES, "optimizer")

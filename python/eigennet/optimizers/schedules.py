@@ -6,6 +6,7 @@ import math
 from typing import Any, Sequence
 
 from eigennet import _core
+from eigennet.utils import serialization
 
 
 class LearningRateSchedule:
@@ -20,6 +21,11 @@ class LearningRateSchedule:
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as a dict."""
         raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
+        """Creates an instance from the output of `get_config()`."""
+        return cls(**config)
 
 
 class ExponentialDecay(LearningRateSchedule):
@@ -101,14 +107,11 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 _CLASSES = {"ExponentialDecay": ExponentialDecay, "PiecewiseConstantDecay": PiecewiseConstantDecay}
 
 
-def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
+def serialize(obj: LearningRateSchedule) -> dict[str, Any]:
     """The JSON-ready `{"class_name", "config"}` form of a schedule."""
-    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+    return serialization.serialize(obj)
 
 
 def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
     """Rebuilds a schedule from `serialize()` output; unknown classes raise ValueError."""
-    cls = _CLASSES.get(config.get("class_name", ""))
-    if cls is None:
-        raise ValueError(f"Unknown schedule in file: {config.get('class_name')!r}")
-    return cls(**config.get("config", {}))
+    return serialization.deserialize(config, _CLASSES, "schedule")
