@@ -54,8 +54,8 @@ PassResult Trainer<T>::run(const DataSet<T>& data, Index batch_size, const std::
   batch_size = std::min(batch_size, n);
   const Index n_acc = m_model.n_acc();
   if (m_acc.size() < n_acc) m_acc = Buffer<double>(be, n_acc);
-  const std::vector<double> zeros(static_cast<std::size_t>(n_acc), 0.0);
-  be.copy_to_device(m_acc.data(), zeros.data(), sizeof(double) * n_acc);
+  m_host_acc.assign(static_cast<std::size_t>(n_acc), 0.0);  // reuses its capacity
+  be.copy_to_device(m_acc.data(), m_host_acc.data(), sizeof(double) * n_acc);
   // On a device every batch is gathered into the same buffers, in order when not shuffling, so
   // that each step reads fixed addresses and the backend can replay a recorded step.
   if (!order && !be.is_host()) {
