@@ -42,7 +42,6 @@ class Sequential(Model):
         if isinstance(layer, InputLayer):
             if self._layers:
                 raise ValueError("An Input must come first in a Sequential model.")
-            self._input_layer_seq = layer
             self._n_inputs = layer.shape[0]
             return
         if not isinstance(layer, Layer):
