@@ -98,7 +98,7 @@ struct PyModel {
   }
 
   /// Outputs (n, n_outputs) for x in batches, without the DataSet object of the general path.
-  py::array_t<T> predict_array(const py::handle& x, Index batch_size) {
+  py::array_t<T> predict_array(const py::handle& x, Index batch_size, bool training) {
     if (batch_size <= 0)
       throw py::value_error("batch_size must be positive, got " + std::to_string(batch_size));
     Array<T> a = as_matrix<T>(x, "x", model.n_inputs());
@@ -108,7 +108,7 @@ struct PyModel {
     const T* src = a.data();
     quick_call(static_cast<double>(n) * model.n_params(), [&] {
       DataSet<T> data(model.backend(), src, model.n_inputs(), nullptr, 0, n);
-      return trainer.predict(data, batch_size, dst);
+      return trainer.predict(data, batch_size, dst, {}, 0.1, training);
     });
     return out;
   }
@@ -221,7 +221,8 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
                s.model.set_dropout_stream(v[4], v[5]);
              });
            })
-      .def("predict_array", &M::predict_array, py::arg("x"), py::arg("batch_size"))
+      .def("predict_array", &M::predict_array, py::arg("x"), py::arg("batch_size"),
+           py::arg("training") = false)
       .def("train_arrays", &M::train_arrays, py::arg("x"), py::arg("y"), py::arg("train"))
       // A data set holds device memory of its model's backend: keep the model alive with it.
       .def("dataset", &M::dataset, py::arg("x"), py::arg("y") = py::none(), py::keep_alive<0, 1>())

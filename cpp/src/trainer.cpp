@@ -141,10 +141,10 @@ PassResult Trainer<T>::evaluate(const DataSet<T>& data, Index batch_size,
 
 template <typename T>
 bool Trainer<T>::predict(const DataSet<T>& data, Index batch_size, T* out,
-                         const ProgressFn& progress, double interval) {
+                         const ProgressFn& progress, double interval, bool training) {
   const Index n_out = m_model.n_outputs();
   auto step = [&](const T* x, const T*, Index b, Index start) {
-    const T* A = m_model.forward(x, b, false);
+    const T* A = m_model.forward(x, b, training);
     m_model.backend().copy_to_host(out + start * n_out, A, sizeof(T) * n_out * b);
   };
   return !run(data, batch_size, nullptr, step, progress, interval).stopped;

@@ -162,3 +162,21 @@ def test_float64_models():
     assert model.get_weights()[0].dtype == np.float64
     model.fit(X_XOR, Y_XOR, batch_size=4, epochs=5, verbose=0)
     assert model.predict(X_XOR, verbose=0).dtype == np.float64
+
+
+def test_call_with_training_applies_dropout():
+    x = np.ones((400, 50), dtype=np.float32)
+    model = en.Sequential(
+        [
+            en.Input((50,)),
+            en.layers.Dropout(0.5),
+            en.layers.Dense(1, use_bias=False, kernel_initializer="ones"),
+        ]
+    )
+    np.testing.assert_allclose(model(x), 50.0, rtol=1e-6)
+    noisy = model(x, training=True)
+    # Each output is 2 * (number of the 50 inputs kept): mean 50, spread sqrt(50) * 2 / 2 ~ 7.
+    assert abs(float(noisy.mean()) - 50.0) < 2.0
+    assert 4.0 < float(noisy.std()) < 10.0
+    assert np.allclose(noisy % 2.0, 0.0)
+    assert not np.array_equal(noisy, model(x, training=True))  # a fresh mask each call

@@ -54,9 +54,10 @@ class Trainer {
   /// Mean loss and metrics over data.
   PassResult evaluate(const DataSet<T>& data, Index batch_size, const ProgressFn& progress = {},
                       double interval = 0.1);
-  /// Writes outputs (n_outputs, n) to host memory `out`; returns false if stopped.
+  /// Writes outputs (n_outputs, n) to host memory `out`; returns false if stopped. With
+  /// `training`, dropout is active (Keras's `model(x, training=True)`).
   bool predict(const DataSet<T>& data, Index batch_size, T* out, const ProgressFn& progress = {},
-               double interval = 0.1);
+               double interval = 0.1, bool training = false);
 
   /// Serialises passes on one model: concurrent callers wait their turn.
   std::mutex& mutex() { return m_mutex; }

@@ -9,6 +9,7 @@ import numpy as np
 
 from eigennet.layers.core import InputLayer, KerasTensor, Layer, unique_name
 from eigennet.models.net import _Net
+from eigennet.trainers import data
 from eigennet.trainers.trainer import Trainer
 
 
@@ -160,8 +161,15 @@ class Model(Trainer):
         self._net.core.set_params(params)
 
     def __call__(self, x: Any, training: bool = False) -> np.ndarray:
-        """Outputs for x as a numpy array (one batch, no progress output)."""
-        return self.predict_on_batch(x)
+        """Outputs for x as a numpy array (one batch, no progress output). With
+        `training=True` dropout is active, as in Keras (e.g. for Monte Carlo dropout)."""
+        if not training:
+            return self.predict_on_batch(x)
+        self._ensure_built(x)
+        fast = self._fast_input(x)
+        if fast is None:
+            fast = data.features(x, self._net.n_inputs, self._net.dtype)
+        return self._net.core.predict_array(fast, len(fast), True)
 
     # Summary ------------------------------------------------------------------------------
     def summary(
