@@ -275,3 +275,33 @@ def test_regularizer_adds_penalty_to_loss():
     # mse is 0; penalty = 0.1 * 2 + 0.2 * 2.
     assert model.evaluate(x, y, verbose=0) == pytest.approx(0.6, rel=1e-6)
     assert en.regularizers.L2()(np.ones(3)) == pytest.approx(0.03)
+
+
+def test_flatten_for_image_inputs(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.random((60, 8, 8)).astype(np.float32)
+    labels = rng.integers(0, 3, size=60)
+    model = en.Sequential(
+        [en.layers.Flatten(input_shape=(8, 8)), en.layers.Dense(3, activation="softmax")]
+    )
+    assert model.input_shape == (None, 8, 8) and model.count_params() == 64 * 3 + 3
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.fit(images, labels, epochs=1, verbose=0)
+    kernel, bias = model.get_weights()
+    z = images.reshape(60, 64) @ kernel + bias
+    expected = np.exp(z - z.max(1, keepdims=True))
+    expected /= expected.sum(1, keepdims=True)
+    np.testing.assert_allclose(model.predict(images, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"\(n, 8, 8\)"):
+        model.predict(images.reshape(60, 64), verbose=0)
+    with pytest.raises(ValueError, match="Flatten"):
+        en.Sequential([en.Input((8, 8)), en.layers.Dense(3)])
+    inputs = en.Input((8, 8))
+    functional = en.Model(inputs, en.layers.Dense(2)(en.layers.Flatten()(inputs)))
+    assert functional(images).shape == (60, 2)
+    model.save(tmp_path / "m.keras")
+    restored = en.models.load_model(tmp_path / "m.keras")
+    assert restored.input_shape == (None, 8, 8)
+    np.testing.assert_array_equal(
+        restored.predict(images, verbose=0), model.predict(images, verbose=0)
+    )

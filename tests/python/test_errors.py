@@ -57,7 +57,13 @@ CASES = [
     ("dropout_negative", lambda: L.Dropout(-0.1), ValueError, "rate=-0.1"),
     ("dropout_nan", lambda: L.Dropout(math.nan), ValueError, "rate=nan"),
     ("dropout_str", lambda: L.Dropout("a"), TypeError, "rate='a'"),
-    ("input_rank2", lambda: en.Input((2, 3)), ValueError, "(2, 3)"),
+    ("input_zero_dim", lambda: en.Input((2, 0)), ValueError, "(2, 0)"),
+    (
+        "input_rank2_without_flatten",
+        lambda: en.Sequential([en.Input((2, 3)), L.Dense(2)]),
+        ValueError,
+        "Flatten",
+    ),
     ("input_zero", lambda: en.Input((0,)), ValueError, "(0,)"),
     ("input_str", lambda: en.Input("a"), TypeError, "'a'"),
     (

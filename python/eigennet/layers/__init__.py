@@ -6,10 +6,20 @@ from eigennet.layers.core import (
     Activation,
     Dense,
     Dropout,
+    Flatten,
     Input,
     InputLayer,
     KerasTensor,
     Layer,
 )
 
-__all__ = ["Activation", "Dense", "Dropout", "Input", "InputLayer", "KerasTensor", "Layer"]
+__all__ = [
+    "Activation",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Input",
+    "InputLayer",
+    "KerasTensor",
+    "Layer",
+]

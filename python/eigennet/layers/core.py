@@ -25,21 +25,30 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def _check_shape(shape: Any, what: str = "shape") -> tuple[int]:
+def check_input_shape(shape: Any, what: str = "shape") -> tuple[int, ...]:
+    """A sample's shape: `(n_features,)`, or e.g. `(28, 28)` for a model that starts with
+    Flatten. Every dimension a positive int."""
     if isinstance(shape, int) and not isinstance(shape, bool):
         shape = (shape,)
     if not isinstance(shape, (tuple, list)):
         raise TypeError(f"{what} must be a tuple such as (n_features,). Received: {shape!r}")
     shape = tuple(shape)
-    if len(shape) != 1:
+    if not shape or any(
+        isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0 for k in shape
+    ):
+        raise ValueError(f"Every dimension must be a positive int. Received: {what}={shape}")
+    return tuple(int(k) for k in shape)
+
+
+def _check_shape(shape: Any, what: str = "shape") -> tuple[int]:
+    """A flat sample shape `(n_features,)`, as dense layers take."""
+    checked = check_input_shape(shape, what)
+    if len(checked) != 1:
         raise ValueError(
-            f"eigennet models take flat feature vectors: {what} must be (n_features,). "
-            f"Received: {what}={shape}"
+            f"Dense layers take flat feature vectors: {what} must be (n_features,). Add a "
+            f"Flatten layer first for inputs of shape {checked}. Received: {what}={checked}"
         )
-    k = shape[0]
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
-        raise ValueError(f"The feature count must be a positive int. Received: {what}={shape}")
-    return (int(k),)
+    return (checked[0],)
 
 
 class KerasTensor:
@@ -84,9 +93,9 @@ class Layer:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a string. Received: name={name!r}")
         self.name = name or unique_name(_snake(type(self).__name__))
-        self._input_shape: Optional[tuple[int]] = None
+        self._input_shape: Optional[tuple[int, ...]] = None
         if input_shape is not None:
-            self._input_shape = _check_shape(input_shape, "input_shape")
+            self._input_shape = check_input_shape(input_shape, "input_shape")
         elif input_dim is not None:
             self._input_shape = _check_shape((input_dim,), "input_dim")
         self._net: Any = None  # the models.net._Net holding the weights
@@ -217,7 +226,7 @@ class InputLayer(Layer):
         super().__init__(name=name or unique_name("input_layer"), **kwargs)
         if shape is None:
             raise ValueError("InputLayer needs a shape, e.g. shape=(n_features,).")
-        self.shape = _check_shape(shape)
+        self.shape = check_input_shape(shape)
         self.batch_size = batch_size
         self.output = KerasTensor((batch_size,) + self.shape, self, None, self.name)
 
@@ -398,7 +407,50 @@ class Activation(Layer):
         return {"name": self.name, "activation": activations.serialize(self.activation)}
 
 
+class Flatten(Layer):
+    """Flattens each sample: `(batch, 28, 28)` becomes `(batch, 784)`.
+
+    A model whose input has more than one dimension starts with Flatten; the reshape happens once
+    at the edge, a view of C-ordered input, never a copy inside the training loop. On flat input
+    it does nothing.
+
+    Example:
+        >>> model = Sequential([Input((28, 28)), layers.Flatten(), layers.Dense(10)])
+    """
+
+    _kind = "flatten"
+
+    def __init__(self, data_format: Optional[str] = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last", "channels_first"):
+            raise ValueError(f"Unknown data_format. Received: data_format={data_format!r}")
+        self.data_format = data_format
+
+    @property
+    def built(self) -> bool:
+        return True
+
+    def count_params(self) -> int:
+        """Always 0: Flatten has no weights."""
+        return 0
+
+    def compute_output_shape(self, input_shape: tuple[Optional[int], ...]) -> tuple:
+        dims: list[int] = [int(d) for d in input_shape[1:] if d is not None]
+        return (input_shape[0], math.prod(dims))
+
+    def __call__(self, inputs: Any, training: bool = False) -> Any:
+        if isinstance(inputs, KerasTensor):
+            check_input_shape(inputs.shape[1:], "input shape")
+            return KerasTensor(self.compute_output_shape(inputs.shape), self, inputs, self.name)
+        x = np.asarray(inputs)
+        return x.reshape(len(x), -1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "data_format": self.data_format}
+
+
 LAYER_CLASSES: dict[str, type[Layer]] = {
+    "Flatten": Flatten,
     "Dense": Dense,
     "Dropout": Dropout,
     "Activation": Activation,

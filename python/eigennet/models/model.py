@@ -7,7 +7,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from eigennet.layers.core import InputLayer, KerasTensor, Layer, unique_name
+from eigennet.layers.core import Flatten, InputLayer, KerasTensor, Layer, unique_name
 from eigennet.models.net import _Net
 from eigennet.trainers import data
 from eigennet.trainers.trainer import Trainer
@@ -64,7 +64,7 @@ class Model(Trainer):
         self._setup(name or unique_name("functional"))
         self._input_layer = t._layer
         self._layers = chain
-        self._build(int(t._layer.shape[0]))
+        self._build(t._layer.shape)
 
     name: str
     _layers: list[Layer]
@@ -77,8 +77,23 @@ class Model(Trainer):
         self._input_layer = None
         self._init_trainer()
 
-    def _build(self, n_inputs: int) -> None:
-        self._net = _Net(self._layers, n_inputs)
+    def _build(self, input_shape: tuple[int, ...]) -> None:
+        input_shape = tuple(int(d) for d in input_shape)
+        shape: tuple[int, ...] = input_shape
+        for layer in self._layers:
+            if isinstance(layer, Flatten):
+                shape = (int(np.prod(shape)),)
+            elif len(shape) != 1:
+                raise ValueError(
+                    f"Layer {layer.name!r} takes flat feature vectors but receives samples of "
+                    f"shape {shape}: put a Flatten layer before it."
+                )
+        # Flatten is a reshape at the edge (a view of C-ordered input): the core never sees it.
+        core_layers = [layer for layer in self._layers if not isinstance(layer, Flatten)]
+        if not core_layers:
+            raise ValueError("A model needs at least one Dense, Dropout or Activation layer.")
+        self._net = _Net(core_layers, int(np.prod(input_shape)))
+        self._net.input_shape = input_shape
         if self.compiled:
             self._compile_core()
 
@@ -96,7 +111,7 @@ class Model(Trainer):
     @property
     def input_shape(self) -> tuple[Optional[int], int]:
         self._require_built("input_shape")
-        return (None, self._net.n_inputs)
+        return (None, *self._net.input_shape)
 
     @property
     def output_shape(self) -> tuple[Optional[int], int]:
@@ -133,7 +148,7 @@ class Model(Trainer):
             return []
         params = self._net.core.get_params()
         out: list[np.ndarray] = []
-        for i in range(len(self._layers)):
+        for i in range(len(self._net.layers)):
             out.extend(self._net.weights_from(params, i))
         return out
 
@@ -141,7 +156,7 @@ class Model(Trainer):
         """Sets all weights from arrays in the order and shapes of `get_weights()`."""
         self._require_built("the weight layout")
         weights = list(weights)
-        shapes = [s for layer in self._layers for s in layer._weight_shapes()]
+        shapes = [s for layer in self._net.layers for s in layer._weight_shapes()]
         if len(weights) != len(shapes):
             raise ValueError(
                 f"You called `set_weights(weights)` on model {self.name!r} with a weight list of "
@@ -168,7 +183,7 @@ class Model(Trainer):
         self._ensure_built(x)
         fast = self._fast_input(x)
         if fast is None:
-            fast = data.features(x, self._net.n_inputs, self._net.dtype)
+            fast = data.features(x, self._net.n_inputs, self._net.dtype, "x", self._net.input_shape)
         return self._net.core.predict_array(fast, len(fast), True)
 
     # Summary ------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ class _Net:
             for i, layer in enumerate(self.layers):
                 layer._net, layer._index, layer._pending = self, i, None
         self.n_inputs = n_inputs
+        self.input_shape: tuple[int, ...] = (n_inputs,)  # a sample's shape before Flatten
         self.n_outputs = width
 
     def _slices(self, i: int) -> list[tuple[int, tuple[int, ...]]]:

@@ -37,6 +37,7 @@ def model_config(model: Any) -> dict[str, Any]:
         "class_name": "Sequential" if isinstance(model, Sequential) else "Functional",
         "name": model.name,
         "n_inputs": model._net.n_inputs if model._net is not None else None,
+        "input_shape": list(model._net.input_shape) if model._net is not None else None,
         "layers": _layer_configs(model),
     }
 
@@ -248,7 +249,7 @@ def _build_from_config(cfg: Any, path: str) -> Any:
     from eigennet.models.sequential import Sequential
 
     try:
-        n_inputs = int(cfg["n_inputs"])
+        input_shape = tuple(int(d) for d in (cfg.get("input_shape") or [cfg["n_inputs"]]))
         layers = []
         for entry in cfg["layers"]:
             cls = LAYER_CLASSES.get(entry["class_name"])
@@ -258,8 +259,8 @@ def _build_from_config(cfg: Any, path: str) -> Any:
             config.pop("name", None)  # fresh Keras-style names avoid clashes in this session
             layers.append(cls.from_config(config))
         if cfg["class_name"] == "Sequential":
-            return Sequential([Input((n_inputs,)), *layers], name=cfg.get("name"))
-        x = Input((n_inputs,))
+            return Sequential([Input(input_shape), *layers], name=cfg.get("name"))
+        x = Input(input_shape)
         t = x
         for layer in layers:
             t = layer(t)

@@ -25,11 +25,11 @@ class Sequential(Model):
         trainable: bool = True,
     ) -> None:
         self._setup(name or unique_name("sequential"))
-        self._n_inputs: Optional[int] = None
+        self._input_shape: Optional[tuple[int, ...]] = None
         for layer in layers or []:
             self.add(layer, rebuild=False)
-        if self._n_inputs is not None and self._layers:
-            self._build(self._n_inputs)
+        if self._input_shape is not None and self._layers:
+            self._build(self._input_shape)
 
     @property
     def layers(self) -> list[Layer]:
@@ -42,7 +42,7 @@ class Sequential(Model):
         if isinstance(layer, InputLayer):
             if self._layers:
                 raise ValueError("An Input must come first in a Sequential model.")
-            self._n_inputs = layer.shape[0]
+            self._input_shape = layer.shape
             return
         if not isinstance(layer, Layer):
             raise TypeError(
@@ -51,11 +51,11 @@ class Sequential(Model):
             )
         if any(existing is layer for existing in self._layers):
             raise ValueError(f"Layer {layer.name!r} is already in this model.")
-        if not self._layers and self._n_inputs is None and layer._input_shape is not None:
-            self._n_inputs = layer._input_shape[0]
+        if not self._layers and self._input_shape is None and layer._input_shape is not None:
+            self._input_shape = layer._input_shape
         self._layers.append(layer)
-        if rebuild and self._n_inputs is not None:
-            self._build(self._n_inputs)
+        if rebuild and self._input_shape is not None:
+            self._build(self._input_shape)
 
     def pop(self, rebuild: bool = True) -> Layer:
         """Removes and returns the last layer."""
@@ -63,8 +63,8 @@ class Sequential(Model):
             raise TypeError("There are no layers in the model.")
         layer = self._layers.pop()
         layer._net, layer._index = None, -1
-        if rebuild and self._layers and self._n_inputs is not None:
-            self._build(self._n_inputs)
+        if rebuild and self._layers and self._input_shape is not None:
+            self._build(self._input_shape)
         elif not self._layers:
             self._net = None
         return layer
@@ -73,8 +73,8 @@ class Sequential(Model):
         """Builds the model for inputs of shape `(batch, n_features)`."""
         if input_shape is None:
             raise ValueError("build() needs input_shape=(None, n_features).")
-        self._n_inputs = int(tuple(input_shape)[-1])
-        self._build(self._n_inputs)
+        self._input_shape = tuple(int(d) for d in tuple(input_shape)[1:])
+        self._build(self._input_shape)
 
     def _ensure_built(self, x: Any) -> None:
         if self._net is not None:
@@ -87,10 +87,10 @@ class Sequential(Model):
                 shape = np.shape(x)
             except Exception:
                 shape = ()
-        if len(shape) != 2 or shape[1] <= 0:
+        if len(shape) < 2 or any(d <= 0 for d in shape[1:]):
             raise ValueError(
                 "Cannot build the model from input of shape "
                 f"{tuple(shape)}: expected (samples, features)."
             )
-        self._n_inputs = int(shape[1])
-        self._build(self._n_inputs)
+        self._input_shape = tuple(int(d) for d in shape[1:])
+        self._build(self._input_shape)

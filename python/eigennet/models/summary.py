@@ -20,20 +20,19 @@ def summary_lines(model: Any, line_length: Optional[int] = None) -> list[str]:
         extra = max(0, line_length - sum(widths) - 4)
         widths[0] += extra
     rows = []
-    n_in = model._net.n_inputs if model._net is not None else None
-    width: Optional[int] = n_in
+    shape: Optional[tuple] = None
+    if model._net is not None:
+        shape = (None, *model._net.input_shape)
     for layer in model.layers:
         kind = type(layer).__name__
-        if type(layer).__name__ == "InputLayer":
-            rows.append((f"{layer.name} ({kind})", f"(None, {layer.shape[0]})", "0"))
+        if kind == "InputLayer":
+            rows.append((f"{layer.name} ({kind})", str((None, *layer.shape)), "0"))
             continue
-        if width is not None:
-            width = layer.compute_output_shape((None, width))[1]
-            shape = f"(None, {width})"
-            params = f"{layer.count_params():,}"
+        if shape is not None:
+            shape = layer.compute_output_shape(shape)
+            rows.append((f"{layer.name} ({kind})", str(tuple(shape)), f"{layer.count_params():,}"))
         else:
-            shape, params = "?", "0 (unbuilt)"
-        rows.append((f"{layer.name} ({kind})", shape, params))
+            rows.append((f"{layer.name} ({kind})", "?", "0 (unbuilt)"))
 
     def line(left: str, mid: str, right: str, fill: str) -> str:
         return left + mid.join(fill * w for w in widths) + right

@@ -24,9 +24,23 @@ def _to_array(value: Any, what: str) -> np.ndarray:
     return a
 
 
-def features(x: Any, n_inputs: int, dtype: np.dtype, what: str = "x") -> np.ndarray:
-    """(n, n_inputs) C-contiguous array of the model's dtype."""
+def features(
+    x: Any,
+    n_inputs: int,
+    dtype: np.dtype,
+    what: str = "x",
+    input_shape: tuple[int, ...] = (),
+) -> np.ndarray:
+    """(n, n_inputs) C-contiguous array of the model's dtype. Samples of a model that starts
+    with Flatten (`input_shape` of rank > 1) are flattened here, a view when x is C-ordered."""
     a = _to_array(x, what)
+    if len(input_shape) > 1:
+        if a.ndim != 1 + len(input_shape) or a.shape[1:] != tuple(input_shape):
+            raise ValueError(
+                f"The model expects {what} of shape (n, {', '.join(map(str, input_shape))}). "
+                f"Received: {what}.shape={a.shape}"
+            )
+        a = a.reshape(len(a), -1)
     if a.ndim == 1 and n_inputs == 1:
         a = a.reshape(-1, 1)
     if a.ndim != 2:

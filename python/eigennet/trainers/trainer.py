@@ -116,7 +116,7 @@ class Trainer:
 
     def _dataset(self, x: Any, y: Any = None) -> Any:
         net = self._net
-        xa = data.features(x, net.n_inputs, net.dtype)
+        xa = data.features(x, net.n_inputs, net.dtype, "x", net.input_shape)
         if y is None:
             return net.core.dataset(xa)
         sparse = self.loss is not None and self.loss.core_name.startswith("sparse")
@@ -194,7 +194,7 @@ class Trainer:
         net = self._net
         assert self.loss is not None
         sparse = self.loss.core_name.startswith("sparse")
-        xa = data.features(x, net.n_inputs, net.dtype)
+        xa = data.features(x, net.n_inputs, net.dtype, "x", net.input_shape)
         ya = data.targets(y, len(xa), net.n_outputs, sparse, net.dtype)
         val_ds = None
         if validation_data is not None:
@@ -330,6 +330,7 @@ class Trainer:
             and net is not None
             and x.dtype == net.dtype
             and x.ndim == 2
+            and len(net.input_shape) == 1
             and x.flags.c_contiguous
             and (batch_size is None or (type(batch_size) is int and batch_size > 0))
             and steps is None
@@ -396,7 +397,7 @@ class Trainer:
         net = self._net
         xa = self._fast_input(x)
         if xa is None:
-            xa = data.features(x, net.n_inputs, net.dtype)
+            xa = data.features(x, net.n_inputs, net.dtype, "x", net.input_shape)
         assert self.loss is not None
         sparse = self.loss.core_name.startswith("sparse")
         ya = data.targets(y, len(xa), net.n_outputs, sparse, net.dtype)
@@ -407,7 +408,7 @@ class Trainer:
         self._ensure_built(x)
         fast = self._fast_input(x)
         if fast is None:
-            fast = data.features(x, self._net.n_inputs, self._net.dtype)
+            fast = data.features(x, self._net.n_inputs, self._net.dtype, "x", self._net.input_shape)
         return self._net.core.predict_array(fast, len(fast))
 
     def _fast_input(self, x: Any) -> Optional[np.ndarray]:
@@ -417,6 +418,7 @@ class Trainer:
             type(x) is np.ndarray
             and x.dtype == net.dtype
             and x.ndim == 2
+            and len(net.input_shape) == 1
             and x.shape[1] == net.n_inputs
             and x.shape[0] > 0
             and x.flags.c_contiguous
