@@ -305,3 +305,14 @@ def test_flatten_for_image_inputs(tmp_path):
     np.testing.assert_array_equal(
         restored.predict(images, verbose=0), model.predict(images, verbose=0)
     )
+
+
+def test_to_categorical():
+    np.testing.assert_array_equal(
+        en.utils.to_categorical([0, 2, 1]), [[1, 0, 0], [0, 0, 1], [0, 1, 0]]
+    )
+    assert en.utils.to_categorical(np.array([[1], [3]]), num_classes=5).shape == (2, 5)
+    with pytest.raises(ValueError, match="num_classes=2"):
+        en.utils.to_categorical([0, 2], num_classes=2)
+    with pytest.raises(ValueError, match="integer"):
+        en.utils.to_categorical([0.5])

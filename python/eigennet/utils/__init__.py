@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from eigennet.utils.numerical import to_categorical
 from eigennet.utils.plotting import plot_history
 from eigennet.utils.seeding import set_random_seed
 
-__all__ = ["plot_history", "set_random_seed"]
+__all__ = ["plot_history", "set_random_seed", "to_categorical"]
