@@ -1,5 +1,6 @@
 // Model32 / Model64 and DataSet32 / DataSet64: one model with its trainer per Python object.
 // Every pass releases the GIL and holds the model's mutex, so concurrent calls are serialised.
+#include <cmath>
 #include <mutex>
 
 #include "common.h"
@@ -25,7 +26,8 @@ struct PyModel {
       throw py::value_error("device must be 'cpu' or 'cuda', got '" + device + "'");
   }
 
-  std::shared_ptr<PyDataSet<T>> dataset(const py::handle& x, const py::handle& y) {
+  std::shared_ptr<PyDataSet<T>> dataset(const py::handle& x, const py::handle& y,
+                                        const py::handle& sample_weight = py::none()) {
     auto ds = std::make_shared<PyDataSet<T>>();
     ds->x = as_matrix<T>(x, "x", model.n_inputs());
     const Index n = ds->x.shape(0);
@@ -57,6 +59,22 @@ struct PyModel {
     ds->data =
         std::make_unique<DataSet<T>>(model.backend(), ds->x.data(), model.n_inputs(),
                                      y.is_none() ? nullptr : ds->y.data(), model.n_targets(), n);
+    if (!sample_weight.is_none()) {
+      if (y.is_none()) throw py::value_error("sample_weight needs targets y.");
+      if (!model.backend().is_host())
+        throw std::runtime_error("sample_weight is not supported on the CUDA backend yet.");
+      check_numeric(sample_weight, "sample_weight");
+      Array<T> w = Array<T>::ensure(sample_weight);
+      if (!w || w.ndim() != 1 || w.shape(0) != n)
+        throw py::value_error("sample_weight must be a vector of " + std::to_string(n) +
+                              " weights, one per sample");
+      for (Index i = 0; i < n; ++i)
+        if (!(w.data()[i] >= 0 && std::isfinite(static_cast<double>(w.data()[i]))))
+          throw py::value_error("sample_weight must be finite and >= 0, got " +
+                                py::str(py::float_(w.data()[i])).cast<std::string>() +
+                                " at index " + std::to_string(i));
+      ds->data->set_sample_weights(model.backend(), w.data(), model.n_outputs());
+    }
     return ds;
   }
 
@@ -114,8 +132,9 @@ struct PyModel {
   }
 
   /// One update on (x, y) as one batch; returns the loss and metrics before the update.
-  PassResult train_arrays(const py::handle& x, const py::handle& y, bool train) {
-    std::shared_ptr<PyDataSet<T>> ds = dataset(x, y);
+  PassResult train_arrays(const py::handle& x, const py::handle& y, bool train,
+                          const py::handle& sample_weight) {
+    std::shared_ptr<PyDataSet<T>> ds = dataset(x, y, sample_weight);
     const DataSet<T>& data = *ds->data;
     return quick_call(3.0 * data.size() * model.n_params(), [&] {
       return train ? trainer.fit_epoch(data, data.size(), false)
@@ -223,9 +242,11 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
            })
       .def("predict_array", &M::predict_array, py::arg("x"), py::arg("batch_size"),
            py::arg("training") = false)
-      .def("train_arrays", &M::train_arrays, py::arg("x"), py::arg("y"), py::arg("train"))
+      .def("train_arrays", &M::train_arrays, py::arg("x"), py::arg("y"), py::arg("train"),
+           py::arg("sample_weight") = py::none())
       // A data set holds device memory of its model's backend: keep the model alive with it.
-      .def("dataset", &M::dataset, py::arg("x"), py::arg("y") = py::none(), py::keep_alive<0, 1>())
+      .def("dataset", &M::dataset, py::arg("x"), py::arg("y") = py::none(),
+           py::arg("sample_weight") = py::none(), py::keep_alive<0, 1>())
       .def(
           "fit_epoch",
           [](M& s, const D& d, Index batch_size, bool shuffle, const py::object& cb,

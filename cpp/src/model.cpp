@@ -196,7 +196,8 @@ const T* Model<T>::forward(const T* X, Index batch, bool training) {
 }
 
 template <typename T>
-void Model<T>::loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad) {
+void Model<T>::loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad, const T* w,
+                                const T* w_cols) {
   const std::size_t last = m_layers.size() - 1;
   // The fused form takes the last layer's logits: a Dense layer's Z, an Activation layer's input.
   const T* P = m_out[last];
@@ -204,6 +205,11 @@ void Model<T>::loss_and_metrics(const T* Y, Index batch, double* acc, bool with_
   T* grad = with_grad ? m_dA.data() : nullptr;
   m_backend->loss(m_fused_loss, P, Y, n_outputs(), batch, T(1) / T(batch), m_per_sample.data(),
                   grad);
+  if (w) {
+    // Keras's sum_over_batch_size: Σ w_i l_i / batch, gradient w_i dl_i.
+    m_backend->multiply(m_per_sample.data(), w, m_per_sample.data(), batch);
+    if (grad) m_backend->multiply(grad, w_cols, grad, n_outputs() * batch);
+  }
   m_backend->sum_into(m_per_sample.data(), batch, 1.0, acc + kAccLoss);
   for (std::size_t k = 0; k < m_metrics.size(); ++k) {
     m_backend->metric(m_metrics[k], m_out[last], Y, n_outputs(), batch, m_per_sample.data());
@@ -257,10 +263,11 @@ void Model<T>::backward(Index batch) {
 }
 
 template <typename T>
-void Model<T>::train_batch(const T* X, const T* Y, Index batch, double* acc) {
+void Model<T>::train_batch(const T* X, const T* Y, Index batch, double* acc, const T* w,
+                           const T* w_cols) {
   if (!m_compiled) throw std::logic_error("The model must be compiled before training.");
   forward(X, batch, true);
-  loss_and_metrics(Y, batch, acc, true);
+  loss_and_metrics(Y, batch, acc, true, w, w_cols);
   backward(batch);
   penalty(static_cast<double>(batch), acc, true);
   m_backend->optimizer_step(m_optimizer, m_optimizer.learning_rate.at(m_step), m_step,
@@ -269,10 +276,10 @@ void Model<T>::train_batch(const T* X, const T* Y, Index batch, double* acc) {
 }
 
 template <typename T>
-void Model<T>::test_batch(const T* X, const T* Y, Index batch, double* acc) {
+void Model<T>::test_batch(const T* X, const T* Y, Index batch, double* acc, const T* w) {
   if (!m_compiled) throw std::logic_error("The model must be compiled before evaluating.");
   forward(X, batch, false);
-  loss_and_metrics(Y, batch, acc, false);
+  loss_and_metrics(Y, batch, acc, false, w, nullptr);
   penalty(static_cast<double>(batch), acc, false);
 }
 

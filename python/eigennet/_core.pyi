@@ -91,8 +91,19 @@ class _Model:
     def predict_array(
         self, x: npt.ArrayLike, batch_size: int, training: bool = False
     ) -> npt.NDArray[np.floating]: ...
-    def train_arrays(self, x: npt.ArrayLike, y: npt.ArrayLike, train: bool) -> PassResult: ...
-    def dataset(self, x: npt.ArrayLike, y: Optional[npt.ArrayLike] = None) -> _DataSet: ...
+    def train_arrays(
+        self,
+        x: npt.ArrayLike,
+        y: npt.ArrayLike,
+        train: bool,
+        sample_weight: Optional[npt.ArrayLike] = None,
+    ) -> PassResult: ...
+    def dataset(
+        self,
+        x: npt.ArrayLike,
+        y: Optional[npt.ArrayLike] = None,
+        sample_weight: Optional[npt.ArrayLike] = None,
+    ) -> _DataSet: ...
     def fit_epoch(
         self,
         data: _DataSet,

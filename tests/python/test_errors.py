@@ -222,10 +222,22 @@ CASES = [
         "object",
     ),
     (
-        "fit_sample_weight",
-        lambda: REG.fit(X, Y, sample_weight=np.ones(20), verbose=0),
+        "fit_sample_weight_shape",
+        lambda: REG.fit(X, Y, sample_weight=np.ones(3), verbose=0),
         ValueError,
         "sample_weight",
+    ),
+    (
+        "fit_sample_weight_negative",
+        lambda: REG.fit(X, Y, sample_weight=-np.ones(20), verbose=0),
+        ValueError,
+        "sample_weight",
+    ),
+    (
+        "fit_both_weights",
+        lambda: CLF.fit(X, LABELS, sample_weight=np.ones(20), class_weight={0: 2.0}, verbose=0),
+        ValueError,
+        "class_weight",
     ),
     ("fit_none", lambda: REG.fit(None, Y, verbose=0), ValueError, "None"),
     # evaluate / predict / weights

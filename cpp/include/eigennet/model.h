@@ -81,15 +81,19 @@ class Model {
   /// call. X is (n_inputs, batch) device memory. Dropout is active only when training.
   const T* forward(const T* X, Index batch, bool training);
   /// One optimizer step on a batch; adds batch sums into acc (device doubles, see kAcc*).
-  void train_batch(const T* X, const T* Y, Index batch, double* acc);
+  /// w (1, batch) and w_cols (n_outputs, batch), both or neither, weight each sample's loss
+  /// and its gradient (Keras's sample_weight; metrics stay unweighted).
+  void train_batch(const T* X, const T* Y, Index batch, double* acc, const T* w = nullptr,
+                   const T* w_cols = nullptr);
   /// Loss and metric sums of a batch without updating, added into acc.
-  void test_batch(const T* X, const T* Y, Index batch, double* acc);
+  void test_batch(const T* X, const T* Y, Index batch, double* acc, const T* w = nullptr);
   /// Size of the accumulator train_batch and test_batch write.
   Index n_acc() const { return kAccMetrics + static_cast<Index>(m_metrics.size()); }
 
  private:
   void reserve(Index batch);
-  void loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad);
+  void loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad, const T* w,
+                        const T* w_cols);
   void penalty(double weight, double* acc, bool with_grad);
   void backward(Index batch);
 

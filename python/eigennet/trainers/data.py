@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -94,6 +94,51 @@ def targets(y: Any, n: int, n_outputs: int, sparse: bool, dtype: np.dtype) -> np
             f"len(y)={a.shape[0]}"
         )
     return np.ascontiguousarray(a, dtype=dtype)
+
+
+def sample_weights(
+    y: np.ndarray, sample_weight: Any, class_weight: Any, dtype: np.dtype
+) -> Optional[np.ndarray]:
+    """Per-sample loss weights (n,) from `sample_weight` or `class_weight`, or None.
+
+    As in Keras, a class weight applies to each sample through its class index: the label for
+    integer or single-column targets, the argmax of one-hot rows; classes missing from the dict
+    weigh 1. Both at once is an error.
+    """
+    if sample_weight is not None and class_weight is not None:
+        raise ValueError("You cannot use `class_weight` and `sample_weight` at the same time.")
+    n = len(y)
+    if class_weight is not None:
+        if not isinstance(class_weight, dict):
+            raise TypeError(
+                f"class_weight must be a dict of class index to weight. Received: {class_weight!r}"
+            )
+        classes = np.rint(y[:, 0]) if y.shape[1] == 1 else np.argmax(y, axis=1)
+        weights = np.ones(n, dtype=np.float64)
+        for k, v in class_weight.items():
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, (int, float, np.number))
+                or not (np.isfinite(v) and v >= 0)
+            ):
+                raise ValueError(
+                    f"class_weight values must be finite and >= 0. Received: {k}: {v!r}"
+                )
+            weights[classes == k] = float(v)
+        return np.ascontiguousarray(weights, dtype=dtype)
+    if sample_weight is None:
+        return None
+    w = _to_array(sample_weight, "sample_weight")
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w.reshape(-1)
+    if w.ndim != 1 or len(w) != n:
+        raise ValueError(
+            f"sample_weight must have shape ({n},), one weight per sample. "
+            f"Received: sample_weight.shape={w.shape}"
+        )
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("sample_weight must be finite and >= 0.")
+    return np.ascontiguousarray(w, dtype=dtype)
 
 
 def positive_int(value: Any, name: str, allow_none: bool = False) -> Any:

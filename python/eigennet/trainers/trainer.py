@@ -114,14 +114,15 @@ class Trainer:
             logs[prefix + name] = float(v)
         return logs
 
-    def _dataset(self, x: Any, y: Any = None) -> Any:
+    def _dataset(self, x: Any, y: Any = None, sample_weight: Any = None) -> Any:
         net = self._net
         xa = data.features(x, net.n_inputs, net.dtype, "x", net.input_shape)
         if y is None:
             return net.core.dataset(xa)
         sparse = self.loss is not None and self.loss.core_name.startswith("sparse")
         ya = data.targets(y, len(xa), net.n_outputs, sparse, net.dtype)
-        return net.core.dataset(xa, ya)
+        wa = data.sample_weights(ya, sample_weight, None, net.dtype)
+        return net.core.dataset(xa, ya, wa)
 
     # fit ----------------------------------------------------------------------------------
     def fit(
@@ -157,19 +158,17 @@ class Trainer:
                 out for validation.
             validation_data: `(x_val, y_val)`, used instead of validation_split.
             shuffle: reshuffle the training data before each epoch.
+            class_weight: dict of class index to loss weight (classes not in it weigh 1).
+            sample_weight: per-sample loss weights, shape `(n,)`. The loss is
+                `sum(w * per-sample loss) / batch`, as Keras's default reduction; metrics stay
+                unweighted. CPU only for now.
             initial_epoch: epoch at which to start (for resuming).
 
         Returns:
             A `History` whose `.history` maps `loss`, metrics and `val_*` to per-epoch lists.
         """
         _unsupported(
-            {
-                "class_weight": class_weight,
-                "sample_weight": sample_weight,
-                "steps_per_epoch": steps_per_epoch,
-                "validation_steps": validation_steps,
-            },
-            "fit",
+            {"steps_per_epoch": steps_per_epoch, "validation_steps": validation_steps}, "fit"
         )
         if validation_freq != 1:
             raise ValueError("validation_freq must be 1.")
@@ -196,11 +195,13 @@ class Trainer:
         sparse = self.loss.core_name.startswith("sparse")
         xa = data.features(x, net.n_inputs, net.dtype, "x", net.input_shape)
         ya = data.targets(y, len(xa), net.n_outputs, sparse, net.dtype)
+        wa = data.sample_weights(ya, sample_weight, class_weight, net.dtype)
         val_ds = None
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 raise ValueError(
-                    "validation_data must be a tuple (x_val, y_val). Received: "
+                    "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
+                    "sample_weight_val). Received: "
                     f"validation_data of type {type(validation_data).__name__}"
                     + (
                         f" and length {len(validation_data)}"
@@ -216,9 +217,11 @@ class Trainer:
                     f"validation_split={validation_split} leaves no training or no validation "
                     f"samples out of {len(xa)}."
                 )
-            val_ds = net.core.dataset(xa[split_at:], ya[split_at:])
+            val_w = None if wa is None else wa[split_at:]
+            val_ds = net.core.dataset(xa[split_at:], ya[split_at:], val_w)
             xa, ya = xa[:split_at], ya[:split_at]
-        train_ds = net.core.dataset(xa, ya)
+            wa = None if wa is None else wa[:split_at]
+        train_ds = net.core.dataset(xa, ya, wa)
         steps = math.ceil(len(xa) / batch_size)
 
         history = History()
@@ -294,14 +297,14 @@ class Trainer:
             The scalar loss when there are no metrics, else `[loss, *metrics]`; a dict with
             `return_dict=True`.
         """
-        _unsupported({"sample_weight": sample_weight, "steps": steps}, "evaluate")
+        _unsupported({"steps": steps}, "evaluate")
         self._ensure_built(x)
         self._require_loss("evaluate")
         batch_size = data.positive_int(
             _DEFAULT_BATCH if batch_size is None else batch_size, "batch_size"
         )
         verbose = _resolve_verbose(verbose)
-        ds = self._dataset(x, y)
+        ds = self._dataset(x, y, sample_weight)
         steps_n = math.ceil(ds.size / batch_size)
         bar = Progbar(steps_n, verbose) if verbose else None
         r = self._net.core.evaluate(ds, batch_size, self._epoch_progress(None, bar, steps_n))
@@ -377,23 +380,23 @@ class Trainer:
         return_dict: bool = False,
     ) -> Any:
         """One update on one batch; returns its loss (and metrics) computed before the update."""
-        _unsupported(
-            {"sample_weight": sample_weight, "class_weight": class_weight}, "train_on_batch"
-        )
         self._ensure_built(x)
         self._require_loss("train_on_batch")
-        return self._batch_result(self._on_batch(x, y, True), return_dict)
+        return self._batch_result(
+            self._on_batch(x, y, True, sample_weight, class_weight), return_dict
+        )
 
     def test_on_batch(
         self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
     ) -> Any:
         """Loss (and metrics) of one batch, without updating."""
-        _unsupported({"sample_weight": sample_weight}, "test_on_batch")
         self._ensure_built(x)
         self._require_loss("test_on_batch")
-        return self._batch_result(self._on_batch(x, y, False), return_dict)
+        return self._batch_result(self._on_batch(x, y, False, sample_weight), return_dict)
 
-    def _on_batch(self, x: Any, y: Any, train: bool) -> Any:
+    def _on_batch(
+        self, x: Any, y: Any, train: bool, sample_weight: Any = None, class_weight: Any = None
+    ) -> Any:
         net = self._net
         xa = self._fast_input(x)
         if xa is None:
@@ -401,7 +404,8 @@ class Trainer:
         assert self.loss is not None
         sparse = self.loss.core_name.startswith("sparse")
         ya = data.targets(y, len(xa), net.n_outputs, sparse, net.dtype)
-        return net.core.train_arrays(xa, ya, train)
+        wa = data.sample_weights(ya, sample_weight, class_weight, net.dtype)
+        return net.core.train_arrays(xa, ya, train, wa)
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """Outputs for one batch, shape `(n, n_outputs)`."""
