@@ -156,7 +156,8 @@ class Trainer:
             callbacks: list of `eigennet.callbacks.Callback`.
             validation_split: fraction of the data, taken from the end before shuffling, held
                 out for validation.
-            validation_data: `(x_val, y_val)`, used instead of validation_split.
+            validation_data: `(x_val, y_val)` or `(x_val, y_val, sample_weight_val)`, used
+                instead of validation_split.
             shuffle: reshuffle the training data before each epoch.
             class_weight: dict of class index to loss weight (classes not in it weigh 1).
             sample_weight: per-sample loss weights, shape `(n,)`. The loss is
