@@ -35,12 +35,10 @@ __global__ void metric_kernel(MetricKind kind, const T* A, const T* Y, Index n_o
 
 constexpr int kSumThreads = 256;
 
-/// One block: thread t adds x[t], x[t + 256], ... in order, then a fixed tree adds the 256 sums.
-template <typename T>
-__global__ void sum_kernel(const T* __restrict__ x, Index n, double weight, double* acc) {
+/// *acc += weight * Σ over the block's threads of s, added by a fixed tree: the order never
+/// depends on timing. Called by every thread of a kSumThreads block.
+__device__ void add_block_sum(double s, double weight, double* acc) {
   __shared__ double part[kSumThreads];
-  double s = 0;
-  for (Index i = threadIdx.x; i < n; i += kSumThreads) s += static_cast<double>(x[i]);
   part[threadIdx.x] = s;
   __syncthreads();
   for (int w = kSumThreads / 2; w > 0; w /= 2) {
@@ -48,6 +46,14 @@ __global__ void sum_kernel(const T* __restrict__ x, Index n, double weight, doub
     __syncthreads();
   }
   if (threadIdx.x == 0) *acc += weight * part[0];
+}
+
+/// One block: thread t adds x[t], x[t + 256], ... in order, then a fixed tree adds the 256 sums.
+template <typename T>
+__global__ void sum_kernel(const T* __restrict__ x, Index n, double weight, double* acc) {
+  double s = 0;
+  for (Index i = threadIdx.x; i < n; i += kSumThreads) s += static_cast<double>(x[i]);
+  add_block_sum(s, weight, acc);
 }
 
 /// One block: thread t computes samples t, t + 256, ... and adds their values in that order,
@@ -56,39 +62,25 @@ template <typename T>
 __global__ void loss_sum_kernel(LossKind kind, const T* P, const T* Y, Index n_out, Index n_y,
                                 Index batch, T grad_scale, T* per_sample, T* grad, double weight,
                                 double* acc) {
-  __shared__ double part[kSumThreads];
   double s = 0;
   for (Index j = threadIdx.x; j < batch; j += kSumThreads) {
     const T v = loss_column(kind, P, Y, n_out, n_y, j, grad_scale, grad);
     per_sample[j] = v;
     s += static_cast<double>(v);
   }
-  part[threadIdx.x] = s;
-  __syncthreads();
-  for (int w = kSumThreads / 2; w > 0; w /= 2) {
-    if (static_cast<int>(threadIdx.x) < w) part[threadIdx.x] += part[threadIdx.x + w];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) *acc += weight * part[0];
+  add_block_sum(s, weight, acc);
 }
 
 template <typename T>
 __global__ void metric_sum_kernel(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch,
                                   T* per_sample, double weight, double* acc) {
-  __shared__ double part[kSumThreads];
   double s = 0;
   for (Index j = threadIdx.x; j < batch; j += kSumThreads) {
     const T v = metric_column(kind, A, Y, n_out, j);
     per_sample[j] = v;
     s += static_cast<double>(v);
   }
-  part[threadIdx.x] = s;
-  __syncthreads();
-  for (int w = kSumThreads / 2; w > 0; w /= 2) {
-    if (static_cast<int>(threadIdx.x) < w) part[threadIdx.x] += part[threadIdx.x + w];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) *acc += weight * part[0];
+  add_block_sum(s, weight, acc);
 }
 
 constexpr int kSampleThreads = 128;
