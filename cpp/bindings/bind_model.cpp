@@ -61,8 +61,6 @@ struct PyModel {
                                      y.is_none() ? nullptr : ds->y.data(), model.n_targets(), n);
     if (!sample_weight.is_none()) {
       if (y.is_none()) throw py::value_error("sample_weight needs targets y.");
-      if (!model.backend().is_host())
-        throw std::runtime_error("sample_weight is not supported on the CUDA backend yet.");
       check_numeric(sample_weight, "sample_weight");
       Array<T> w = Array<T>::ensure(sample_weight);
       if (!w || w.ndim() != 1 || w.shape(0) != n)

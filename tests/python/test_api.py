@@ -42,7 +42,7 @@ def test_functional_model_shapes_and_layers():
     assert positional.count_params() == model.count_params()
 
 
-def test_forward_matches_numpy():
+def test_forward_matches_numpy(device):
     model = en.Sequential(
         [
             en.Input((4,)),
@@ -83,7 +83,7 @@ def test_input_shape_keyword_on_first_layer():
     assert model.built and model.input_shape == (None, 4)
 
 
-def test_layer_weights_are_copies_and_settable():
+def test_layer_weights_are_copies_and_settable(device):
     model = en.Sequential([en.Input((2,)), en.layers.Dense(3)])
     layer = model.layers[0]
     k = layer.kernel
@@ -107,7 +107,7 @@ def test_layer_names_follow_keras():
     assert en.layers.Dense(1, name="out").name == "out"
 
 
-def test_eager_layer_call():
+def test_eager_layer_call(device):
     layer = en.layers.Dense(2, kernel_initializer="ones", bias_initializer="zeros")
     out = layer(np.array([[1.0, 2.0, 3.0]], dtype=np.float32))
     np.testing.assert_allclose(out, [[6.0, 6.0]])
@@ -222,7 +222,7 @@ def test_accuracy_resolves_like_keras(loss, n_out, expected):
     )
 
 
-def test_evaluate_and_batch_methods_return_types():
+def test_evaluate_and_batch_methods_return_types(device):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(10, 3)).astype(np.float32)
     y = rng.integers(0, 2, size=(10, 1)).astype(np.float32)
@@ -258,7 +258,7 @@ def test_progress_output_modes(capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_regularizer_adds_penalty_to_loss():
+def test_regularizer_adds_penalty_to_loss(device):
     model = en.Sequential(
         [
             en.Input((2,)),
@@ -277,7 +277,7 @@ def test_regularizer_adds_penalty_to_loss():
     assert en.regularizers.L2()(np.ones(3)) == pytest.approx(0.03)
 
 
-def test_flatten_for_image_inputs(tmp_path):
+def test_flatten_for_image_inputs(device, tmp_path):
     rng = np.random.default_rng(0)
     images = rng.random((60, 8, 8)).astype(np.float32)
     labels = rng.integers(0, 3, size=60)

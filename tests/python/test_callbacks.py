@@ -10,6 +10,9 @@ import pytest
 
 import eigennet as en
 
+# Every test runs once per backend (see conftest.py).
+pytestmark = pytest.mark.usefixtures("device")
+
 
 def _model() -> en.Sequential:
     model = en.Sequential([en.Input((3,)), en.layers.Dense(2), en.layers.Dense(1)])

@@ -18,7 +18,13 @@ ACTS = {
     "tanh": np.tanh,
     "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
 }
-SETTINGS = settings(max_examples=40, deadline=None, derandomize=True)
+# The device fixture only selects the backend: the same for every generated example.
+SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
 
 
 @SETTINGS
@@ -31,7 +37,7 @@ SETTINGS = settings(max_examples=40, deadline=None, derandomize=True)
     floatx=st.sampled_from(["float32", "float64"]),
     in_dtype=st.sampled_from([np.float32, np.float64, np.int32, np.uint8, np.bool_]),
 )
-def test_predict_matches_numpy(n, n_in, widths, act, batch, floatx, in_dtype):
+def test_predict_matches_numpy(device, n, n_in, widths, act, batch, floatx, in_dtype):
     en.config.set_floatx(floatx)
     model = en.Sequential(
         [en.Input((n_in,))] + [en.layers.Dense(w, activation=act) for w in widths]
@@ -56,7 +62,7 @@ def test_predict_matches_numpy(n, n_in, widths, act, batch, floatx, in_dtype):
     n_out=st.integers(2, 5),
     batch=st.integers(1, 60),
 )
-def test_one_epoch_equals_numpy_sgd(n, n_in, hidden, n_out, batch):
+def test_one_epoch_equals_numpy_sgd(device, n, n_in, hidden, n_out, batch):
     """An unshuffled SGD epoch over batches (the last one short) equals the same updates done
     in NumPy."""
     en.config.set_floatx("float64")

@@ -363,7 +363,7 @@ OPTIMIZERS = {
 
 # (1) forward ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("act", ACTIVATIONS)
-def test_predict_matches_reference_forward(floatx: str, act: str) -> None:
+def test_predict_matches_reference_forward(device: str, floatx: str, act: str) -> None:
     model, ref = build([5, 8, 6, 4], [act, act, act], floatx, seed=3)
     x = data(23, 5, floatx) * 1.5
     out = model.predict(x, batch_size=7, verbose=0)
@@ -429,7 +429,7 @@ def test_loss_functions_match_reference(floatx: str, name: str) -> None:
 
 # (3) gradients and one optimizer step ---------------------------------------------------------
 @pytest.mark.parametrize("loss,head", LOSS_HEADS, ids=[f"{a}-{b}" for a, b in LOSS_HEADS])
-def test_one_sgd_step_per_loss(floatx: str, loss: str, head: str) -> None:
+def test_one_sgd_step_per_loss(device: str, floatx: str, loss: str, head: str) -> None:
     model, ref = build([5, 7, 3], ["tanh", head], floatx)
     model.compile(optimizer=en.optimizers.SGD(0.1), loss=LOSS_OBJECTS[loss]())
     x, y = data(16, 5, floatx), targets(loss, 16, 3, floatx)
@@ -442,7 +442,7 @@ def test_one_sgd_step_per_loss(floatx: str, loss: str, head: str) -> None:
 
 
 @pytest.mark.parametrize("loss,head", LOSS_HEADS, ids=[f"{a}-{b}" for a, b in LOSS_HEADS])
-def test_backprop_gradients_per_loss(loss: str, head: str) -> None:
+def test_backprop_gradients_per_loss(device: str, loss: str, head: str) -> None:
     """float64, lr=1: the weight change of one plain SGD step is exactly minus the gradient."""
     en.config.set_floatx("float64")
     model, ref = build([5, 7, 3], ["tanh", head], "float64")
@@ -456,7 +456,7 @@ def test_backprop_gradients_per_loss(loss: str, head: str) -> None:
 
 
 @pytest.mark.parametrize("act", ACTIVATIONS)
-def test_backprop_gradients_per_activation(act: str) -> None:
+def test_backprop_gradients_per_activation(device: str, act: str) -> None:
     en.config.set_floatx("float64")
     model, ref = build([4, 6, 5, 2], [act, act, "linear"], "float64", seed=5)
     model.compile(optimizer=en.optimizers.SGD(1.0), loss="mse")
@@ -469,7 +469,7 @@ def test_backprop_gradients_per_activation(act: str) -> None:
 
 
 @pytest.mark.parametrize("opt", list(OPTIMIZERS))
-def test_optimizer_steps_match_reference(floatx: str, opt: str) -> None:
+def test_optimizer_steps_match_reference(device: str, floatx: str, opt: str) -> None:
     """Three train_on_batch updates: the first checks the step, the others the optimizer state."""
     make, (kind, lr, cfg) = OPTIMIZERS[opt]
     model, ref = build([5, 7, 3], ["tanh", "softmax"], floatx)
@@ -487,7 +487,9 @@ def test_optimizer_steps_match_reference(floatx: str, opt: str) -> None:
 
 
 @pytest.mark.parametrize("loss,head", [("mse", "linear"), ("cce", "softmax")])
-def test_kernel_regularizer_penalty_and_gradient(floatx: str, loss: str, head: str) -> None:
+def test_kernel_regularizer_penalty_and_gradient(
+    device: str, floatx: str, loss: str, head: str
+) -> None:
     reg = en.regularizers.L1L2(l1=0.01, l2=0.02)
     model, ref = build([5, 7, 3], ["tanh", head], floatx, regularizers=[reg, None])
     model.compile(optimizer=en.optimizers.SGD(0.1, momentum=0.9), loss=LOSS_OBJECTS[loss]())
@@ -508,7 +510,7 @@ def test_kernel_regularizer_penalty_and_gradient(floatx: str, loss: str, head: s
     )
 
 
-def test_train_on_batch_returns_loss_and_metrics(floatx: str) -> None:
+def test_train_on_batch_returns_loss_and_metrics(device: str, floatx: str) -> None:
     model, ref = build([5, 7, 3], ["tanh", "softmax"], floatx)
     model.compile(
         optimizer=en.optimizers.SGD(0.1),
@@ -525,7 +527,7 @@ def test_train_on_batch_returns_loss_and_metrics(floatx: str) -> None:
 
 
 # (4) a 20-epoch full-batch Adam trajectory ----------------------------------------------------
-def test_adam_fit_trajectory_float64() -> None:
+def test_adam_fit_trajectory_float64(device: str) -> None:
     en.config.set_floatx("float64")
     model, ref = build([6, 10, 8, 3], ["tanh", "elu", "softmax"], "float64", seed=11)
     model.compile(optimizer=en.optimizers.Adam(0.02), loss="categorical_crossentropy")
@@ -580,7 +582,7 @@ SCHEDULES = {
 
 
 @pytest.mark.parametrize("name", list(SCHEDULES))
-def test_sgd_schedule_fit_matches_reference(name: str) -> None:
+def test_sgd_schedule_fit_matches_reference(device: str, name: str) -> None:
     en.config.set_floatx("float64")
     make, ref_lr = SCHEDULES[name]
     schedule = make()

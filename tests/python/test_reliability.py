@@ -35,7 +35,7 @@ def _data(n: int, n_in: int = 20, seed: int = 0):
 
 
 @pytest.mark.parametrize("method", ["fit", "predict", "evaluate"])
-def test_ctrl_c_returns_quickly_and_model_keeps_working(method):
+def test_ctrl_c_returns_quickly_and_model_keeps_working(device, method):
     x, y = _data(200_000)
     model = _mlp(hidden=256)
     before = model.get_weights()
@@ -62,7 +62,7 @@ def test_ctrl_c_returns_quickly_and_model_keeps_working(method):
     assert np.isfinite(history.history["loss"][0])
 
 
-def test_concurrent_predicts_match_serial():
+def test_concurrent_predicts_match_serial(device):
     model = _mlp()
     inputs = [_data(300 + 17 * i, seed=i)[0] for i in range(8)]
     expected = [model.predict(x, batch_size=32, verbose=0) for x in inputs]
@@ -86,7 +86,7 @@ def test_concurrent_predicts_match_serial():
             np.testing.assert_array_equal(got, want)
 
 
-def test_training_while_predicting_is_serialised_safely():
+def test_training_while_predicting_is_serialised_safely(device):
     model = _mlp()
     x, y = _data(4000)
     stop = threading.Event()

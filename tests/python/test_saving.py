@@ -11,6 +11,9 @@ import pytest
 
 import eigennet as en
 
+# Every test runs once per backend (see conftest.py).
+pytestmark = pytest.mark.usefixtures("device")
+
 
 def _data(n: int = 96):
     rng = np.random.default_rng(0)

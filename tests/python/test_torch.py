@@ -86,7 +86,7 @@ def data(n: int, d: int, seed: int = 1) -> np.ndarray:
 
 # Forward --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("act", ["relu", "tanh", "gelu", "elu", "softplus", "leaky_relu"])
-def test_forward_matches_torch(act: str) -> None:
+def test_forward_matches_torch(device: str, act: str) -> None:
     model, net = twins([6, 16, 16, 4], [act, act, "linear"], seed=3)
     x = data(25, 6) * 2.0
     got = model.predict(x, batch_size=8, verbose=0)
@@ -166,7 +166,7 @@ LOSS_CASES = {
 
 
 @pytest.mark.parametrize("case", list(LOSS_CASES))
-def test_sgd_step_per_loss_matches_torch(case: str) -> None:
+def test_sgd_step_per_loss_matches_torch(device: str, case: str) -> None:
     """One SGD step: the loss before the update and the weights after it match autograd."""
     head, en_loss, torch_loss = LOSS_CASES[case]
     k = 4
@@ -258,7 +258,7 @@ OPTIMIZERS = {
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
-def test_optimizer_steps_match_torch(name: str) -> None:
+def test_optimizer_steps_match_torch(device: str, name: str) -> None:
     make_en, make_torch, steps, rtol = OPTIMIZERS[name]
     model, net = twins([6, 16, 16, 4], ["gelu", "elu", "linear"], seed=10)
     model.compile(optimizer=make_en(), loss="mse")
@@ -275,7 +275,7 @@ def test_optimizer_steps_match_torch(name: str) -> None:
 
 
 # Trajectory -----------------------------------------------------------------------------------
-def test_softmax_classifier_trajectory_matches_torch() -> None:
+def test_softmax_classifier_trajectory_matches_torch(device: str) -> None:
     """10 mini-batch steps of a 20-32-3 softmax classifier with SGD momentum 0.9."""
     model, net = twins([20, 32, 3], ["relu", "softmax"], seed=13)
     logits_net = net[:-1]

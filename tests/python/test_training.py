@@ -7,6 +7,10 @@ import pytest
 
 import eigennet as en
 
+# Every test runs once per backend (see conftest.py).
+pytestmark = pytest.mark.usefixtures("device")
+
+
 X_XOR = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 Y_XOR = np.array([0, 1, 1, 0], dtype=np.float32)
 
@@ -61,6 +65,7 @@ def test_same_seed_same_weights():
     assert not np.array_equal(a[0], c[0])
 
 
+@pytest.mark.cpu_only
 def test_thread_count_does_not_change_results():
     a, b = _train(3, 1), _train(3, 2)
     for wa, wb in zip(a, b):

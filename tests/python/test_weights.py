@@ -8,6 +8,9 @@ import pytest
 
 import eigennet as en
 
+# Every test runs once per backend (see conftest.py).
+pytestmark = pytest.mark.usefixtures("device")
+
 
 def _data(n: int = 24, seed: int = 0):
     rng = np.random.default_rng(seed)
