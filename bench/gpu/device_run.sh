@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On a GPU machine (the session's device tool, carry: .whl .gtest): builds the CUDA extension
-# there, runs the CUDA tests (Python, then C++ in a build of its own) and the GPU benchmark, and
-# writes every log under $OUT. Never carries a build from elsewhere.
+# there, runs the CUDA variants of the test suites (Python, then C++ in a build of its own) and
+# the GPU benchmark, and writes every log under $OUT. Never carries a build from elsewhere.
 #   .whl   cmeel and cmeel-eigen wheels (the machine has no package index):
 #          python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
 #            --platform manylinux2014_x86_64 -d .whl cmeel==0.62.0 cmeel-eigen==3.4.1
@@ -58,7 +58,8 @@ cmake --build /tmp/gtest-build --target install -j 4
 cmake -S . -B /tmp/cpp-build -G Ninja -DEIGENNET_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \\
   -DEIGENNET_BUILD_TESTS=ON -DEIGENNET_CUBLAS_ROOT="$CUBLAS_ROOT" \\
   -DCMAKE_PREFIX_PATH="/tmp/gtest;$PURELIB/cmeel.prefix"
-cmake --build /tmp/cpp-build --target test_cuda -j 6
+cmake --build /tmp/cpp-build -j 6 --target test_cuda test_activations test_losses test_dense \
+  test_optimizers test_model
 EOS
 timeout 200 bash /tmp/cpp_build.sh >"$OUT/cpp_build.log" 2>&1 &
 cpp_pid=$!
@@ -66,8 +67,8 @@ cpp_pid=$!
 stage smoke
 EIGENNET_CUDA_DEBUG=1 timeout $(limit 60) $PY bench/gpu/smoke.py 2>&1 | tee "$OUT/smoke.log"
 
-stage "pytest tests/python/test_cuda.py"
-timeout $(limit 150) $PY -m pytest tests/python/test_cuda.py -q -p no:cacheprovider --durations=8 -rfEs \
+stage "pytest: test_cuda.py and every suite's [cuda] variants"
+timeout $(limit 180) $PY -m pytest tests/python -k cuda -q -p no:cacheprovider --durations=8 -rfEs \
   2>&1 | tee "$OUT/pytest.log" | tail -40
 
 stage "wait for the C++ build"
@@ -77,10 +78,12 @@ kill -TERM $cpp_pid 2>/dev/null; wait $cpp_pid && echo "C++ build ok" || { echo 
 stage benchmark
 timeout $(limit 150) $PY bench/gpu/bench_gpu.py --out "$OUT/bench" 2>&1 | tee "$OUT/bench.log" | tail -30
 
-if [ -x /tmp/cpp-build/tests/cpp/test_cuda ]; then
-  stage "C++ test_cuda"
-  timeout $(limit 60) /tmp/cpp-build/tests/cpp/test_cuda 2>&1 | tee "$OUT/cpp_test.log" | tail -25
-fi
+for t in test_cuda test_activations test_losses test_dense test_optimizers test_model; do
+  [ -x /tmp/cpp-build/tests/cpp/$t ] || continue
+  stage "C++ $t (CUDA variants)"
+  timeout $(limit 60) /tmp/cpp-build/tests/cpp/$t --gtest_filter='*cuda*:*Cuda*' 2>&1 \
+    | tee -a "$OUT/cpp_test.log" | grep -E "FAILED|PASSED|SKIPPED \]" | tail -8
+done
 
 if command -v compute-sanitizer >/dev/null && [ $((SECONDS - t0)) -lt $((DEADLINE - 40)) ]; then
   stage "compute-sanitizer memcheck (smoke)"

@@ -9,6 +9,7 @@
 
 #include "eigennet/activations.h"
 #include "eigennet/backend.h"
+#include "test_backends.h"
 #include "test_util.h"
 
 namespace eigennet {
@@ -36,22 +37,23 @@ double reference(Activation act, double z) {
   }
 }
 
-template <typename T>
-class ActivationTest : public ::testing::Test {
+template <typename Param>
+class ActivationTest : public test::OnBackend<Param> {
  protected:
+  using T = typename Param::Scalar;
+
   std::vector<T> forward(Activation act, const std::vector<T>& z, Index rows) {
     std::vector<T> a(z.size());
-    be->activation_forward(act, z.data(), a.data(), rows, static_cast<Index>(z.size()) / rows);
+    this->be->activation_forward(act, z.data(), a.data(), rows,
+                                 static_cast<Index>(z.size()) / rows);
     return a;
   }
   T forward1(Activation act, T z) { return forward(act, {z}, 1)[0]; }
-
-  std::unique_ptr<Backend<T>> be = make_cpu_backend<T>();
 };
-TYPED_TEST_SUITE(ActivationTest, FloatTypes);
+TYPED_TEST_SUITE(ActivationTest, test::Backends, test::BackendNames);
 
 TYPED_TEST(ActivationTest, HandComputedValues) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   struct Case {
     Activation act;
     double z, expected;
@@ -80,7 +82,7 @@ TYPED_TEST(ActivationTest, HandComputedValues) {
 }
 
 TYPED_TEST(ActivationTest, MatchesTextbookFormulas) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   const std::vector<T> z = {T(-4), T(-1.25), T(-0.3), T(0.01), T(0.7), T(2), T(5.5), T(8)};
   for (Activation act : kElementwise) {
     const std::vector<T> a = this->forward(act, z, 2);
@@ -91,7 +93,7 @@ TYPED_TEST(ActivationTest, MatchesTextbookFormulas) {
 }
 
 TYPED_TEST(ActivationTest, ExtremeInputsStayFinite) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   const T big = T(1e4);
   struct Case {
     Activation act;
@@ -112,7 +114,7 @@ TYPED_TEST(ActivationTest, ExtremeInputsStayFinite) {
 }
 
 TYPED_TEST(ActivationTest, SoftmaxExtremeColumnIsOneHot) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   const std::vector<T> a = this->forward(Activation::Softmax, {T(1e4), T(-1e4), T(0)}, 3);
   for (T v : a) ASSERT_TRUE(std::isfinite(v));
   EXPECT_EQ(a[0], T(1));
@@ -121,14 +123,14 @@ TYPED_TEST(ActivationTest, SoftmaxExtremeColumnIsOneHot) {
 }
 
 TYPED_TEST(ActivationTest, LeakyReluSlopeIsKerasDefault) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   EXPECT_EQ(kLeakyReluSlope, 0.2);
   EXPECT_TRUE(near_rel(this->forward1(Activation::LeakyRelu, T(-10)), -2.0, tol<T>()));
   EXPECT_EQ(this->forward1(Activation::LeakyRelu, T(0)), T(0));
 }
 
 TYPED_TEST(ActivationTest, GeluIsErfFormNotTanhApproximation) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   const double erf_form = 0.8413447460685429, tanh_form = 0.8411919906082768;
   const T a = this->forward1(Activation::Gelu, T(1));
   EXPECT_TRUE(near_rel(a, erf_form, tol<T>()));
@@ -136,7 +138,7 @@ TYPED_TEST(ActivationTest, GeluIsErfFormNotTanhApproximation) {
 }
 
 TYPED_TEST(ActivationTest, SoftmaxColumnsSumToOne) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   const Index rows = 5, cols = 7;
   std::vector<T> z = test::uniform<T>(rows * cols, -6, 6, 11);
   z[rows * 3 + 1] = T(900);  // exp(900) overflows double: the column max must be subtracted
@@ -155,7 +157,7 @@ TYPED_TEST(ActivationTest, SoftmaxColumnsSumToOne) {
 }
 
 TYPED_TEST(ActivationTest, SoftmaxHandComputed) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   // softmax(0, ln 2, ln 5) = (1, 2, 5) / 8.
   const std::vector<T> a =
       this->forward(Activation::Softmax, {T(0), T(std::log(2.0)), T(std::log(5.0))}, 3);
@@ -165,7 +167,7 @@ TYPED_TEST(ActivationTest, SoftmaxHandComputed) {
 }
 
 TYPED_TEST(ActivationTest, BackwardHandComputed) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   // dZ = dA ⊙ g'(z): sigmoid'(0) = 1/4, tanh'(0) = 1, relu'(-1) = 0, leaky'(-1) = 0.2,
   // elu'(-1) = e^-1, gelu'(0) = 1/2, softplus'(0) = 1/2.
   struct Case {
@@ -188,7 +190,7 @@ TYPED_TEST(ActivationTest, BackwardHandComputed) {
 }
 
 TYPED_TEST(ActivationTest, BackwardInPlaceMatchesOutOfPlace) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   const Index rows = 4, cols = 70;  // more than one 64-column panel
   const std::vector<T> z = test::uniform<T>(rows * cols, -3, 3, 5);
   const std::vector<T> dA = test::uniform<T>(rows * cols, -1, 1, 6);
@@ -204,7 +206,7 @@ TYPED_TEST(ActivationTest, BackwardInPlaceMatchesOutOfPlace) {
 }
 
 TYPED_TEST(ActivationTest, LinearInPlaceIsIdentity) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   std::vector<T> z = {T(1), T(-2), T(3)};
   const std::vector<T> copy = z;
   this->be->activation_forward(Activation::Linear, z.data(), z.data(), 3, 1);
@@ -212,11 +214,14 @@ TYPED_TEST(ActivationTest, LinearInPlaceIsIdentity) {
 }
 
 // L(Z) = Σ R ⊙ g(Z) for a fixed random R, so dL/dZ = activation_backward(dA = R).
-class ActivationGradientTest : public ::testing::TestWithParam<Activation> {};
+class ActivationGradientTest
+    : public ::testing::TestWithParam<std::tuple<Activation, test::DeviceKind>> {};
 
 TEST_P(ActivationGradientTest, MatchesFiniteDifferences) {
-  const Activation act = GetParam();
-  auto be = make_cpu_backend<double>();
+  const Activation act = std::get<0>(GetParam());
+  const test::DeviceKind device = std::get<1>(GetParam());
+  if (!test::device_present(device)) GTEST_SKIP() << "no CUDA backend or no GPU";
+  auto be = test::kernel_backend<double>(device);
   const Index rows = 4, cols = 3;
   // Kinks of relu and leaky_relu are at 0; keep |z| >= 0.05 so eps = 1e-6 never crosses them.
   std::vector<double> z = test::uniform_away_from_zero(rows * cols, -3, 3, 0.05, 21);
@@ -234,12 +239,17 @@ TEST_P(ActivationGradientTest, MatchesFiniteDifferences) {
   test::expect_gradients_match(dz, test::numeric_gradient(loss, z), 1e-6, activation_name(act));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllActivations, ActivationGradientTest,
-                         ::testing::Values(Activation::Linear, Activation::Sigmoid,
-                                           Activation::Tanh, Activation::Relu, Activation::Softmax,
-                                           Activation::LeakyRelu, Activation::Elu, Activation::Gelu,
-                                           Activation::Softplus),
-                         [](const auto& info) { return std::string(activation_name(info.param)); });
+INSTANTIATE_TEST_SUITE_P(
+    AllActivations, ActivationGradientTest,
+    ::testing::Combine(::testing::Values(Activation::Linear, Activation::Sigmoid, Activation::Tanh,
+                                         Activation::Relu, Activation::Softmax,
+                                         Activation::LeakyRelu, Activation::Elu, Activation::Gelu,
+                                         Activation::Softplus),
+                       test::AllDevices()),
+    [](const auto& info) {
+      return std::string(activation_name(std::get<0>(info.param))) +
+             test::device_suffix(std::get<1>(info.param));
+    });
 
 TEST(ActivationNames, RoundTripAndUnknown) {
   for (Activation act : kElementwise) EXPECT_EQ(activation_from_name(activation_name(act)), act);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "eigennet/backend.h"
+#include "test_backends.h"
 #include "test_util.h"
 
 namespace eigennet {
@@ -57,21 +58,22 @@ std::vector<double> apply(Activation act, const std::vector<double>& z, Index ro
   return a;
 }
 
-template <typename T>
-class DenseTest : public ::testing::Test {
+template <typename Param>
+class DenseTest : public test::OnBackend<Param> {
  protected:
+  using T = typename Param::Scalar;
+
   void expect_values(const std::vector<T>& actual, const std::vector<double>& expected,
                      double rtol = tol<T>()) {
     ASSERT_EQ(actual.size(), expected.size());
     for (std::size_t i = 0; i < actual.size(); ++i)
       EXPECT_TRUE(near_rel(actual[i], expected[i], rtol)) << "entry " << i;
   }
-  std::unique_ptr<Backend<T>> be = make_cpu_backend<T>();
 };
-TYPED_TEST_SUITE(DenseTest, FloatTypes);
+TYPED_TEST_SUITE(DenseTest, test::Backends, test::BackendNames);
 
 TYPED_TEST(DenseTest, ForwardWithBiasAndEachActivation) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   const auto W = cast<T>(kW), X = cast<T>(kX), b = cast<T>(kB);
   for (Activation act : {Activation::Linear, Activation::Sigmoid, Activation::Tanh,
                          Activation::Relu, Activation::Softmax, Activation::LeakyRelu,
@@ -85,7 +87,7 @@ TYPED_TEST(DenseTest, ForwardWithBiasAndEachActivation) {
 }
 
 TYPED_TEST(DenseTest, ForwardWithoutBiasAndLinearInPlace) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   const auto W = cast<T>(kW), X = cast<T>(kX);
   std::vector<T> Z(4);
   this->be->dense_forward(W.data(), nullptr, X.data(), Z.data(), Z.data(), 2, 3, 2,
@@ -94,7 +96,7 @@ TYPED_TEST(DenseTest, ForwardWithoutBiasAndLinearInPlace) {
 }
 
 TYPED_TEST(DenseTest, ForwardAcrossPanelsMatchesNaiveProduct) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   // 150 samples = two full 64-column panels and a short one.
   const Index units = 5, inputs = 70, batch = 150;
   const auto W = test::uniform<T>(units * inputs, -1, 1, 1);
@@ -114,7 +116,7 @@ TYPED_TEST(DenseTest, ForwardAcrossPanelsMatchesNaiveProduct) {
 }
 
 TYPED_TEST(DenseTest, BackwardHandComputed) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   const auto W = cast<T>(kW), X = cast<T>(kX);
   const std::vector<T> dZ = {1, -1, T(0.5), 2};
   std::vector<T> dW(6), db(2), dX(6);
@@ -135,11 +137,17 @@ struct DenseGradCase {
 };
 
 // L = Σ R ⊙ g(W·X + b) for random R: dL/dZ from activation_backward, then dense_backward.
-class DenseGradientTest : public ::testing::TestWithParam<DenseGradCase> {};
+class DenseGradientTest
+    : public ::testing::TestWithParam<std::tuple<DenseGradCase, test::DeviceKind>> {};
 
 TEST_P(DenseGradientTest, MatchesFiniteDifferences) {
-  const auto [act, units, inputs, batch] = GetParam();
-  auto be = make_cpu_backend<double>();
+  // Plain copies: C++17 lambdas cannot capture structured bindings.
+  const DenseGradCase c = std::get<0>(GetParam());
+  const test::DeviceKind device = std::get<1>(GetParam());
+  const Activation act = c.act;
+  const Index units = c.units, inputs = c.inputs, batch = c.batch;
+  if (!test::device_present(device)) GTEST_SKIP() << "no CUDA backend or no GPU";
+  auto be = test::kernel_backend<double>(device);
   std::vector<double> W = test::uniform<double>(units * inputs, -1, 1, 41);
   std::vector<double> X = test::uniform<double>(inputs * batch, -1, 1, 42);
   std::vector<double> b = test::uniform<double>(units, -0.5, 0.5, 43);
@@ -165,17 +173,20 @@ TEST_P(DenseGradientTest, MatchesFiniteDifferences) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, DenseGradientTest,
-    ::testing::Values(DenseGradCase{Activation::Linear, 3, 4, 5},
-                      DenseGradCase{Activation::Tanh, 3, 4, 5},
-                      DenseGradCase{Activation::Sigmoid, 3, 4, 5},
-                      DenseGradCase{Activation::Softmax, 3, 4, 5},
-                      DenseGradCase{Activation::Gelu, 3, 4, 5},
-                      // Crosses the 64-column panels of dW (inputs) and of dX (batch).
-                      DenseGradCase{Activation::Tanh, 2, 70, 66}),
+    ::testing::Combine(::testing::Values(DenseGradCase{Activation::Linear, 3, 4, 5},
+                                         DenseGradCase{Activation::Tanh, 3, 4, 5},
+                                         DenseGradCase{Activation::Sigmoid, 3, 4, 5},
+                                         DenseGradCase{Activation::Softmax, 3, 4, 5},
+                                         DenseGradCase{Activation::Gelu, 3, 4, 5},
+                                         // Crosses the 64-column panels of dW (inputs) and of
+                                         // dX (batch).
+                                         DenseGradCase{Activation::Tanh, 2, 70, 66}),
+                       test::AllDevices()),
     [](const auto& info) {
-      const DenseGradCase& c = info.param;
+      const DenseGradCase& c = std::get<0>(info.param);
       return std::string(activation_name(c.act)) + "_" + std::to_string(c.units) + "x" +
-             std::to_string(c.inputs) + "x" + std::to_string(c.batch);
+             std::to_string(c.inputs) + "x" + std::to_string(c.batch) +
+             test::device_suffix(std::get<1>(info.param));
     });
 
 // Panels are fixed, so the thread count must not change a single bit. 256 x 784 x 256 is 51M

@@ -8,6 +8,7 @@
 
 #include "eigennet/backend.h"
 #include "eigennet/losses.h"
+#include "test_backends.h"
 #include "test_util.h"
 
 namespace eigennet {
@@ -17,9 +18,11 @@ using test::FloatTypes;
 using test::near_rel;
 using test::tol;
 
-template <typename T>
-class LossTest : public ::testing::Test {
+template <typename Param>
+class LossTest : public test::OnBackend<Param> {
  protected:
+  using T = typename Param::Scalar;
+
   /// Per-sample values and the gradient of grad_scale * Σ per_sample; P is (n_out, batch).
   struct Result {
     std::vector<T> values, grad;
@@ -28,7 +31,8 @@ class LossTest : public ::testing::Test {
              T grad_scale = T(1)) {
     const Index batch = static_cast<Index>(P.size()) / n_out;
     Result r{std::vector<T>(batch), std::vector<T>(P.size())};
-    be->loss(kind, P.data(), Y.data(), n_out, batch, grad_scale, r.values.data(), r.grad.data());
+    this->be->loss(kind, P.data(), Y.data(), n_out, batch, grad_scale, r.values.data(),
+                   r.grad.data());
     return r;
   }
   void expect_values(const std::vector<T>& actual, const std::vector<double>& expected,
@@ -37,10 +41,8 @@ class LossTest : public ::testing::Test {
     for (std::size_t i = 0; i < actual.size(); ++i)
       EXPECT_TRUE(near_rel(actual[i], expected[i], rtol)) << "entry " << i;
   }
-
-  std::unique_ptr<Backend<T>> be = make_cpu_backend<T>();
 };
-TYPED_TEST_SUITE(LossTest, FloatTypes);
+TYPED_TEST_SUITE(LossTest, test::Backends, test::BackendNames);
 
 TYPED_TEST(LossTest, MeanSquaredError) {
   // Per-sample value is the mean over outputs: ((1-0)^2 + 0 + (3-5)^2) / 3; grad 2(p - y) / 3.
@@ -50,14 +52,14 @@ TYPED_TEST(LossTest, MeanSquaredError) {
 }
 
 TYPED_TEST(LossTest, MeanAbsoluteError) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   const auto r = this->run(LossKind::MeanAbsoluteError, {1, 2, 3}, {0, T(2.5), 5}, 3);
   this->expect_values(r.values, {3.5 / 3});
   this->expect_values(r.grad, {1.0 / 3, -1.0 / 3, -1.0 / 3});
 }
 
 TYPED_TEST(LossTest, BinaryCrossentropyOnProbabilities) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   // Two samples of one output: (p=0.9, y=1) and (p=0.9, y=0).
   const auto r = this->run(LossKind::BinaryCrossentropy, {T(0.9), T(0.9)}, {1, 0}, 1);
   this->expect_values(r.values, {-std::log(0.9), -std::log(0.1)});
@@ -68,7 +70,7 @@ TYPED_TEST(LossTest, BinaryCrossentropyOnProbabilities) {
 }
 
 TYPED_TEST(LossTest, BinaryCrossentropyClipsAtEpsilon) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   // p = 0 and p = 1 are clipped to [1e-7, 1 - 1e-7] (1 - 1e-7 rounded to T), and the clipped
   // entries pass no gradient.
   const double hi = static_cast<double>(T(1) - T(kEpsilon));
@@ -82,7 +84,7 @@ TYPED_TEST(LossTest, BinaryCrossentropyClipsAtEpsilon) {
 }
 
 TYPED_TEST(LossTest, BinaryCrossentropyLogitsIsStable) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   const T big = T(1e4);
   const auto r =
       this->run(LossKind::BinaryCrossentropyLogits, {big, -big, big, -big, 0}, {1, 1, 0, 0, 1}, 1);
@@ -93,7 +95,7 @@ TYPED_TEST(LossTest, BinaryCrossentropyLogitsIsStable) {
 }
 
 TYPED_TEST(LossTest, BinaryCrossentropyLogitsMatchesProbabilities) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   // BCE(sigmoid(z), y) equals the logits form while sigmoid(z) stays inside the clip range.
   const double z = 1.3, y = 0.25, p = 1 / (1 + std::exp(-z));
   const auto r = this->run(LossKind::BinaryCrossentropyLogits, {T(z)}, {T(y)}, 1);
@@ -102,7 +104,7 @@ TYPED_TEST(LossTest, BinaryCrossentropyLogitsMatchesProbabilities) {
 }
 
 TYPED_TEST(LossTest, CategoricalCrossentropyRenormalisesRows) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   // p sums to 2, so q = (0.2, 0.3, 0.5); L = -log 0.3. With g = dL/dq = (0, -1/0.3, 0) and
   // Σ g q = -1: dL/dp = (g + 1) / 2.
   const auto r = this->run(LossKind::CategoricalCrossentropy, {T(0.4), T(0.6), 1}, {0, 1, 0}, 3);
@@ -114,7 +116,7 @@ TYPED_TEST(LossTest, CategoricalCrossentropyRenormalisesRows) {
 }
 
 TYPED_TEST(LossTest, CategoricalCrossentropyClipsZeroProbability) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   const auto r = this->run(LossKind::CategoricalCrossentropy, {0, T(0.5), T(0.5)}, {1, 0, 0}, 3);
   ASSERT_TRUE(std::isfinite(r.values[0]));
   EXPECT_TRUE(near_rel(r.values[0], -std::log(1e-7), 10 * tol<T>()));
@@ -122,7 +124,7 @@ TYPED_TEST(LossTest, CategoricalCrossentropyClipsZeroProbability) {
 }
 
 TYPED_TEST(LossTest, CategoricalCrossentropyLogits) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   // softmax(0, ln 2, ln 5) = (1, 2, 5) / 8: L = -log(5/8), gradient softmax - y.
   const auto r = this->run(LossKind::CategoricalCrossentropyLogits,
                            {0, T(std::log(2.0)), T(std::log(5.0))}, {0, 0, 1}, 3);
@@ -135,7 +137,7 @@ TYPED_TEST(LossTest, CategoricalCrossentropyLogits) {
 }
 
 TYPED_TEST(LossTest, CategoricalLogitsStableForHugeLogits) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   const T big = T(1e4);
   const auto r = this->run(LossKind::CategoricalCrossentropyLogits, {big, 0, -big}, {0, 1, 0}, 3);
   this->expect_values(r.values, {1e4});
@@ -147,7 +149,7 @@ TYPED_TEST(LossTest, CategoricalLogitsStableForHugeLogits) {
 }
 
 TYPED_TEST(LossTest, GradScaleAndNullGradient) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   const std::vector<T> P = {1, 2, 3, 4}, Y = {0, 0, 0, 0};
   const auto r = this->run(LossKind::MeanSquaredError, P, Y, 2, T(0.5));
   this->expect_values(r.values, {2.5, 12.5});
@@ -164,11 +166,14 @@ struct GradientCase {
 };
 
 // Σ per_sample over a (3, 4) batch, differentiated numerically in every prediction.
-class LossGradientTest : public ::testing::TestWithParam<GradientCase> {};
+class LossGradientTest
+    : public ::testing::TestWithParam<std::tuple<GradientCase, test::DeviceKind>> {};
 
 TEST_P(LossGradientTest, MatchesFiniteDifferences) {
-  const GradientCase c = GetParam();
-  auto be = make_cpu_backend<double>();
+  const GradientCase c = std::get<0>(GetParam());
+  const test::DeviceKind device = std::get<1>(GetParam());
+  if (!test::device_present(device)) GTEST_SKIP() << "no CUDA backend or no GPU";
+  auto be = test::kernel_backend<double>(device);
   const Index n_out = 3, batch = 4;
   std::vector<double> P = test::uniform<double>(n_out * batch, c.p_lo, c.p_hi, 31);
   std::vector<double> Y;
@@ -201,20 +206,27 @@ TEST_P(LossGradientTest, MatchesFiniteDifferences) {
 
 INSTANTIATE_TEST_SUITE_P(
     AllLosses, LossGradientTest,
-    ::testing::Values(GradientCase{LossKind::MeanSquaredError, -2, 2},
-                      GradientCase{LossKind::MeanAbsoluteError, -2, 2},
-                      GradientCase{LossKind::BinaryCrossentropy, 0.05, 0.95},
-                      GradientCase{LossKind::BinaryCrossentropyLogits, -4, 4},
-                      // Unnormalised rows, so the gradient carries the renormalisation.
-                      GradientCase{LossKind::CategoricalCrossentropy, 0.1, 1.0},
-                      GradientCase{LossKind::CategoricalCrossentropyLogits, -4, 4},
-                      GradientCase{LossKind::SparseCategoricalCrossentropy, 0.1, 1.0},
-                      GradientCase{LossKind::SparseCategoricalCrossentropyLogits, -4, 4}),
-    [](const auto& info) { return std::string(loss_name(info.param.kind)); });
+    ::testing::Combine(
+        ::testing::Values(GradientCase{LossKind::MeanSquaredError, -2, 2},
+                          GradientCase{LossKind::MeanAbsoluteError, -2, 2},
+                          GradientCase{LossKind::BinaryCrossentropy, 0.05, 0.95},
+                          GradientCase{LossKind::BinaryCrossentropyLogits, -4, 4},
+                          // Unnormalised rows, so the gradient carries the renormalisation.
+                          GradientCase{LossKind::CategoricalCrossentropy, 0.1, 1.0},
+                          GradientCase{LossKind::CategoricalCrossentropyLogits, -4, 4},
+                          GradientCase{LossKind::SparseCategoricalCrossentropy, 0.1, 1.0},
+                          GradientCase{LossKind::SparseCategoricalCrossentropyLogits, -4, 4}),
+        test::AllDevices()),
+    [](const auto& info) {
+      return std::string(loss_name(std::get<0>(info.param).kind)) +
+             test::device_suffix(std::get<1>(info.param));
+    });
 
-template <typename T>
-class MetricTest : public LossTest<T> {
+template <typename Param>
+class MetricTest : public LossTest<Param> {
  protected:
+  using T = typename Param::Scalar;
+
   std::vector<T> run_metric(MetricKind kind, const std::vector<T>& A, const std::vector<T>& Y,
                             Index n_out) {
     std::vector<T> out(A.size() / n_out);
@@ -222,10 +234,10 @@ class MetricTest : public LossTest<T> {
     return out;
   }
 };
-TYPED_TEST_SUITE(MetricTest, FloatTypes);
+TYPED_TEST_SUITE(MetricTest, test::Backends, test::BackendNames);
 
 TYPED_TEST(MetricTest, HandComputedValues) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   // Binary accuracy thresholds at p > 0.5, so 0.5 counts as class 0.
   this->expect_values(
       this->run_metric(MetricKind::BinaryAccuracy, {T(0.7), T(0.2), T(0.5)}, {1, 0, 1}, 3),

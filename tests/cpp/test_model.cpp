@@ -9,6 +9,7 @@
 #include "eigennet/backend.h"
 #include "eigennet/model.h"
 #include "eigennet/trainer.h"
+#include "test_backends.h"
 #include "test_util.h"
 
 namespace eigennet {
@@ -57,8 +58,10 @@ OptimizerConfig adam(double lr) {
 
 template <typename T>
 std::unique_ptr<Model<T>> make_model(Index n_inputs, std::vector<LayerSpec> layers,
-                                     std::uint64_t seed) {
-  auto m = std::make_unique<Model<T>>(n_inputs, std::move(layers), make_cpu_backend<T>(), seed);
+                                     std::uint64_t seed,
+                                     test::DeviceKind device = test::DeviceKind::Cpu) {
+  auto m =
+      std::make_unique<Model<T>>(n_inputs, std::move(layers), test::model_backend<T>(device), seed);
   for (std::size_t i = 0; i < m->layers().size(); ++i)
     if (m->param_offset(i) >= 0)
       m->initialize(i, Initializer::from_name("glorot_uniform"), Initializer::from_name("zeros"));
@@ -81,15 +84,37 @@ std::vector<T> labels(Index n, Index n_classes, std::uint64_t seed) {
   return y;
 }
 
+/// Model::forward on host data: x (n_inputs, batch) in, the output (n_outputs, batch) back.
 template <typename T>
-class ModelTest : public ::testing::Test {};
-TYPED_TEST_SUITE(ModelTest, FloatTypes);
+std::vector<T> forward_host(Model<T>& m, const std::vector<T>& x, Index batch, bool training) {
+  Buffer<T> dx(m.backend(), static_cast<Index>(x.size()));
+  m.backend().copy_to_device(dx.data(), x.data(), dx.bytes());
+  const T* out = m.forward(dx.data(), batch, training);
+  std::vector<T> host(static_cast<std::size_t>(m.n_outputs() * batch));
+  m.backend().copy_to_host(host.data(), out, host.size() * sizeof(T));
+  return host;
+}
+
+template <typename Param>
+class ModelTest : public ::testing::Test {
+ protected:
+  using T = typename Param::Scalar;
+  void SetUp() override {
+    if (!test::device_present(Param::device)) GTEST_SKIP() << "no CUDA backend or no GPU";
+  }
+  static std::unique_ptr<Model<T>> model(Index n_inputs, std::vector<LayerSpec> layers,
+                                         std::uint64_t seed) {
+    return make_model<T>(n_inputs, std::move(layers), seed, Param::device);
+  }
+  static std::unique_ptr<Backend<T>> backend() { return test::model_backend<T>(Param::device); }
+};
+TYPED_TEST_SUITE(ModelTest, test::Backends, test::BackendNames);
 
 TYPED_TEST(ModelTest, LayoutAndWidths) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   LayerSpec no_bias = dense(2);
   no_bias.use_bias = false;
-  Model<T> m(3, {dense(4, Activation::Relu), dropout(0.5), no_bias}, make_cpu_backend<T>(), 0);
+  Model<T> m(3, {dense(4, Activation::Relu), dropout(0.5), no_bias}, this->backend(), 0);
   EXPECT_EQ(m.n_params(), 3 * 4 + 4 + 4 * 2);
   EXPECT_EQ(m.param_offset(0), 0);
   EXPECT_EQ(m.param_offset(1), -1);
@@ -101,10 +126,10 @@ TYPED_TEST(ModelTest, LayoutAndWidths) {
 }
 
 TYPED_TEST(ModelTest, OneSgdStepByHand) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   // Z = w·x + b with w = (1, 2), b = 0.5 on x = (1,0), (0,1), (1,1) and y = (1, 2, 3): every
   // error is 0.5, so MSE = 0.25, dL/dz = 2 * 0.5 / 3 = 1/3, dL/dw = (2/3, 2/3), dL/db = 1.
-  Model<T> m(2, {dense(1)}, make_cpu_backend<T>(), 0);
+  Model<T> m(2, {dense(1)}, this->backend(), 0);
   const std::vector<T> p0 = {1, 2, T(0.5)};
   m.set_params(p0.data());
   m.compile(LossKind::MeanSquaredError, sgd(0.1), {MetricKind::MeanAbsoluteError});
@@ -133,12 +158,15 @@ struct ModelGradCase {
 // With SGD at lr = 1 one step moves the parameters by exactly -dL/dθ, so the model's whole
 // backward pass (fused losses, activation layers, regularisation) can be checked against finite
 // differences of the loss that evaluate() reports.
-class ModelGradientTest : public ::testing::TestWithParam<ModelGradCase> {};
+class ModelGradientTest
+    : public ::testing::TestWithParam<std::tuple<ModelGradCase, test::DeviceKind>> {};
 
 TEST_P(ModelGradientTest, SgdStepMatchesFiniteDifferences) {
-  const ModelGradCase& c = GetParam();
+  const ModelGradCase& c = std::get<0>(GetParam());
+  const test::DeviceKind device = std::get<1>(GetParam());
+  if (!test::device_present(device)) GTEST_SKIP() << "no CUDA backend or no GPU";
   const Index n_in = 3, n = 6;
-  auto m = make_model<double>(n_in, c.layers, 5);
+  auto m = make_model<double>(n_in, c.layers, 5, device);
   m->compile(c.loss, sgd(1.0), {});
   const Index n_out = m->n_outputs();
   const std::vector<double> x = test::uniform<double>(n_in * n, -1, 1, 61);
@@ -171,35 +199,41 @@ TEST_P(ModelGradientTest, SgdStepMatchesFiniteDifferences) {
 
 INSTANTIATE_TEST_SUITE_P(
     Architectures, ModelGradientTest,
-    ::testing::Values(
-        ModelGradCase{"tanh_softmax_sparse",
-                      {dense(5, Activation::Tanh), dense(4, Activation::Softmax)},
-                      LossKind::SparseCategoricalCrossentropy},
-        ModelGradCase{"sigmoid_activation_layer_bce",
-                      {dense(5, Activation::Elu), dense(1), activation(Activation::Sigmoid)},
-                      LossKind::BinaryCrossentropy},
-        ModelGradCase{"gelu_l1_l2_mse",
-                      {dense(5, Activation::Gelu, 0.01, 0.02), dropout(0.0), dense(2)},
-                      LossKind::MeanSquaredError},
-        ModelGradCase{"activation_layers_categorical",
-                      {dense(4, Activation::Sigmoid), activation(Activation::Tanh),
-                       dense(3, Activation::Softmax)},
-                      LossKind::CategoricalCrossentropy},
-        ModelGradCase{"softmax_mse_unfused",
-                      {dense(4, Activation::Softplus), dense(3, Activation::Softmax)},
-                      LossKind::MeanSquaredError},
-        ModelGradCase{"sigmoid_bce_probs_fused",
-                      {dense(4, Activation::LeakyRelu, 0.0, 0.1), dense(2, Activation::Sigmoid)},
-                      LossKind::BinaryCrossentropy}),
-    [](const auto& info) { return std::string(info.param.name); });
+    ::testing::Combine(
+        ::testing::Values(
+            ModelGradCase{"tanh_softmax_sparse",
+                          {dense(5, Activation::Tanh), dense(4, Activation::Softmax)},
+                          LossKind::SparseCategoricalCrossentropy},
+            ModelGradCase{"sigmoid_activation_layer_bce",
+                          {dense(5, Activation::Elu), dense(1), activation(Activation::Sigmoid)},
+                          LossKind::BinaryCrossentropy},
+            ModelGradCase{"gelu_l1_l2_mse",
+                          {dense(5, Activation::Gelu, 0.01, 0.02), dropout(0.0), dense(2)},
+                          LossKind::MeanSquaredError},
+            ModelGradCase{"activation_layers_categorical",
+                          {dense(4, Activation::Sigmoid), activation(Activation::Tanh),
+                           dense(3, Activation::Softmax)},
+                          LossKind::CategoricalCrossentropy},
+            ModelGradCase{"softmax_mse_unfused",
+                          {dense(4, Activation::Softplus), dense(3, Activation::Softmax)},
+                          LossKind::MeanSquaredError},
+            ModelGradCase{
+                "sigmoid_bce_probs_fused",
+                {dense(4, Activation::LeakyRelu, 0.0, 0.1), dense(2, Activation::Sigmoid)},
+                LossKind::BinaryCrossentropy}),
+        test::AllDevices()),
+    [](const auto& info) {
+      return std::string(std::get<0>(info.param).name) +
+             test::device_suffix(std::get<1>(info.param));
+    });
 
 TYPED_TEST(ModelTest, FusedSigmoidBceEqualsLogitsLoss) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   const Index n = 16;
   const std::vector<T> x = test::uniform<T>(4 * n, -1, 1, 71);
   std::vector<T> y = labels<T>(n, 2, 72);
   auto run = [&](Activation last, LossKind loss) {
-    auto m = make_model<T>(4, {dense(3, Activation::Tanh), dense(1, last)}, 3);
+    auto m = this->model(4, {dense(3, Activation::Tanh), dense(1, last)}, 3);
     m->compile(loss, sgd(0.5), {});
     DataSet<T> data(m->backend(), x.data(), 4, y.data(), 1, n);
     Trainer<T> trainer(*m);
@@ -213,8 +247,8 @@ TYPED_TEST(ModelTest, FusedSigmoidBceEqualsLogitsLoss) {
 }
 
 TYPED_TEST(ModelTest, LearnsXorWithAdam) {
-  using T = TypeParam;
-  auto m = make_model<T>(2, {dense(4, Activation::Tanh), dense(1, Activation::Sigmoid)}, 1);
+  using T = typename TypeParam::Scalar;
+  auto m = this->model(2, {dense(4, Activation::Tanh), dense(1, Activation::Sigmoid)}, 1);
   m->compile(LossKind::BinaryCrossentropy, adam(0.05), {MetricKind::BinaryAccuracy});
   const std::vector<T> x = {0, 0, 0, 1, 1, 0, 1, 1}, y = {0, 1, 1, 0};
   DataSet<T> data(m->backend(), x.data(), 2, y.data(), 1, 4);
@@ -231,8 +265,8 @@ TYPED_TEST(ModelTest, LearnsXorWithAdam) {
 
 /// Trains a model with dropout and shuffling for a few epochs; returns its parameters.
 template <typename T>
-std::vector<T> train_small(std::uint64_t seed) {
-  auto m = make_model<T>(6, {dense(8, Activation::Relu), dropout(0.3), dense(3)}, seed);
+std::vector<T> train_small(std::uint64_t seed, test::DeviceKind device) {
+  auto m = make_model<T>(6, {dense(8, Activation::Relu), dropout(0.3), dense(3)}, seed, device);
   m->compile(LossKind::SparseCategoricalCrossentropyLogits, adam(0.01),
              {MetricKind::SparseCategoricalAccuracy});
   const Index n = 50;
@@ -245,8 +279,10 @@ std::vector<T> train_small(std::uint64_t seed) {
 }
 
 TYPED_TEST(ModelTest, SameSeedGivesBitwiseIdenticalParams) {
-  using T = TypeParam;
-  const std::vector<T> a = train_small<T>(17), b = train_small<T>(17), c = train_small<T>(18);
+  using T = typename TypeParam::Scalar;
+  const auto device = TypeParam::device;
+  const std::vector<T> a = train_small<T>(17, device), b = train_small<T>(17, device);
+  const std::vector<T> c = train_small<T>(18, device);
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
 }
@@ -295,12 +331,12 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ThreadDeterminismTest,
                          });
 
 TYPED_TEST(ModelTest, DropoutTrainingAndInference) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   const double rate = 0.3;
   const Index width = 1000, batch = 100;
-  Model<T> m(width, {dropout(rate)}, make_cpu_backend<T>(), 4);
+  Model<T> m(width, {dropout(rate)}, this->backend(), 4);
   const std::vector<T> x(width * batch, T(2));
-  const T* out = m.forward(x.data(), batch, true);
+  const std::vector<T> out = forward_host(m, x, batch, true);
   const T kept = static_cast<T>(2 / (1 - rate));
   Index zeros = 0;
   for (Index i = 0; i < width * batch; ++i) {
@@ -311,26 +347,24 @@ TYPED_TEST(ModelTest, DropoutTrainingAndInference) {
   }
   // 100k Bernoulli(0.3) draws: standard error 0.00145.
   EXPECT_NEAR(static_cast<double>(zeros) / (width * batch), rate, 0.01);
-  const std::vector<T> first(out, out + width * batch);
-  const T* again = m.forward(x.data(), batch, true);
-  EXPECT_NE(std::vector<T>(again, again + width * batch), first);  // a new mask per batch
-  const T* inference = m.forward(x.data(), batch, false);
-  EXPECT_EQ(std::vector<T>(inference, inference + width * batch), x);
+  EXPECT_NE(forward_host(m, x, batch, true), out);  // a new mask per batch
+  EXPECT_EQ(forward_host(m, x, batch, false), x);
 }
 
 TYPED_TEST(ModelTest, SeededDropoutIgnoresModelSeed) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   LayerSpec d = dropout(0.5);
   d.has_seed = true;
   d.seed = 99;
   const std::vector<T> x(64, T(1));
-  Model<T> a(64, {d}, make_cpu_backend<T>(), 1), b(64, {d}, make_cpu_backend<T>(), 2);
-  const T* oa = a.forward(x.data(), 1, true);
-  const T* ob = b.forward(x.data(), 1, true);
-  EXPECT_EQ(std::vector<T>(oa, oa + 64), std::vector<T>(ob, ob + 64));
+  Model<T> a(64, {d}, this->backend(), 1), b(64, {d}, this->backend(), 2);
+  EXPECT_EQ(forward_host(a, x, 1, true), forward_host(b, x, 1, true));
 }
 
-TEST(ModelDropout, BackwardUsesTheForwardMask) {
+class ModelDropout : public ::testing::TestWithParam<test::DeviceKind> {};
+
+TEST_P(ModelDropout, BackwardUsesTheForwardMask) {
+  if (!test::device_present(GetParam())) GTEST_SKIP() << "no CUDA backend or no GPU";
   // out = mask ⊙ (W·x + b) with the seeded layer's first mask (counter 0), MSE against y. The
   // SGD lr = 1 step must equal finite differences of that loss with the mask held fixed.
   const Index n_in = 3, units = 4, n = 5;
@@ -338,7 +372,7 @@ TEST(ModelDropout, BackwardUsesTheForwardMask) {
   LayerSpec d = dropout(rate);
   d.has_seed = true;
   d.seed = 11;
-  auto m = make_model<double>(n_in, {dense(units), d}, 6);
+  auto m = make_model<double>(n_in, {dense(units), d}, 6, GetParam());
   m->compile(LossKind::MeanSquaredError, sgd(1.0), {});
   const std::vector<double> x = test::uniform<double>(n_in * n, -1, 1, 111);
   const std::vector<double> y = test::uniform<double>(units * n, -1, 1, 112);
@@ -368,15 +402,19 @@ TEST(ModelDropout, BackwardUsesTheForwardMask) {
   test::expect_gradients_match(analytic, numeric, 1e-6, "dropout");
 }
 
+INSTANTIATE_TEST_SUITE_P(Devices, ModelDropout, test::AllDevices(), [](const auto& info) {
+  return test::device_suffix(info.param).substr(1);
+});
+
 TYPED_TEST(ModelTest, LargerPassesBetweenEpochsDoNotChangeTraining) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   // predict and evaluate with a larger batch regrow the workspaces but must not touch the
   // parameters, the optimizer state or the random streams.
   const Index n = 40;
   const std::vector<T> x = test::uniform<T>(5 * n, -1, 1, 121);
   const std::vector<T> y = labels<T>(n, 3, 122);
   auto train = [&](bool interleave) {
-    auto m = make_model<T>(5, {dense(6, Activation::Relu), dropout(0.2), dense(3)}, 7);
+    auto m = this->model(5, {dense(6, Activation::Relu), dropout(0.2), dense(3)}, 7);
     m->compile(LossKind::SparseCategoricalCrossentropyLogits, adam(0.01), {});
     DataSet<T> data(m->backend(), x.data(), 5, y.data(), 1, n);
     Trainer<T> trainer(*m);
@@ -394,8 +432,8 @@ TYPED_TEST(ModelTest, LargerPassesBetweenEpochsDoNotChangeTraining) {
 }
 
 TYPED_TEST(ModelTest, DropoutKernel) {
-  using T = TypeParam;
-  auto be = make_cpu_backend<T>();
+  using T = typename TypeParam::Scalar;
+  auto be = test::kernel_backend<T>(TypeParam::device);
   const Index n = 1000;
   const std::vector<T> in = test::uniform<T>(n, -1, 1, 5);
   std::vector<T> out(n), mask(n);
@@ -408,26 +446,26 @@ TYPED_TEST(ModelTest, DropoutKernel) {
 }
 
 TYPED_TEST(ModelTest, PredictMatchesForwardAcrossShortBatches) {
-  using T = TypeParam;
-  auto m = make_model<T>(3, {dense(5, Activation::Tanh), dense(2, Activation::Softmax)}, 8);
+  using T = typename TypeParam::Scalar;
+  auto m = this->model(3, {dense(5, Activation::Tanh), dense(2, Activation::Softmax)}, 8);
   const Index n = 10;
   const std::vector<T> x = test::uniform<T>(3 * n, -1, 1, 101);
   DataSet<T> data(m->backend(), x.data(), 3, nullptr, 0, n);
   Trainer<T> trainer(*m);
   std::vector<T> out(2 * n);
   ASSERT_TRUE(trainer.predict(data, 4, out.data()));
-  const T* all = m->forward(x.data(), n, false);
+  const std::vector<T> all = forward_host(*m, x, n, false);
   for (Index i = 0; i < 2 * n; ++i) EXPECT_TRUE(near_rel(out[i], all[i], test::tol<T>())) << i;
 }
 
 TYPED_TEST(ModelTest, ScheduleDrivesEachStep) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   // lr 0.1 for step 0 and 0 afterwards: only the first batch moves the weights.
   OptimizerConfig opt = sgd(0.1);
   opt.learning_rate.kind = Schedule::Kind::PiecewiseConstant;
   opt.learning_rate.boundaries = {0};
   opt.learning_rate.values = {0.1, 0.0};
-  auto m = make_model<T>(2, {dense(1)}, 3);
+  auto m = this->model(2, {dense(1)}, 3);
   m->compile(LossKind::MeanSquaredError, opt, {});
   const std::vector<T> x = {1, 0, 0, 1}, y = {1, -1};
   DataSet<T> data(m->backend(), x.data(), 2, y.data(), 1, 2);
@@ -444,8 +482,8 @@ TYPED_TEST(ModelTest, ScheduleDrivesEachStep) {
 }
 
 TYPED_TEST(ModelTest, ProgressCanStopAPass) {
-  using T = TypeParam;
-  auto m = make_model<T>(2, {dense(1)}, 3);
+  using T = typename TypeParam::Scalar;
+  auto m = this->model(2, {dense(1)}, 3);
   m->compile(LossKind::MeanSquaredError, sgd(0.1), {});
   const std::vector<T> x(2 * 10, T(1)), y(10, T(0));
   DataSet<T> data(m->backend(), x.data(), 2, y.data(), 1, 10);
@@ -466,8 +504,8 @@ TYPED_TEST(ModelTest, ProgressCanStopAPass) {
 }
 
 TYPED_TEST(ModelTest, CompileResetsOptimizerState) {
-  using T = TypeParam;
-  auto m = make_model<T>(2, {dense(3)}, 3);
+  using T = typename TypeParam::Scalar;
+  auto m = this->model(2, {dense(3)}, 3);
   m->compile(LossKind::MeanSquaredError, adam(0.1), {});
   EXPECT_EQ(m->n_state(), 2 * m->n_params());
   const std::vector<T> x = {1, 2, 3, 4}, y = {1, 0, 1, 0, 1, 0};

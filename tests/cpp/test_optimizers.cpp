@@ -8,6 +8,7 @@
 
 #include "eigennet/backend.h"
 #include "eigennet/optimizer.h"
+#include "test_backends.h"
 #include "test_util.h"
 
 namespace eigennet {
@@ -95,9 +96,11 @@ const NamedConfig kConfigs[] = {
     {"adagrad", make(OptimizerKind::Adagrad)},
 };
 
-template <typename T>
-class OptimizerTest : public ::testing::Test {
+template <typename Param>
+class OptimizerTest : public test::OnBackend<Param> {
  protected:
+  using T = typename Param::Scalar;
+
   /// Runs `steps` updates through the backend; returns the weights after each.
   std::vector<std::vector<T>> run(const OptimizerConfig& cfg, int steps) {
     const Index n = static_cast<Index>(kW0.size());
@@ -109,18 +112,17 @@ class OptimizerTest : public ::testing::Test {
     for (int t = 0; t < steps; ++t) {
       const std::vector<T> g(kGrads[t].begin(), kGrads[t].end());
       // Plain SGD has no state, and the model then passes a null buffer.
-      be->optimizer_step(cfg, kLr[t], t, w.data(), g.data(), state.empty() ? nullptr : state.data(),
-                         n);
+      this->be->optimizer_step(cfg, kLr[t], t, w.data(), g.data(),
+                               state.empty() ? nullptr : state.data(), n);
       out.push_back(w);
     }
     return out;
   }
-  std::unique_ptr<Backend<T>> be = make_cpu_backend<T>();
 };
-TYPED_TEST_SUITE(OptimizerTest, FloatTypes);
+TYPED_TEST_SUITE(OptimizerTest, test::Backends, test::BackendNames);
 
 TYPED_TEST(OptimizerTest, ThreeStepsMatchKerasRules) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   for (const NamedConfig& nc : kConfigs) {
     SCOPED_TRACE(nc.name);
     const auto got = this->run(nc.cfg, 3);
@@ -134,7 +136,7 @@ TYPED_TEST(OptimizerTest, ThreeStepsMatchKerasRules) {
 }
 
 TYPED_TEST(OptimizerTest, FirstStepsByHand) {
-  using T = TypeParam;
+  using T = typename TypeParam::Scalar;
   // SGD: 0.5 - 0.1 * 0.1, then - 0.05 * (-0.05).
   auto sgd = this->run(make(OptimizerKind::SGD), 2);
   EXPECT_TRUE(near_rel(sgd[0][0], 0.49, tol<T>()));

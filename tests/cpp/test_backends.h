@@ -1,0 +1,262 @@
+#pragma once
+// The C++ suites run once per backend: typed tests over On<T, device>, with the CUDA variants
+// skipped at run time when the build has no CUDA backend or no GPU is present.
+//
+// Kernel tests pass host vectors to Backend<T> calls. On a device backend they go through
+// HostShim, which mirrors each pointer argument into device memory (equal host pointers share one
+// device array, so in-place calls stay in place), runs the call on the device and copies every
+// written array back. Model and Trainer tests use the real backend: they only hand host memory to
+// DataSet, set_params and get_params, which copy.
+//
+// EIGENNET_TEST_CUDA_AS_CPU=1 serves the CUDA slot with the CPU backend behind HostShim, so that
+// the shim and the per-device plumbing are exercised on machines without a GPU (CI does this).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "eigennet/backend.h"
+
+namespace eigennet::test {
+
+enum class DeviceKind { Cpu, Cuda };
+
+template <typename T, DeviceKind D>
+struct On {
+  using Scalar = T;
+  static constexpr DeviceKind device = D;
+};
+
+using Backends = ::testing::Types<On<float, DeviceKind::Cpu>, On<double, DeviceKind::Cpu>,
+                                  On<float, DeviceKind::Cuda>, On<double, DeviceKind::Cuda>>;
+
+/// Names the typed variants float_cpu, double_cpu, float_cuda, double_cuda.
+struct BackendNames {
+  template <typename Param>
+  static std::string GetName(int) {
+    return std::string(std::is_same_v<typename Param::Scalar, float> ? "float" : "double") +
+           (Param::device == DeviceKind::Cpu ? "_cpu" : "_cuda");
+  }
+};
+
+/// Both devices, for value-parameterised suites (::testing::Combine with their cases).
+inline auto AllDevices() { return ::testing::Values(DeviceKind::Cpu, DeviceKind::Cuda); }
+inline std::string device_suffix(DeviceKind d) { return d == DeviceKind::Cpu ? "_cpu" : "_cuda"; }
+
+inline bool cuda_as_cpu() {
+  const char* v = std::getenv("EIGENNET_TEST_CUDA_AS_CPU");
+  return v && *v && *v != '0';
+}
+
+/// Whether tests of this device can run here.
+inline bool device_present(DeviceKind d) {
+  return d == DeviceKind::Cpu || cuda_as_cpu() || cuda_available();
+}
+
+/// The backend a Model or Trainer test builds on.
+template <typename T>
+std::unique_ptr<Backend<T>> model_backend(DeviceKind d) {
+  if (d == DeviceKind::Cpu || cuda_as_cpu()) return make_cpu_backend<T>();
+  return make_cuda_backend<T>();
+}
+
+/// A Backend<T> over host memory that runs each call on `inner` (see the file comment).
+template <typename T>
+class HostShim final : public Backend<T> {
+ public:
+  explicit HostShim(std::unique_ptr<Backend<T>> inner) : m_d(std::move(inner)) {}
+
+  const char* name() const override { return m_d->name(); }
+  bool is_host() const override { return true; }
+  void* allocate(std::size_t bytes) override {
+    return ::operator new(std::max<std::size_t>(bytes, 1));
+  }
+  void deallocate(void* p) noexcept override { ::operator delete(p); }
+  void copy_to_device(void* dst, const void* src, std::size_t n) override {
+    std::memcpy(dst, src, n);
+  }
+  void copy_to_host(void* dst, const void* src, std::size_t n) override {
+    std::memcpy(dst, src, n);
+  }
+  void copy_on_device(void* dst, const void* src, std::size_t n) override {
+    std::memcpy(dst, src, n);
+  }
+  void synchronize() override {}
+
+  void fill(T* dst, Index n, T value) override {
+    Mirror m(*m_d);
+    m_d->fill(m.out(dst, n), n, value);
+  }
+  void dense_forward(const T* W, const T* b, const T* X, T* Z, T* A, Index n_units, Index n_inputs,
+                     Index batch, Activation act) override {
+    Mirror m(*m_d);
+    const T* dW = m.in(W, n_units * n_inputs);
+    const T* db = m.in(b, n_units);
+    const T* dX = m.in(X, n_inputs * batch);
+    T* dZ = m.out(Z, n_units * batch);
+    m_d->dense_forward(dW, db, dX, dZ, m.out(A, n_units * batch), n_units, n_inputs, batch, act);
+  }
+  void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols) override {
+    Mirror m(*m_d);
+    const T* dZ = m.in(Z, rows * cols);
+    m_d->activation_forward(act, dZ, m.out(A, rows * cols), rows, cols);
+  }
+  void activation_backward(Activation act, const T* Z, const T* A, const T* dA, T* dZ, Index rows,
+                           Index cols) override {
+    Mirror m(*m_d);
+    const Index n = rows * cols;
+    const T* z = m.in(Z, n);
+    const T* a = m.in(A, n);
+    const T* da = m.in(dA, n);
+    m_d->activation_backward(act, z, a, da, m.out(dZ, n), rows, cols);
+  }
+  void dense_backward(const T* W, const T* X, const T* dZ, T* dW, T* db, T* dX, Index n_units,
+                      Index n_inputs, Index batch) override {
+    Mirror m(*m_d);
+    const T* w = m.in(W, n_units * n_inputs);
+    const T* x = m.in(X, n_inputs * batch);
+    const T* dz = m.in(dZ, n_units * batch);
+    T* dw = m.out(dW, n_units * n_inputs);
+    T* dbias = m.out(db, n_units);
+    m_d->dense_backward(w, x, dz, dw, dbias, m.out(dX, n_inputs * batch), n_units, n_inputs, batch);
+  }
+  void dropout_forward(const T* in, T* out, T* mask, Index n, double rate, std::uint64_t seed,
+                       std::uint64_t counter) override {
+    Mirror m(*m_d);
+    const T* i = m.in(in, n);
+    T* o = m.out(out, n);
+    m_d->dropout_forward(i, o, m.out(mask, n), n, rate, seed, counter);
+  }
+  void multiply(const T* a, const T* b, T* out, Index n) override {
+    Mirror m(*m_d);
+    const T* da = m.in(a, n);
+    const T* db = m.in(b, n);
+    m_d->multiply(da, db, m.out(out, n), n);
+  }
+  void loss(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
+            T* per_sample, T* grad) override {
+    Mirror m(*m_d);
+    const T* p = m.in(P, n_out * batch);
+    const T* y = m.in(Y, (is_sparse(kind) ? 1 : n_out) * batch);
+    T* ps = m.out(per_sample, batch);
+    m_d->loss(kind, p, y, n_out, batch, grad_scale, ps, m.out(grad, n_out * batch));
+  }
+  void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch,
+              T* per_sample) override {
+    Mirror m(*m_d);
+    const Index n_y = kind == MetricKind::SparseCategoricalAccuracy ? 1 : n_out;
+    const T* a = m.in(A, n_out * batch);
+    const T* y = m.in(Y, n_y * batch);
+    m_d->metric(kind, a, y, n_out, batch, m.out(per_sample, batch));
+  }
+  void sum_into(const T* x, Index n, double weight, double* acc) override {
+    Mirror m(*m_d);
+    const T* dx = m.in(x, n);
+    m_d->sum_into(dx, n, weight, m.out(acc, 1));
+  }
+  void regularize(const T* w, T* grad, Index n, double l1, double l2, double weight,
+                  double* penalty) override {
+    Mirror m(*m_d);
+    const T* dw = m.in(w, n);
+    T* g = m.out(grad, n);
+    m_d->regularize(dw, g, n, l1, l2, weight, m.out(penalty, 1));
+  }
+  void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,
+                      const T* grads, T* state, Index n) override {
+    Mirror m(*m_d);
+    T* p = m.out(params, n);
+    const T* g = m.in(grads, n);
+    m_d->optimizer_step(cfg, lr, step, p, g, m.out(state, n * cfg.n_slots()), n);
+  }
+  void permutation(std::int64_t* idx, Index n, std::uint64_t seed) override {
+    Mirror m(*m_d);
+    m_d->permutation(m.out(idx, n), n, seed);
+  }
+  void gather_columns(const T* src, Index rows, const std::int64_t* idx, Index first, Index count,
+                      T* dst) override {
+    Mirror m(*m_d);
+    std::int64_t cols = 0;
+    for (Index j = 0; j < count; ++j) cols = std::max(cols, idx[first + j] + 1);
+    const T* s = m.in(src, rows * cols);
+    const std::int64_t* i = m.in(idx, first + count);
+    m_d->gather_columns(s, rows, i, first, count, m.out(dst, rows * count));
+  }
+
+ private:
+  /// The device copies of one call's arguments; written ones go back to the host at the end.
+  class Mirror {
+   public:
+    explicit Mirror(Device& d) : m_dev(d), m_uncaught(std::uncaught_exceptions()) {}
+    // Copies back unless the call threw (a second exception while unwinding would terminate).
+    ~Mirror() noexcept(false) {
+      if (std::uncaught_exceptions() > m_uncaught) return;
+      for (Entry& e : m_entries)
+        if (e.written) m_dev.copy_to_host(e.host, e.dev.data(), e.dev.bytes());
+    }
+    Mirror(const Mirror&) = delete;
+    Mirror& operator=(const Mirror&) = delete;
+
+    template <typename E>
+    const E* in(const E* host, Index n) {
+      return static_cast<const E*>(map(const_cast<E*>(host), n * Index(sizeof(E)), false));
+    }
+    /// Written arrays are uploaded too: some calls accumulate into them or read them first.
+    template <typename E>
+    E* out(E* host, Index n) {
+      return static_cast<E*>(map(host, n * Index(sizeof(E)), true));
+    }
+
+   private:
+    struct Entry {
+      void* host;
+      Buffer<char> dev;
+      bool written;
+    };
+    void* map(void* host, Index bytes, bool written) {
+      if (!host) return nullptr;
+      for (Entry& e : m_entries)
+        if (e.host == host) {
+          e.written = e.written || written;
+          return e.dev.data();
+        }
+      Buffer<char> dev(m_dev, std::max<Index>(bytes, 1));
+      if (bytes > 0) m_dev.copy_to_device(dev.data(), host, static_cast<std::size_t>(bytes));
+      m_entries.push_back({host, std::move(dev), written});
+      return m_entries.back().dev.data();
+    }
+    Device& m_dev;
+    int m_uncaught;
+    std::vector<Entry> m_entries;
+  };
+
+  std::unique_ptr<Backend<T>> m_d;
+};
+
+/// The backend a kernel test calls with host vectors.
+template <typename T>
+std::unique_ptr<Backend<T>> kernel_backend(DeviceKind d) {
+  if (d == DeviceKind::Cpu) return make_cpu_backend<T>();
+  return std::make_unique<HostShim<T>>(model_backend<T>(d));
+}
+
+/// Base of the per-device typed suites: `be` takes host pointers on every device.
+template <typename Param>
+class OnBackend : public ::testing::Test {
+ protected:
+  using T = typename Param::Scalar;
+  void SetUp() override {
+    if (!device_present(Param::device)) GTEST_SKIP() << "no CUDA backend or no GPU";
+    be = kernel_backend<T>(Param::device);
+  }
+  std::unique_ptr<Backend<T>> be;
+};
+
+}  // namespace eigennet::test
