@@ -1,5 +1,5 @@
 """Bad input, table-driven: each case raises a clear Python exception naming the value, the
-process survives, and the model still works afterwards."""
+process survives, and the model still works afterwards; on every device (see conftest.py)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,25 @@ def _classifier():
     return m
 
 
-REG = _regression()
-CLF = _classifier()
+_MODELS: dict[tuple[str, str], en.Sequential] = {}
+
+
+def _shared(kind: str) -> en.Sequential:
+    """One regression and one classification model per device, shared by every case."""
+    key = (kind, en.config.device())
+    if key not in _MODELS:
+        _MODELS[key] = _regression() if kind == "reg" else _classifier()
+    return _MODELS[key]
+
+
+def reg() -> en.Sequential:
+    return _shared("reg")
+
+
+def clf() -> en.Sequential:
+    return _shared("clf")
+
+
 x_input = en.Input((4,))
 
 CASES = [
@@ -157,108 +174,113 @@ CASES = [
         RuntimeError,
         "compile",
     ),
-    ("fit_feature_count", lambda: REG.fit(X[:, :3], Y, verbose=0), ValueError, "(20, 3)"),
-    ("fit_rank3", lambda: REG.fit(X.reshape(20, 2, 2), Y, verbose=0), ValueError, "(20, 2, 2)"),
-    ("fit_empty", lambda: REG.fit(X[:0], Y[:0], verbose=0), ValueError, "0 samples"),
-    ("fit_object_dtype", lambda: REG.fit(X.astype(object), Y, verbose=0), TypeError, "object"),
-    ("fit_str_dtype", lambda: REG.fit(X.astype(str), Y, verbose=0), TypeError, "<U"),
-    ("fit_complex", lambda: REG.fit(X.astype(complex), Y, verbose=0), TypeError, "complex"),
-    ("fit_ragged", lambda: REG.fit([[1, 2], [3]], Y, verbose=0), ValueError, "converted"),
-    ("fit_len_mismatch", lambda: REG.fit(X, Y[:10], verbose=0), ValueError, "len(y)=10"),
-    ("fit_target_width", lambda: REG.fit(X, Y[:, :1], verbose=0), ValueError, "(20, 1)"),
+    ("fit_feature_count", lambda: reg().fit(X[:, :3], Y, verbose=0), ValueError, "(20, 3)"),
+    ("fit_rank3", lambda: reg().fit(X.reshape(20, 2, 2), Y, verbose=0), ValueError, "(20, 2, 2)"),
+    ("fit_empty", lambda: reg().fit(X[:0], Y[:0], verbose=0), ValueError, "0 samples"),
+    ("fit_object_dtype", lambda: reg().fit(X.astype(object), Y, verbose=0), TypeError, "object"),
+    ("fit_str_dtype", lambda: reg().fit(X.astype(str), Y, verbose=0), TypeError, "<U"),
+    ("fit_complex", lambda: reg().fit(X.astype(complex), Y, verbose=0), TypeError, "complex"),
+    ("fit_ragged", lambda: reg().fit([[1, 2], [3]], Y, verbose=0), ValueError, "converted"),
+    ("fit_len_mismatch", lambda: reg().fit(X, Y[:10], verbose=0), ValueError, "len(y)=10"),
+    ("fit_target_width", lambda: reg().fit(X, Y[:, :1], verbose=0), ValueError, "(20, 1)"),
     (
         "fit_onehot_width",
         lambda: _onehot().fit(X, np.eye(4)[LABELS], verbose=0),
         ValueError,
         "(20, 4)",
     ),
-    ("fit_label_too_big", lambda: CLF.fit(X, np.full(20, 3), verbose=0), ValueError, "3"),
-    ("fit_label_negative", lambda: CLF.fit(X, np.full(20, -1), verbose=0), ValueError, "-1"),
-    ("fit_label_fraction", lambda: CLF.fit(X, np.full(20, 1.5), verbose=0), ValueError, "1.5"),
-    ("fit_label_nan", lambda: CLF.fit(X, np.full(20, np.nan), verbose=0), ValueError, "nan"),
-    ("fit_batch_zero", lambda: REG.fit(X, Y, batch_size=0, verbose=0), ValueError, "batch_size=0"),
+    ("fit_label_too_big", lambda: clf().fit(X, np.full(20, 3), verbose=0), ValueError, "3"),
+    ("fit_label_negative", lambda: clf().fit(X, np.full(20, -1), verbose=0), ValueError, "-1"),
+    ("fit_label_fraction", lambda: clf().fit(X, np.full(20, 1.5), verbose=0), ValueError, "1.5"),
+    ("fit_label_nan", lambda: clf().fit(X, np.full(20, np.nan), verbose=0), ValueError, "nan"),
+    (
+        "fit_batch_zero",
+        lambda: reg().fit(X, Y, batch_size=0, verbose=0),
+        ValueError,
+        "batch_size=0",
+    ),
     (
         "fit_batch_negative",
-        lambda: REG.fit(X, Y, batch_size=-4, verbose=0),
+        lambda: reg().fit(X, Y, batch_size=-4, verbose=0),
         ValueError,
         "batch_size=-4",
     ),
     (
         "fit_batch_float",
-        lambda: REG.fit(X, Y, batch_size=1.5, verbose=0),
+        lambda: reg().fit(X, Y, batch_size=1.5, verbose=0),
         TypeError,
         "batch_size=1.5",
     ),
-    ("fit_epochs_negative", lambda: REG.fit(X, Y, epochs=-1, verbose=0), ValueError, "epochs=-1"),
+    ("fit_epochs_negative", lambda: reg().fit(X, Y, epochs=-1, verbose=0), ValueError, "epochs=-1"),
     (
         "fit_split_one",
-        lambda: REG.fit(X, Y, validation_split=1.0, verbose=0),
+        lambda: reg().fit(X, Y, validation_split=1.0, verbose=0),
         ValueError,
         "validation_split=1.0",
     ),
     (
         "fit_split_empty_train",
-        lambda: REG.fit(X, Y, validation_split=0.99, verbose=0),
+        lambda: reg().fit(X, Y, validation_split=0.99, verbose=0),
         ValueError,
         "no training",
     ),
     (
         "fit_validation_data_shape",
-        lambda: REG.fit(X, Y, validation_data=(X,), verbose=0),
+        lambda: reg().fit(X, Y, validation_data=(X,), verbose=0),
         ValueError,
         "validation_data",
     ),
     (
         "fit_validation_features",
-        lambda: REG.fit(X, Y, validation_data=(X[:, :2], Y), verbose=0),
+        lambda: reg().fit(X, Y, validation_data=(X[:, :2], Y), verbose=0),
         ValueError,
         "(20, 2)",
     ),
-    ("fit_verbose", lambda: REG.fit(X, Y, verbose=5), ValueError, "verbose=5"),
+    ("fit_verbose", lambda: reg().fit(X, Y, verbose=5), ValueError, "verbose=5"),
     (
         "fit_bad_callback",
-        lambda: REG.fit(X, Y, callbacks=[object()], verbose=0),
+        lambda: reg().fit(X, Y, callbacks=[object()], verbose=0),
         TypeError,
         "object",
     ),
     (
         "fit_sample_weight_shape",
-        lambda: REG.fit(X, Y, sample_weight=np.ones(3), verbose=0),
+        lambda: reg().fit(X, Y, sample_weight=np.ones(3), verbose=0),
         ValueError,
         "sample_weight",
     ),
     (
         "fit_sample_weight_negative",
-        lambda: REG.fit(X, Y, sample_weight=-np.ones(20), verbose=0),
+        lambda: reg().fit(X, Y, sample_weight=-np.ones(20), verbose=0),
         ValueError,
         "sample_weight",
     ),
     (
         "fit_both_weights",
-        lambda: CLF.fit(X, LABELS, sample_weight=np.ones(20), class_weight={0: 2.0}, verbose=0),
+        lambda: clf().fit(X, LABELS, sample_weight=np.ones(20), class_weight={0: 2.0}, verbose=0),
         ValueError,
         "class_weight",
     ),
-    ("fit_none", lambda: REG.fit(None, Y, verbose=0), ValueError, "None"),
+    ("fit_none", lambda: reg().fit(None, Y, verbose=0), ValueError, "None"),
     # evaluate / predict / weights
-    ("predict_features", lambda: REG.predict(X[:, :3], verbose=0), ValueError, "(20, 3)"),
+    ("predict_features", lambda: reg().predict(X[:, :3], verbose=0), ValueError, "(20, 3)"),
     (
         "predict_batch_zero",
-        lambda: REG.predict(X, batch_size=0, verbose=0),
+        lambda: reg().predict(X, batch_size=0, verbose=0),
         ValueError,
         "batch_size=0",
     ),
-    ("evaluate_labels", lambda: CLF.evaluate(X, np.full(20, 7), verbose=0), ValueError, "7"),
-    ("set_weights_count", lambda: REG.set_weights([np.zeros((4, 8))]), ValueError, "length 1"),
+    ("evaluate_labels", lambda: clf().evaluate(X, np.full(20, 7), verbose=0), ValueError, "7"),
+    ("set_weights_count", lambda: reg().set_weights([np.zeros((4, 8))]), ValueError, "length 1"),
     (
         "set_weights_shape",
-        lambda: REG.set_weights([np.zeros((8, 4)), np.zeros(8), np.zeros((8, 2)), np.zeros(2)]),
+        lambda: reg().set_weights([np.zeros((8, 4)), np.zeros(8), np.zeros((8, 2)), np.zeros(2)]),
         ValueError,
         "(8, 4)",
     ),
     (
         "set_weights_dtype",
-        lambda: REG.set_weights(
+        lambda: reg().set_weights(
             [np.zeros((4, 8), dtype=object), np.zeros(8), np.zeros((8, 2)), np.zeros(2)]
         ),
         TypeError,
@@ -294,13 +316,13 @@ CASES = [
     ),
     (
         "core_dataset_columns",
-        lambda: REG._net.core.dataset(np.zeros((3, 5), np.float32)),
+        lambda: reg()._net.core.dataset(np.zeros((3, 5), np.float32)),
         ValueError,
         "5",
     ),
     (
         "core_set_params",
-        lambda: REG._net.core.set_params(np.zeros(3, np.float32)),
+        lambda: reg()._net.core.set_params(np.zeros(3, np.float32)),
         ValueError,
         "vector",
     ),
@@ -318,28 +340,28 @@ def test_enough_cases():
 
 
 @pytest.mark.parametrize("name, call, exc, fragment", CASES, ids=[c[0] for c in CASES])
-def test_bad_input(name, call, exc, fragment):
-    before = REG.get_weights()
+def test_bad_input(device, name, call, exc, fragment):
+    before = reg().get_weights()
     with pytest.raises(exc) as info:
         call()
     assert fragment in str(info.value), str(info.value)
     # The process is alive and the models still work, with their weights unchanged.
-    for a, b in zip(before, REG.get_weights()):
+    for a, b in zip(before, reg().get_weights()):
         np.testing.assert_array_equal(a, b)
-    assert REG.predict(X, verbose=0).shape == (20, 2)
-    assert np.isfinite(CLF.evaluate(X, LABELS, verbose=0)[0])
+    assert reg().predict(X, verbose=0).shape == (20, 2)
+    assert np.isfinite(clf().evaluate(X, LABELS, verbose=0)[0])
 
 
-def test_views_and_read_only_arrays_are_accepted():
+def test_views_and_read_only_arrays_are_accepted(device):
     wide = np.asfortranarray(X)
     reversed_view = X[::-1]
     strided = np.repeat(X, 2, axis=1)[:, ::2]
     read_only = X.copy()
     read_only.flags.writeable = False
-    expected = REG.predict(X, verbose=0)
-    np.testing.assert_array_equal(REG.predict(wide, verbose=0), expected)
-    np.testing.assert_array_equal(REG.predict(reversed_view, verbose=0), expected[::-1])
-    np.testing.assert_array_equal(REG.predict(strided, verbose=0), expected)
-    np.testing.assert_array_equal(REG.predict(read_only, verbose=0), expected)
-    np.testing.assert_array_equal(REG.predict(X.astype(np.float64), verbose=0), expected)
-    REG.fit(read_only, Y, epochs=1, verbose=0)
+    expected = reg().predict(X, verbose=0)
+    np.testing.assert_array_equal(reg().predict(wide, verbose=0), expected)
+    np.testing.assert_array_equal(reg().predict(reversed_view, verbose=0), expected[::-1])
+    np.testing.assert_array_equal(reg().predict(strided, verbose=0), expected)
+    np.testing.assert_array_equal(reg().predict(read_only, verbose=0), expected)
+    np.testing.assert_array_equal(reg().predict(X.astype(np.float64), verbose=0), expected)
+    reg().fit(read_only, Y, epochs=1, verbose=0)
