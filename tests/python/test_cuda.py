@@ -267,6 +267,30 @@ def test_dropout(seed, dtype):
 
 
 @needs_gpu
+@pytest.mark.parametrize("kind", ["sample_weight", "class_weight"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sample_and_class_weights(kind, dtype):
+    # Weighted losses and gradients, weights gathered per batch with the inputs, and weighted
+    # validation data; a short last batch (100 = 6 * 16 + 4).
+    x = data(100, 6, seed=6, dtype=dtype)
+    y = _classes(len(x), 3)
+    w = np.random.default_rng(7).uniform(0.0, 2.0, len(x))
+    models = pair(
+        lambda: [L.Dense(12, activation="tanh"), L.Dense(3, activation="softmax")], 6, dtype
+    )
+    compile_both(
+        models,
+        optimizer=lambda: en.optimizers.SGD(0.1, momentum=0.9),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    weights = (
+        {"sample_weight": w} if kind == "sample_weight" else {"class_weight": {0: 0.5, 2: 3.0}}
+    )
+    same_results(*models, x, y, dtype, validation_data=(x[:30], y[:30], w[:30]), **weights)
+
+
+@needs_gpu
 def test_early_stopping_with_validation():
     x = data(160, 4, seed=6)
     y = (x[:, :1] * 2 - x[:, 1:2] + 0.1 * np.random.default_rng(7).normal(size=(160, 1))).astype(
