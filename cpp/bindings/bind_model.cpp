@@ -1,7 +1,9 @@
 // Model32 / Model64 and DataSet32 / DataSet64: one model with its trainer per Python object.
 // Every pass releases the GIL and holds the model's mutex, so concurrent calls are serialised.
 #include <cmath>
+#include <memory>
 #include <mutex>
+#include <vector>
 
 #include "common.h"
 #include "eigennet/backend.h"
@@ -10,9 +12,19 @@ namespace eigennet::bindings {
 namespace {
 
 template <typename T>
+struct PyModel;
+
+template <typename T>
 struct PyDataSet {
+  PyDataSet() = default;
+  PyDataSet(const PyDataSet&) = delete;
+  PyDataSet& operator=(const PyDataSet&) = delete;
+  ~PyDataSet();
+
   Array<T> x, y;
   std::unique_ptr<DataSet<T>> data;
+  /// The model whose device memory `data` holds (kept alive by the binding's keep_alive).
+  PyModel<T>* owner = nullptr;
 };
 
 template <typename T>
@@ -56,13 +68,12 @@ struct PyModel {
                                   " at index " + std::to_string(i));
       }
     }
-    ds->data =
-        std::make_unique<DataSet<T>>(model.backend(), ds->x.data(), model.n_inputs(),
-                                     y.is_none() ? nullptr : ds->y.data(), model.n_targets(), n);
-    if (!sample_weight.is_none()) {
+    Array<T> w;  // a default array_t is an empty array, not null: test sample_weight instead
+    const bool weighted = !sample_weight.is_none();
+    if (weighted) {
       if (y.is_none()) throw py::value_error("sample_weight needs targets y.");
       check_numeric(sample_weight, "sample_weight");
-      Array<T> w = Array<T>::ensure(sample_weight);
+      w = Array<T>::ensure(sample_weight);
       if (!w || w.ndim() != 1 || w.shape(0) != n)
         throw py::value_error("sample_weight must be a vector of " + std::to_string(n) +
                               " weights, one per sample");
@@ -71,9 +82,24 @@ struct PyModel {
           throw py::value_error("sample_weight must be finite and >= 0, got " +
                                 py::str(py::float_(w.data()[i])).cast<std::string>() +
                                 " at index " + std::to_string(i));
-      ds->data->set_sample_weights(model.backend(), w.data(), model.n_outputs());
     }
+    // Copies to the device use the model's stream: not while another thread runs a pass.
+    const T* targets = y.is_none() ? nullptr : ds->y.data();
+    locked_call([&] {
+      ds->data = std::make_unique<DataSet<T>>(model.backend(), ds->x.data(), model.n_inputs(),
+                                              targets, model.n_targets(), n);
+      if (weighted) ds->data->set_sample_weights(model.backend(), w.data(), model.n_outputs());
+    });
+    ds->owner = this;
     return ds;
+  }
+
+  /// A dropped data set's device memory is freed under the model's mutex, as freeing
+  /// synchronises the model's stream. It waits here until the next call that takes the mutex
+  /// (or the model's end): the thread dropping it may be one whose pass holds the mutex.
+  void retire(std::unique_ptr<DataSet<T>> d) {
+    std::lock_guard<std::mutex> lock(m_retired_mutex);
+    m_retired.push_back(std::move(d));
   }
 
   template <typename F>
@@ -84,6 +110,7 @@ struct PyModel {
     {
       py::gil_scoped_release release;
       std::lock_guard<std::mutex> lock(trainer.mutex());
+      free_retired();
       result = f(progress);
     }
     if (error) std::rethrow_exception(error);
@@ -96,6 +123,7 @@ struct PyModel {
   void locked_call(F&& f) {
     py::gil_scoped_release release;
     std::lock_guard<std::mutex> lock(trainer.mutex());
+    free_retired();
     f();
   }
 
@@ -106,10 +134,14 @@ struct PyModel {
     constexpr double kReleaseAbove = 1e6;  // multiply-adds, roughly 10 µs
     if (work < kReleaseAbove) {
       std::unique_lock<std::mutex> lock(trainer.mutex(), std::try_to_lock);
-      if (lock.owns_lock()) return f();
+      if (lock.owns_lock()) {
+        free_retired();
+        return f();
+      }
     }
     py::gil_scoped_release release;
     std::lock_guard<std::mutex> lock(trainer.mutex());
+    free_retired();
     return f();
   }
 
@@ -142,7 +174,24 @@ struct PyModel {
 
   Model<T> model;
   Trainer<T> trainer;
+
+ private:
+  /// Call with the model's mutex held.
+  void free_retired() {
+    std::vector<std::unique_ptr<DataSet<T>>> old;  // freed after the lock below is released
+    std::lock_guard<std::mutex> lock(m_retired_mutex);
+    old.swap(m_retired);
+  }
+
+  // Declared last, so retired data sets are freed before the model's backend goes.
+  std::mutex m_retired_mutex;
+  std::vector<std::unique_ptr<DataSet<T>>> m_retired;
 };
+
+template <typename T>
+PyDataSet<T>::~PyDataSet() {
+  if (owner && data) owner->retire(std::move(data));
+}
 
 template <typename T>
 py::array_t<T> to_numpy(const T* data, Index n) {

@@ -8,8 +8,10 @@
 // written array back. Model and Trainer tests use the real backend: they only hand host memory to
 // DataSet, set_params and get_params, which copy.
 //
-// EIGENNET_TEST_CUDA_AS_CPU=1 serves the CUDA slot with the CPU backend behind HostShim, so that
-// the shim and the per-device plumbing are exercised on machines without a GPU (CI does this).
+// EIGENNET_TEST_CUDA_AS_CPU=1 serves the CUDA slot with the CPU backend behind HostShim, for
+// kernel and model tests alike, so that the shim, the per-device plumbing and the device paths of
+// Model and Trainer (is_host() false: copies, gathers into fixed batch buffers) are exercised on
+// machines without a GPU (CI does this).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -61,11 +64,10 @@ inline bool device_present(DeviceKind d) {
   return d == DeviceKind::Cpu || cuda_as_cpu() || cuda_available();
 }
 
-/// The backend a Model or Trainer test builds on.
+/// The backend behind the CUDA slot: the CUDA backend, or the CPU one standing in for it.
 template <typename T>
-std::unique_ptr<Backend<T>> model_backend(DeviceKind d) {
-  if (d == DeviceKind::Cpu || cuda_as_cpu()) return make_cpu_backend<T>();
-  return make_cuda_backend<T>();
+std::unique_ptr<Backend<T>> cuda_slot_backend() {
+  return cuda_as_cpu() ? make_cpu_backend<T>() : make_cuda_backend<T>();
 }
 
 /// A Backend<T> over host memory that runs each call on `inner` (see the file comment).
@@ -75,7 +77,9 @@ class HostShim final : public Backend<T> {
   explicit HostShim(std::unique_ptr<Backend<T>> inner) : m_d(std::move(inner)) {}
 
   const char* name() const override { return m_d->name(); }
-  bool is_host() const override { return true; }
+  /// Its memory is host memory, but it stands for a device: a Model built on it takes its device
+  /// paths (copies through this interface), which is what CUDA-as-CPU model tests should run.
+  bool is_host() const override { return false; }
   void* allocate(std::size_t bytes) override {
     return ::operator new(std::max<std::size_t>(bytes, 1));
   }
@@ -92,12 +96,12 @@ class HostShim final : public Backend<T> {
   void synchronize() override {}
 
   void fill(T* dst, Index n, T value) override {
-    Mirror m(*m_d);
+    Mirror m(*m_d, m_pool);
     m_d->fill(m.out(dst, n), n, value);
   }
   void dense_forward(const T* W, const T* b, const T* X, T* Z, T* A, Index n_units, Index n_inputs,
                      Index batch, Activation act) override {
-    Mirror m(*m_d);
+    Mirror m(*m_d, m_pool);
     const T* dW = m.in(W, n_units * n_inputs);
     const T* db = m.in(b, n_units);
     const T* dX = m.in(X, n_inputs * batch);
@@ -105,13 +109,13 @@ class HostShim final : public Backend<T> {
     m_d->dense_forward(dW, db, dX, dZ, m.out(A, n_units * batch), n_units, n_inputs, batch, act);
   }
   void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols) override {
-    Mirror m(*m_d);
+    Mirror m(*m_d, m_pool);
     const T* dZ = m.in(Z, rows * cols);
     m_d->activation_forward(act, dZ, m.out(A, rows * cols), rows, cols);
   }
   void activation_backward(Activation act, const T* Z, const T* A, const T* dA, T* dZ, Index rows,
                            Index cols) override {
-    Mirror m(*m_d);
+    Mirror m(*m_d, m_pool);
     const Index n = rows * cols;
     const T* z = m.in(Z, n);
     const T* a = m.in(A, n);
@@ -120,7 +124,7 @@ class HostShim final : public Backend<T> {
   }
   void dense_backward(const T* W, const T* X, const T* dZ, T* dW, T* db, T* dX, Index n_units,
                       Index n_inputs, Index batch) override {
-    Mirror m(*m_d);
+    Mirror m(*m_d, m_pool);
     const T* w = m.in(W, n_units * n_inputs);
     const T* x = m.in(X, n_inputs * batch);
     const T* dz = m.in(dZ, n_units * batch);
@@ -130,20 +134,20 @@ class HostShim final : public Backend<T> {
   }
   void dropout_forward(const T* in, T* out, T* mask, Index n, double rate, std::uint64_t seed,
                        std::uint64_t counter) override {
-    Mirror m(*m_d);
+    Mirror m(*m_d, m_pool);
     const T* i = m.in(in, n);
     T* o = m.out(out, n);
     m_d->dropout_forward(i, o, m.out(mask, n), n, rate, seed, counter);
   }
   void multiply(const T* a, const T* b, T* out, Index n) override {
-    Mirror m(*m_d);
+    Mirror m(*m_d, m_pool);
     const T* da = m.in(a, n);
     const T* db = m.in(b, n);
     m_d->multiply(da, db, m.out(out, n), n);
   }
   void loss(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
             T* per_sample, T* grad) override {
-    Mirror m(*m_d);
+    Mirror m(*m_d, m_pool);
     const T* p = m.in(P, n_out * batch);
     const T* y = m.in(Y, (is_sparse(kind) ? 1 : n_out) * batch);
     T* ps = m.out(per_sample, batch);
@@ -151,38 +155,38 @@ class HostShim final : public Backend<T> {
   }
   void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch,
               T* per_sample) override {
-    Mirror m(*m_d);
+    Mirror m(*m_d, m_pool);
     const Index n_y = kind == MetricKind::SparseCategoricalAccuracy ? 1 : n_out;
     const T* a = m.in(A, n_out * batch);
     const T* y = m.in(Y, n_y * batch);
     m_d->metric(kind, a, y, n_out, batch, m.out(per_sample, batch));
   }
   void sum_into(const T* x, Index n, double weight, double* acc) override {
-    Mirror m(*m_d);
+    Mirror m(*m_d, m_pool);
     const T* dx = m.in(x, n);
     m_d->sum_into(dx, n, weight, m.out(acc, 1));
   }
   void regularize(const T* w, T* grad, Index n, double l1, double l2, double weight,
                   double* penalty) override {
-    Mirror m(*m_d);
+    Mirror m(*m_d, m_pool);
     const T* dw = m.in(w, n);
     T* g = m.out(grad, n);
     m_d->regularize(dw, g, n, l1, l2, weight, m.out(penalty, 1));
   }
   void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,
                       const T* grads, T* state, Index n) override {
-    Mirror m(*m_d);
+    Mirror m(*m_d, m_pool);
     T* p = m.out(params, n);
     const T* g = m.in(grads, n);
     m_d->optimizer_step(cfg, lr, step, p, g, m.out(state, n * cfg.n_slots()), n);
   }
   void permutation(std::int64_t* idx, Index n, std::uint64_t seed) override {
-    Mirror m(*m_d);
+    Mirror m(*m_d, m_pool);
     m_d->permutation(m.out(idx, n), n, seed);
   }
   void gather_columns(const T* src, Index rows, const std::int64_t* idx, Index first, Index count,
                       T* dst) override {
-    Mirror m(*m_d);
+    Mirror m(*m_d, m_pool);
     std::int64_t cols = 0;
     for (Index j = 0; j < count; ++j) cols = std::max(cols, idx[first + j] + 1);
     const T* s = m.in(src, rows * cols);
@@ -191,15 +195,44 @@ class HostShim final : public Backend<T> {
   }
 
  private:
+  /// Device arrays reused across calls: a shimmed test makes thousands of calls (finite
+  /// differences), and a device allocation each would dominate its time.
+  class Pool {
+   public:
+    explicit Pool(Device& d) : m_dev(d) {}
+    Buffer<char> take(Index bytes) {
+      for (std::size_t i = 0; i < m_free.size(); ++i)
+        if (m_free[i].size() >= bytes) {
+          Buffer<char> b = std::move(m_free[i]);
+          m_free.erase(m_free.begin() + static_cast<std::ptrdiff_t>(i));
+          return b;
+        }
+      Index size = 256;
+      while (size < bytes) size *= 2;
+      return Buffer<char>(m_dev, size);
+    }
+    void give(Buffer<char> b) { m_free.push_back(std::move(b)); }
+
+   private:
+    Device& m_dev;
+    std::vector<Buffer<char>> m_free;
+  };
+
   /// The device copies of one call's arguments; written ones go back to the host at the end.
   class Mirror {
    public:
-    explicit Mirror(Device& d) : m_dev(d), m_uncaught(std::uncaught_exceptions()) {}
+    Mirror(Device& d, Pool& pool)
+        : m_dev(d), m_pool(pool), m_uncaught(std::uncaught_exceptions()) {}
     // Copies back unless the call threw (a second exception while unwinding would terminate).
     ~Mirror() noexcept(false) {
-      if (std::uncaught_exceptions() > m_uncaught) return;
-      for (Entry& e : m_entries)
-        if (e.written) m_dev.copy_to_host(e.host, e.dev.data(), e.dev.bytes());
+      const bool copy = std::uncaught_exceptions() <= m_uncaught;
+      std::vector<Entry> entries;
+      entries.swap(m_entries);
+      for (Entry& e : entries) {
+        if (copy && e.written && e.bytes > 0)
+          m_dev.copy_to_host(e.host, e.dev.data(), static_cast<std::size_t>(e.bytes));
+        m_pool.give(std::move(e.dev));
+      }
     }
     Mirror(const Mirror&) = delete;
     Mirror& operator=(const Mirror&) = delete;
@@ -216,35 +249,51 @@ class HostShim final : public Backend<T> {
 
    private:
     struct Entry {
-      void* host;
+      char* host;
+      Index bytes;
       Buffer<char> dev;
       bool written;
     };
-    void* map(void* host, Index bytes, bool written) {
-      if (!host) return nullptr;
-      for (Entry& e : m_entries)
-        if (e.host == host) {
+    void* map(void* host_ptr, Index bytes, bool written) {
+      if (!host_ptr) return nullptr;
+      char* host = static_cast<char*>(host_ptr);
+      for (Entry& e : m_entries) {
+        if (e.host == host && e.bytes == bytes) {
           e.written = e.written || written;
           return e.dev.data();
         }
-      Buffer<char> dev(m_dev, std::max<Index>(bytes, 1));
+        // Separate device copies of overlapping host ranges would not alias as the call expects.
+        if (host < e.host + e.bytes && e.host < host + bytes)
+          throw std::logic_error("HostShim: overlapping arguments of different extents");
+      }
+      Buffer<char> dev = m_pool.take(bytes);
       if (bytes > 0) m_dev.copy_to_device(dev.data(), host, static_cast<std::size_t>(bytes));
-      m_entries.push_back({host, std::move(dev), written});
+      m_entries.push_back({host, bytes, std::move(dev), written});
       return m_entries.back().dev.data();
     }
     Device& m_dev;
+    Pool& m_pool;
     int m_uncaught;
     std::vector<Entry> m_entries;
   };
 
   std::unique_ptr<Backend<T>> m_d;
+  Pool m_pool{*m_d};
 };
 
 /// The backend a kernel test calls with host vectors.
 template <typename T>
 std::unique_ptr<Backend<T>> kernel_backend(DeviceKind d) {
   if (d == DeviceKind::Cpu) return make_cpu_backend<T>();
-  return std::make_unique<HostShim<T>>(model_backend<T>(d));
+  return std::make_unique<HostShim<T>>(cuda_slot_backend<T>());
+}
+
+/// The backend a Model or Trainer test builds on.
+template <typename T>
+std::unique_ptr<Backend<T>> model_backend(DeviceKind d) {
+  if (d == DeviceKind::Cpu) return make_cpu_backend<T>();
+  if (cuda_as_cpu()) return kernel_backend<T>(d);
+  return make_cuda_backend<T>();
 }
 
 /// Base of the per-device typed suites: `be` takes host pointers on every device.

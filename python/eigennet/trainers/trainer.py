@@ -162,7 +162,7 @@ class Trainer:
             class_weight: dict of class index to loss weight (classes not in it weigh 1).
             sample_weight: per-sample loss weights, shape `(n,)`. The loss is
                 `sum(w * per-sample loss) / batch`, as Keras's default reduction; metrics stay
-                unweighted. CPU only for now.
+                unweighted.
             initial_epoch: epoch at which to start (for resuming).
 
         Returns:
