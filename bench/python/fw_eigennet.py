@@ -27,6 +27,7 @@ def setup(threads: int) -> dict[str, Any]:
     return {
         "eigennet": en.__version__,
         "eigennet_threads": en.config.num_threads(),
+        "eigennet_kernel_set": en.config.kernel_set(),
         "eigennet_path": os.path.dirname(en.__file__),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
     }

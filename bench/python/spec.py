@@ -85,3 +85,21 @@ CASES = (
     ),
 )
 CASES_BY_ID = {c.id: c for c in CASES}
+
+
+def step_flops(wl: Workload, batch: int) -> float:
+    """Flops of the matrix products one training step needs: 2·m·n·k for each forward product,
+    each weight gradient, and each input gradient but the first layer's."""
+    pairs = list(zip(wl.sizes[:-1], wl.sizes[1:]))
+    macs = sum(2 * i * o for i, o in pairs) + sum(i * o for i, o in pairs[1:])
+    return 2.0 * batch * macs
+
+
+def case_flops(case: Case) -> float | None:
+    """Product flops of one call of a step or fit case (a fit epoch: every sample once)."""
+    wl = WORKLOADS[case.workload]
+    if case.kind == "step":
+        return step_flops(wl, case.batch)
+    if case.kind == "fit":
+        return step_flops(wl, wl.n_samples)
+    return None

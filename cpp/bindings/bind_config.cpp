@@ -96,6 +96,9 @@ void bind_config(py::module_& m) {
 
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("num_threads", &num_threads);
+  m.def("kernel_sets", &kernel_sets);
+  m.def("kernel_set", &kernel_set);
+  m.def("set_kernel_set", &set_kernel_set, py::arg("name"));
   m.def("cuda_available", &cuda_available);
   m.def(
       "set_tf32", [](bool enabled) { cuda_tf32() = enabled; }, py::arg("enabled"));

@@ -1,4 +1,4 @@
-"""Global configuration: float type, threads, device."""
+"""Global configuration: float type, threads, CPU kernel set, device."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ __all__ = [
     "cuda_available",
     "device",
     "floatx",
+    "kernel_set",
+    "kernel_sets",
     "num_threads",
     "set_device",
     "set_floatx",
+    "set_kernel_set",
     "set_num_threads",
     "set_tf32",
     "tf32",
@@ -55,6 +58,38 @@ def set_num_threads(n: int) -> None:
 def num_threads() -> int:
     """Returns the number of CPU threads kernels may use."""
     return _core.num_threads()
+
+
+def kernel_sets() -> list[str]:
+    """Returns the CPU kernel sets of this build that this CPU can run, best first.
+
+    A portable x86-64 wheel carries `"avx512"`, `"avx2"` (with FMA) and `"baseline"`
+    (x86-64-v2); an aarch64 wheel `"neon"`; a `-march=native` build `"native"`.
+    """
+    return list(_core.kernel_sets())
+
+
+def kernel_set() -> str:
+    """Returns the CPU kernel set in use.
+
+    At import eigennet picks the best of `kernel_sets()`; the environment variable
+    `EIGENNET_KERNELS` (for example `EIGENNET_KERNELS=avx2`) forces another.
+    """
+    return _core.kernel_set()
+
+
+def set_kernel_set(name: str) -> None:
+    """Runs every later CPU kernel with the named kernel set.
+
+    The sets agree within float rounding; each one alone is bitwise reproducible whatever the
+    thread count. Switch between training runs, not during one.
+
+    Args:
+        name: one of `kernel_sets()`.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"The kernel set must be a string. Received: name={name!r}")
+    _core.set_kernel_set(name)
 
 
 def cuda_available() -> bool:
@@ -102,3 +137,7 @@ def set_tf32(enabled: bool) -> None:
 def tf32() -> bool:
     """True when float32 products on CUDA may use TF32 (see `set_tf32`)."""
     return bool(_core.tf32())
+
+
+# Resolve the kernel set now, so that a bad EIGENNET_KERNELS fails the import with its message.
+kernel_set()

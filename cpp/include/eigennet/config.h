@@ -3,6 +3,7 @@
 // Each enum has a to-name and a from-name function; unknown names throw std::invalid_argument.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 // Scalar formulas shared by the CPU and CUDA backends: __host__ __device__ under nvcc.
 #ifndef EIGENNET_HD
@@ -61,5 +62,16 @@ inline bool is_sparse(LossKind k) {
 /// Sets the number of threads used by every kernel (>= 1). Results do not depend on it.
 void set_num_threads(int n);
 int num_threads();
+
+/// CPU kernel sets compiled into this build that this CPU can run, best first ("avx512",
+/// "avx2", "baseline" on x86-64; "neon" on aarch64; "native" for a -march=native build).
+std::vector<std::string> kernel_sets();
+/// The kernel set in use: the best of kernel_sets(), or the one the EIGENNET_KERNELS environment
+/// variable names. Throws std::invalid_argument when that variable names a set this build lacks
+/// or this CPU cannot run.
+std::string kernel_set();
+/// Switches every later CPU kernel call to the named set (one of kernel_sets()); results of the
+/// sets agree within float rounding. Throws std::invalid_argument naming a bad name.
+void set_kernel_set(const std::string& name);
 
 }  // namespace eigennet

@@ -1,10 +1,9 @@
-// The CPU backend: host memory, kernels from cpu/kernels.h.
+// The CPU backend: host memory, and the kernels of the kernel set chosen at run time.
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
-#include "cpu/kernels.h"
-#include "cpu/parallel.h"
+#include "cpu/kernel_set.h"
 #include "eigennet/backend.h"
 #include "eigennet/rng.h"
 
@@ -40,23 +39,18 @@ class CpuBackend final : public Backend<T> {
 
   void dense_forward(const T* W, const T* b, const T* X, T* Z, T* A, Index n_units, Index n_inputs,
                      Index batch, Activation act) override {
-    cpu::dense_forward(W, b, X, Z, A, n_units, n_inputs, batch, act);
+    kernels<T>().dense_forward(W, b, X, Z, A, n_units, n_inputs, batch, act);
   }
   void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols) override {
-    parallel_chunks(cols, kPanel, static_cast<double>(rows) * cols * 4, [&](Index c0, Index c1) {
-      cpu::activation_forward(act, Z + c0 * rows, A + c0 * rows, rows, c1 - c0);
-    });
+    kernels<T>().activation_forward(act, Z, A, rows, cols);
   }
   void activation_backward(Activation act, const T* Z, const T* A, const T* dA, T* dZ, Index rows,
                            Index cols) override {
-    parallel_chunks(cols, kPanel, static_cast<double>(rows) * cols * 4, [&](Index c0, Index c1) {
-      const Index o = c0 * rows;
-      cpu::activation_backward(act, Z + o, A + o, dA + o, dZ + o, rows, c1 - c0);
-    });
+    kernels<T>().activation_backward(act, Z, A, dA, dZ, rows, cols);
   }
   void dense_backward(const T* W, const T* X, const T* dZ, T* dW, T* db, T* dX, Index n_units,
                       Index n_inputs, Index batch) override {
-    cpu::dense_backward(W, X, dZ, dW, db, dX, n_units, n_inputs, batch);
+    kernels<T>().dense_backward(W, X, dZ, dW, db, dX, n_units, n_inputs, batch);
   }
   void dropout_forward(const T* in, T* out, T* mask, Index n, double rate, std::uint64_t seed,
                        std::uint64_t counter) override {
@@ -72,11 +66,11 @@ class CpuBackend final : public Backend<T> {
   }
   void loss(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
             T* per_sample, T* grad) override {
-    cpu::loss(kind, P, Y, n_out, batch, grad_scale, per_sample, grad);
+    kernels<T>().loss(kind, P, Y, n_out, batch, grad_scale, per_sample, grad);
   }
   void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch,
               T* per_sample) override {
-    cpu::metric(kind, A, Y, n_out, batch, per_sample);
+    kernels<T>().metric(kind, A, Y, n_out, batch, per_sample);
   }
   void sum_into(const T* x, Index n, double weight, double* acc) override {
     double s = 0;
@@ -85,11 +79,11 @@ class CpuBackend final : public Backend<T> {
   }
   void regularize(const T* w, T* grad, Index n, double l1, double l2, double weight,
                   double* penalty) override {
-    cpu::regularize(w, grad, n, l1, l2, weight, penalty);
+    kernels<T>().regularize(w, grad, n, l1, l2, weight, penalty);
   }
   void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,
                       const T* grads, T* state, Index n) override {
-    cpu::optimizer_step(cfg, lr, step, params, grads, state, n);
+    kernels<T>().optimizer_step(cfg, lr, step, params, grads, state, n);
   }
   void permutation(std::int64_t* idx, Index n, std::uint64_t seed) override {
     Rng rng(seed);

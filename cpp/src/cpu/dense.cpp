@@ -70,7 +70,7 @@ void activation_backward(Activation act, const T* Zp, const T* Ap, const T* dAp,
   }
 }
 
-// The AVX-512 float kernel where it is faster; Eigen's product otherwise (and for double).
+// This kernel set's float GEMM where it is faster; Eigen's product otherwise (and for double).
 template <typename T>
 bool use_fast(Index m, Index n, Index k) {
   return std::is_same_v<T, float> && use_sgemm(m, n, k);
@@ -79,22 +79,35 @@ bool use_fast(Index m, Index n, Index k) {
 /// The left operand A (m x k) packed once by the calling thread for all panels, in a buffer
 /// that grows to the largest layer and is then reused.
 template <typename T>
-const float* pack_once(Index m, Index k, TypedView<T> A) {
-  if constexpr (std::is_same_v<T, float> && kHaveSgemm) {
-    thread_local std::vector<float, Eigen::aligned_allocator<float>> buffer;
-    const auto size = static_cast<std::size_t>(packed_size(m, k));
-    if (buffer.size() < size) buffer.resize(size);
-    pack_lhs(m, k, {A.data, A.rs, A.cs}, buffer.data());
-    return buffer.data();
+Packed pack_once(Index m, Index k, TypedView<T> A) {
+  if constexpr (std::is_same_v<T, float>) {
+    thread_local Scratch buffer;
+    return pack_lhs(m, k, {A.data, A.rs, A.cs}, buffer.get(packed_size(m, k)));
   }
-  return nullptr;
+  return {nullptr, 0, 0, 0};
 }
 
+/// Rows [r0, r1) of C (ldc) [+]= A · B, A packed by pack_once.
 template <typename T>
-void product(Index m, Index n, Index k, const float* packed_a, TypedView<T> B, T* C, Index ldc,
+void product(const Packed& A, Index r0, Index r1, Index n, TypedView<T> B, T* C, Index ldc,
              bool accumulate) {
-  if constexpr (std::is_same_v<T, float> && kHaveSgemm)
-    sgemm_packed(m, n, k, packed_a, {B.data, B.rs, B.cs}, C, ldc, accumulate);
+  if constexpr (std::is_same_v<T, float>)
+    sgemm_packed(A, r0, r1, n, {B.data, B.rs, B.cs}, C, ldc, accumulate);
+}
+
+/// Z = W · X + b (or without b), rows [r0, r1) of Z over all `batch` columns.
+template <typename T>
+void affine_rows(const T* bp, ConstMatrixMap<T>& W, ConstMatrixMap<T>& X, Eigen::Map<Matrix<T>>& Z,
+                 Index r0, Index r1, const Packed* packed_w) {
+  auto Zr = Z.middleRows(r0, r1 - r0);
+  if (bp)
+    Zr.colwise() = ConstVectorMap<T>(bp + r0, r1 - r0);
+  else
+    Zr.setZero();
+  if (packed_w)
+    product<T>(*packed_w, r0, r1, X.cols(), {X.data(), 1, X.rows()}, Z.data(), Z.rows(), true);
+  else
+    Zr.noalias() += W.middleRows(r0, r1 - r0) * X;
 }
 
 template <typename T>
@@ -105,34 +118,23 @@ void dense_forward(const T* Wp, const T* bp, const T* Xp, T* Zp, T* Ap, Index n_
   const double work = static_cast<double>(n_units) * n_inputs * batch;
   if (batch > 1 && batch <= kPanel && n_units > kPanel) {
     // A small batch (but not a single sample, a matrix-vector product best done whole) is one
-    // panel of samples: share out panels of units instead. The split
-    // depends on the sizes only, never on the thread count.
+    // panel of samples: share out panels of units instead. The split depends on the sizes only,
+    // never on the thread count.
+    const bool fast = use_fast<T>(n_units, batch, n_inputs);
+    const Packed packed_w = fast ? pack_once<T>(n_units, n_inputs, {Wp, 1, n_units}) : Packed{};
     parallel_chunks(n_units, kPanel, work, [&](Index r0, Index r1) {
-      auto Zr = Z.middleRows(r0, r1 - r0);
-      if (bp)
-        Zr.colwise() = ConstVectorMap<T>(bp + r0, r1 - r0);
-      else
-        Zr.setZero();
-      Zr.noalias() += W.middleRows(r0, r1 - r0) * X;
+      affine_rows(bp, W, X, Z, r0, r1, fast ? &packed_w : nullptr);
     });
     activation_forward(act, Zp, Ap, n_units, batch);
     return;
   }
   // Each panel of samples: product, bias and activation while the panel is in cache.
   const bool fast = use_fast<T>(n_units, std::min(batch, kPanel), n_inputs);
-  const float* packed_w = fast ? pack_once<T>(n_units, n_inputs, {Wp, 1, n_units}) : nullptr;
+  const Packed packed_w = fast ? pack_once<T>(n_units, n_inputs, {Wp, 1, n_units}) : Packed{};
   parallel_chunks(batch, kPanel, work, [&](Index c0, Index c1) {
-    auto Zc = Z.middleCols(c0, c1 - c0);
-    // Start from the bias and let the product accumulate onto it: one pass over Z fewer.
-    if (bp)
-      Zc.colwise() = ConstVectorMap<T>(bp, n_units);
-    else
-      Zc.setZero();
-    if (fast)
-      product<T>(n_units, c1 - c0, n_inputs, packed_w, {Xp + c0 * n_inputs, 1, n_inputs},
-                 Zp + c0 * n_units, n_units, true);
-    else
-      Zc.noalias() += W * X.middleCols(c0, c1 - c0);
+    ConstMatrixMap<T> Xc(Xp + c0 * n_inputs, n_inputs, c1 - c0);
+    Eigen::Map<Matrix<T>> Zc(Zp + c0 * n_units, n_units, c1 - c0);
+    affine_rows(bp, W, Xc, Zc, 0, n_units, fast ? &packed_w : nullptr);
     activation_forward(act, Zp + c0 * n_units, Ap + c0 * n_units, n_units, c1 - c0);
   });
 }
@@ -145,11 +147,11 @@ void dense_backward(const T* Wp, const T* Xp, const T* dZp, T* dWp, T* dbp, T* d
   const double work = static_cast<double>(n_units) * n_inputs * batch;
   // dL/dW = dZ · Xᵀ, in panels of input columns: each element sums over the batch in one product.
   const bool fast = use_fast<T>(n_units, std::min(n_inputs, kPanel), batch);
-  const float* packed_dz = fast ? pack_once<T>(n_units, batch, {dZp, 1, n_units}) : nullptr;
+  const Packed packed_dz = fast ? pack_once<T>(n_units, batch, {dZp, 1, n_units}) : Packed{};
   parallel_chunks(n_inputs, kPanel, work, [&](Index c0, Index c1) {
     // B(p, j) = X(c0 + j, p): a transposed view of X.
     if (fast)
-      product<T>(n_units, c1 - c0, batch, packed_dz, {Xp + c0, n_inputs, 1}, dWp + c0 * n_units,
+      product<T>(packed_dz, 0, n_units, c1 - c0, {Xp + c0, n_inputs, 1}, dWp + c0 * n_units,
                  n_units, false);
     else
       dW.middleCols(c0, c1 - c0).noalias() = dZ * X.middleRows(c0, c1 - c0).transpose();
@@ -161,27 +163,29 @@ void dense_backward(const T* Wp, const T* Xp, const T* dZp, T* dWp, T* dbp, T* d
     db = dZ.col(0);
     for (Index j = 1; j < batch; ++j) db += dZ.col(j);
   }
-  if (dXp) {
-    Eigen::Map<Matrix<T>> dX(dXp, n_inputs, batch);
-    // dL/dX = Wᵀ · dZ, in panels of samples (of inputs when the batch is one panel).
-    if (batch <= kPanel && n_inputs > kPanel) {
-      parallel_chunks(n_inputs, kPanel, work, [&](Index r0, Index r1) {
+  if (!dXp) return;
+  Eigen::Map<Matrix<T>> dX(dXp, n_inputs, batch);
+  // dL/dX = Wᵀ · dZ with A(i, p) = W(p, i): Wᵀ packed once for all panels. In panels of samples,
+  // or of inputs when the batch is one panel.
+  const bool rows = batch <= kPanel && n_inputs > kPanel;
+  const bool fast_dx = use_fast<T>(n_inputs, std::min(batch, kPanel), n_units);
+  const Packed packed_wt = fast_dx ? pack_once<T>(n_inputs, n_units, {Wp, n_units, 1}) : Packed{};
+  if (rows) {
+    parallel_chunks(n_inputs, kPanel, work, [&](Index r0, Index r1) {
+      if (fast_dx)
+        product<T>(packed_wt, r0, r1, batch, {dZp, 1, n_units}, dXp, n_inputs, false);
+      else
         dX.middleRows(r0, r1 - r0).noalias() = W.middleCols(r0, r1 - r0).transpose() * dZ;
-      });
-    } else {
-      // A(i, p) = W(p, i): Wᵀ packed once for all panels.
-      const bool fast_dx = use_fast<T>(n_inputs, std::min(batch, kPanel), n_units);
-      const float* packed_wt =
-          fast_dx ? pack_once<T>(n_inputs, n_units, {Wp, n_units, 1}) : nullptr;
-      parallel_chunks(batch, kPanel, work, [&](Index c0, Index c1) {
-        if (fast_dx)
-          product<T>(n_inputs, c1 - c0, n_units, packed_wt, {dZp + c0 * n_units, 1, n_units},
-                     dXp + c0 * n_inputs, n_inputs, false);
-        else
-          dX.middleCols(c0, c1 - c0).noalias() = W.transpose() * dZ.middleCols(c0, c1 - c0);
-      });
-    }
+    });
+    return;
   }
+  parallel_chunks(batch, kPanel, work, [&](Index c0, Index c1) {
+    if (fast_dx)
+      product<T>(packed_wt, 0, n_inputs, c1 - c0, {dZp + c0 * n_units, 1, n_units},
+                 dXp + c0 * n_inputs, n_inputs, false);
+    else
+      dX.middleCols(c0, c1 - c0).noalias() = W.transpose() * dZ.middleCols(c0, c1 - c0);
+  });
 }
 
 #define EIGENNET_INSTANTIATE(T)                                                             \

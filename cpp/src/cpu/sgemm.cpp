@@ -1,134 +1,147 @@
 #include "cpu/sgemm.h"
 
-#ifdef __AVX512F__
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstdlib>
-#include <vector>
+#include <cstring>
+#include <new>
 
 namespace eigennet::cpu {
 namespace {
 
-constexpr std::ptrdiff_t MR = 32, NR = 12;  // micro-tile: 2 zmm rows x 12 columns, 24 accumulators
+// One SIMD register of kW floats, as the set's flags allow (zmm, ymm, xmm or a NEON q register);
+// `Vu` is the same with 4-byte alignment, for loads and stores to C.
+typedef float V __attribute__((vector_size(kW * 4)));
+typedef float Vu __attribute__((vector_size(kW * 4), aligned(4)));
+
+constexpr int kMV = kMR / kW;  // vectors per tile column
 constexpr std::ptrdiff_t KC = 256, MC = 256, NC = 3072;
 
-// Per-thread packing buffer for B, allocated once.
-struct Scratch {
-  float* b = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * KC * NC));
-  ~Scratch() { std::free(b); }
-};
-
-// A block (mc x kc) into MR-row micro-panels, each stored p-major: panel[p * MR + i].
-void pack_a(std::ptrdiff_t mc, std::ptrdiff_t kc, const View& A, std::ptrdiff_t i0,
-            std::ptrdiff_t p0, float* out) {
-  for (std::ptrdiff_t ir = 0; ir < mc; ir += MR) {
-    const std::ptrdiff_t mr = std::min(MR, mc - ir);
+// A block (mc x kc) into kMR-row micro-panels, each stored p-major: panel[p * kMR + i].
+void pack_a(std::ptrdiff_t mc, std::ptrdiff_t kc, const View& A, std::ptrdiff_t p0, float* out) {
+  for (std::ptrdiff_t ir = 0; ir < mc; ir += kMR) {
+    const std::ptrdiff_t mr = std::min<std::ptrdiff_t>(kMR, mc - ir);
     float* panel = out + ir * kc;
-    if (A.row_stride == 1 && mr == MR) {
-      for (std::ptrdiff_t p = 0; p < kc; ++p) {
-        const float* src = A.data + (i0 + ir) + (p0 + p) * A.col_stride;
-        _mm512_store_ps(panel + p * MR, _mm512_loadu_ps(src));
-        _mm512_store_ps(panel + p * MR + 16, _mm512_loadu_ps(src + 16));
-      }
-    } else {
-      for (std::ptrdiff_t i = 0; i < MR; ++i)
-        for (std::ptrdiff_t p = 0; p < kc; ++p)
-          panel[p * MR + i] =
-              i < mr ? A.data[(i0 + ir + i) * A.row_stride + (p0 + p) * A.col_stride] : 0.0f;
+    if (A.row_stride == 1 && mr == kMR) {
+      for (std::ptrdiff_t p = 0; p < kc; ++p)
+        std::memcpy(panel + p * kMR, A.data + ir + (p0 + p) * A.col_stride, sizeof(float) * kMR);
+      continue;
     }
+    for (std::ptrdiff_t p = 0; p < kc; ++p)
+      for (std::ptrdiff_t i = 0; i < kMR; ++i)
+        panel[p * kMR + i] = i < mr ? A.data[(ir + i) * A.row_stride + (p0 + p) * A.col_stride] : 0;
   }
 }
 
-// B block (kc x nc) into NR-column micro-panels, each stored p-major: panel[p * NR + j].
+// B block (kc x nc) into kNR-column micro-panels, each stored p-major: panel[p * kNR + j].
 void pack_b(std::ptrdiff_t kc, std::ptrdiff_t nc, const View& B, std::ptrdiff_t p0,
             std::ptrdiff_t j0, float* out) {
-  for (std::ptrdiff_t jr = 0; jr < nc; jr += NR) {
-    const std::ptrdiff_t nr = std::min(NR, nc - jr);
+  for (std::ptrdiff_t jr = 0; jr < nc; jr += kNR) {
+    const std::ptrdiff_t nr = std::min<std::ptrdiff_t>(kNR, nc - jr);
     float* panel = out + jr * kc;
-    if (B.col_stride == 1 && nr == NR) {
-      // B is a transposed row-major block: each p reads NR consecutive floats.
-      for (std::ptrdiff_t p = 0; p < kc; ++p) {
-        const float* src = B.data + (p0 + p) * B.row_stride + (j0 + jr);
-        for (std::ptrdiff_t j = 0; j < NR; ++j) panel[p * NR + j] = src[j];
-      }
+    if (B.col_stride == 1 && nr == kNR) {
+      // A transposed row-major block: each p reads kNR consecutive floats.
+      for (std::ptrdiff_t p = 0; p < kc; ++p)
+        std::memcpy(panel + p * kNR, B.data + (p0 + p) * B.row_stride + j0 + jr,
+                    sizeof(float) * kNR);
       continue;
     }
-    for (std::ptrdiff_t j = 0; j < NR; ++j) {
+    for (std::ptrdiff_t j = 0; j < kNR; ++j) {
       if (j >= nr) {
-        for (std::ptrdiff_t p = 0; p < kc; ++p) panel[p * NR + j] = 0.0f;
+        for (std::ptrdiff_t p = 0; p < kc; ++p) panel[p * kNR + j] = 0.0f;
         continue;
       }
       const float* src = B.data + (j0 + jr + j) * B.col_stride + p0 * B.row_stride;
-      for (std::ptrdiff_t p = 0; p < kc; ++p) panel[p * NR + j] = src[p * B.row_stride];
+      for (std::ptrdiff_t p = 0; p < kc; ++p) panel[p * kNR + j] = src[p * B.row_stride];
     }
   }
 }
 
-// C tile (mr x nr, mr <= MR, nr <= NR) = (acc ? C : 0) + Ap · Bp over kc.
+// C tile (mr x nr, mr <= kMR, nr <= kNR) = (acc ? C : 0) + Ap · Bp over kc: kMR x kNR sums held
+// in registers, one broadcast of B per column and step.
 void micro(std::ptrdiff_t kc, const float* __restrict Ap, const float* __restrict Bp, float* C,
            std::ptrdiff_t ldc, std::ptrdiff_t mr, std::ptrdiff_t nr, bool acc) {
-  __m512 c0[NR], c1[NR];
-  for (int j = 0; j < NR; ++j) c0[j] = c1[j] = _mm512_setzero_ps();
+  V c[kNR][kMV];
+  for (int j = 0; j < kNR; ++j)
+    for (int v = 0; v < kMV; ++v) c[j][v] = V{};
+#pragma GCC unroll 4
   for (std::ptrdiff_t p = 0; p < kc; ++p) {
-    const __m512 a0 = _mm512_load_ps(Ap + p * MR), a1 = _mm512_load_ps(Ap + p * MR + 16);
-    const float* b = Bp + p * NR;
+    V a[kMV];
+    for (int v = 0; v < kMV; ++v) a[v] = *reinterpret_cast<const V*>(Ap + p * kMR + v * kW);
+    const float* b = Bp + p * kNR;
 #pragma GCC unroll 12
-    for (int j = 0; j < NR; ++j) {
-      const __m512 bj = _mm512_set1_ps(b[j]);
-      c0[j] = _mm512_fmadd_ps(a0, bj, c0[j]);
-      c1[j] = _mm512_fmadd_ps(a1, bj, c1[j]);
+    for (int j = 0; j < kNR; ++j) {
+      const V bj = b[j] - V{};  // x - 0 is x exactly (also -0), so this folds to a broadcast
+      for (int v = 0; v < kMV; ++v) c[j][v] += a[v] * bj;
     }
   }
-  const __mmask16 m0 = mr >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << mr) - 1);
-  const __mmask16 m1 =
-      mr >= 32 ? 0xFFFF : (mr <= 16 ? 0 : static_cast<__mmask16>((1u << (mr - 16)) - 1));
-  for (std::ptrdiff_t j = 0; j < nr; ++j) {
-    float* c = C + j * ldc;
-    __m512 v0 = c0[j], v1 = c1[j];
-    if (acc) {
-      v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c), v0);
-      v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + 16), v1);
-    }
-    _mm512_mask_storeu_ps(c, m0, v0);
-    _mm512_mask_storeu_ps(c + 16, m1, v1);
+  if (mr == kMR && nr == kNR) {
+    for (int j = 0; j < kNR; ++j)
+      for (int v = 0; v < kMV; ++v) {
+        Vu* dst = reinterpret_cast<Vu*>(C + j * ldc + v * kW);
+        *dst = acc ? *dst + c[j][v] : c[j][v];
+      }
+    return;
   }
+  alignas(64) float tile[kNR][kMR];
+  for (int j = 0; j < kNR; ++j)
+    for (int v = 0; v < kMV; ++v) *reinterpret_cast<V*>(&tile[j][v * kW]) = c[j][v];
+  for (std::ptrdiff_t j = 0; j < nr; ++j)
+    for (std::ptrdiff_t i = 0; i < mr; ++i)
+      C[i + j * ldc] = acc ? C[i + j * ldc] + tile[j][i] : tile[j][i];
 }
 
 }  // namespace
 
+Scratch::~Scratch() { std::free(m_data); }
+
+float* Scratch::get(std::ptrdiff_t n) {
+  if (n > m_size) {
+    std::free(m_data);
+    const std::size_t bytes = (static_cast<std::size_t>(n) * sizeof(float) + 63) / 64 * 64;
+    m_data = static_cast<float*>(std::aligned_alloc(64, bytes));
+    if (!m_data) {
+      m_size = 0;
+      throw std::bad_alloc();
+    }
+    m_size = n;
+  }
+  return m_data;
+}
+
 std::ptrdiff_t packed_size(std::ptrdiff_t m, std::ptrdiff_t k) {
-  return (m + MR - 1) / MR * MR * k;
+  return (m + kMR - 1) / kMR * kMR * k;
 }
 
-void pack_lhs(std::ptrdiff_t m, std::ptrdiff_t k, View A, float* out) {
-  // Block pc holds MR-row panels of depth kc for all rows: panel ir at out + pc * mp + ir * kc.
-  const std::ptrdiff_t mp = (m + MR - 1) / MR * MR;
+Packed pack_lhs(std::ptrdiff_t m, std::ptrdiff_t k, View A, float* out) {
+  // Block pc holds kMR-row panels of depth kc for all rows: panel ir at out + pc * mp + ir * kc.
+  const std::ptrdiff_t mp = (m + kMR - 1) / kMR * kMR;
   for (std::ptrdiff_t pc = 0; pc < k; pc += KC)
-    pack_a(m, std::min(KC, k - pc), A, 0, pc, out + pc * mp);
+    pack_a(m, std::min(KC, k - pc), A, pc, out + pc * mp);
+  return {out, m, k, mp};
 }
 
-void sgemm_packed(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const float* packed_a,
-                  View B, float* C, std::ptrdiff_t ldc, bool accumulate) {
-  thread_local Scratch s;
-  const std::ptrdiff_t mp = (m + MR - 1) / MR * MR;
+void sgemm_packed(const Packed& A, std::ptrdiff_t r0, std::ptrdiff_t r1, std::ptrdiff_t n, View B,
+                  float* C, std::ptrdiff_t ldc, bool accumulate) {
+  thread_local Scratch scratch;
+  float* packed_b = scratch.get(KC * std::min(NC, (n + kNR - 1) / kNR * kNR));
+  const std::ptrdiff_t k = A.k;
   for (std::ptrdiff_t jc = 0; jc < n; jc += NC) {
     const std::ptrdiff_t nc = std::min(NC, n - jc);
     for (std::ptrdiff_t pc = 0; pc < k; pc += KC) {
       const std::ptrdiff_t kc = std::min(KC, k - pc);
-      pack_b(kc, nc, B, pc, jc, s.b);
+      pack_b(kc, nc, B, pc, jc, packed_b);
       const bool acc = accumulate || pc > 0;
-      const float* block = packed_a + pc * mp;
-      for (std::ptrdiff_t ic = 0; ic < m; ic += MC) {
-        const std::ptrdiff_t mc = std::min(MC, m - ic);
-        for (std::ptrdiff_t jr = 0; jr < nc; jr += NR)
-          for (std::ptrdiff_t ir = 0; ir < mc; ir += MR)
-            micro(kc, block + (ic + ir) * kc, s.b + jr * kc, C + (ic + ir) + (jc + jr) * ldc, ldc,
-                  std::min(MR, mc - ir), std::min(NR, nc - jr), acc);
+      const float* block = A.data + pc * A.mp;
+      for (std::ptrdiff_t ic = r0; ic < r1; ic += MC) {
+        const std::ptrdiff_t mc = std::min(MC, r1 - ic);
+        for (std::ptrdiff_t jr = 0; jr < nc; jr += kNR)
+          for (std::ptrdiff_t ir = 0; ir < mc; ir += kMR)
+            micro(kc, block + (ic + ir) * kc, packed_b + jr * kc, C + (ic + ir) + (jc + jr) * ldc,
+                  ldc, std::min<std::ptrdiff_t>(kMR, mc - ir),
+                  std::min<std::ptrdiff_t>(kNR, nc - jr), acc);
       }
     }
   }
 }
 
 }  // namespace eigennet::cpu
-#endif  // __AVX512F__
