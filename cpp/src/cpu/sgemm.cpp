@@ -26,9 +26,15 @@ void pack_a(std::ptrdiff_t mc, std::ptrdiff_t kc, const View& A, std::ptrdiff_t 
         std::memcpy(panel + p * kMR, A.data + ir + (p0 + p) * A.col_stride, sizeof(float) * kMR);
       continue;
     }
-    for (std::ptrdiff_t p = 0; p < kc; ++p)
-      for (std::ptrdiff_t i = 0; i < kMR; ++i)
-        panel[p * kMR + i] = i < mr ? A.data[(ir + i) * A.row_stride + (p0 + p) * A.col_stride] : 0;
+    // A transposed view (Wᵀ): row i of the panel is contiguous along p, so read it that way.
+    for (std::ptrdiff_t i = 0; i < kMR; ++i) {
+      if (i >= mr) {
+        for (std::ptrdiff_t p = 0; p < kc; ++p) panel[p * kMR + i] = 0.0f;
+        continue;
+      }
+      const float* src = A.data + (ir + i) * A.row_stride + p0 * A.col_stride;
+      for (std::ptrdiff_t p = 0; p < kc; ++p) panel[p * kMR + i] = src[p * A.col_stride];
+    }
   }
 }
 
@@ -56,10 +62,17 @@ void pack_b(std::ptrdiff_t kc, std::ptrdiff_t nc, const View& B, std::ptrdiff_t 
   }
 }
 
-// C tile (mr x nr, mr <= kMR, nr <= kNR) = (acc ? C : 0) + Ap · Bp over kc: kMR x kNR sums held
-// in registers, one broadcast of B per column and step.
-void micro(std::ptrdiff_t kc, const float* __restrict Ap, const float* __restrict Bp, float* C,
-           std::ptrdiff_t ldc, std::ptrdiff_t mr, std::ptrdiff_t nr, bool acc) {
+// C tile (mr x nr, mr <= kMR, nr <= kNR) = (acc ? C : 0) + Ap · B over kc: kMR x kNR sums held
+// in registers, one broadcast of B per column and step. B is a packed micro-panel,
+// b(p, j) = Bp[p * kNR + j], or (kPackedB false) column-major B itself, b(p, j) = Bp[p + j * ldb]:
+// a column-major B is read in place, since kNR sequential streams broadcast as cheaply as a
+// packed panel does and skipping the copy saves a pass over B.
+template <bool kPackedB>
+void micro(std::ptrdiff_t kc, const float* __restrict Ap, const float* __restrict Bp,
+           std::ptrdiff_t ldb, float* C, std::ptrdiff_t ldc, std::ptrdiff_t mr, std::ptrdiff_t nr,
+           bool acc) {
+  const float* col[kNR];
+  for (int j = 0; j < kNR; ++j) col[j] = Bp + (j < nr ? j : 0) * ldb;  // past nr: any column
   V c[kNR][kMV];
   for (int j = 0; j < kNR; ++j)
     for (int v = 0; v < kMV; ++v) c[j][v] = V{};
@@ -67,10 +80,10 @@ void micro(std::ptrdiff_t kc, const float* __restrict Ap, const float* __restric
   for (std::ptrdiff_t p = 0; p < kc; ++p) {
     V a[kMV];
     for (int v = 0; v < kMV; ++v) a[v] = *reinterpret_cast<const V*>(Ap + p * kMR + v * kW);
-    const float* b = Bp + p * kNR;
 #pragma GCC unroll 12
     for (int j = 0; j < kNR; ++j) {
-      const V bj = b[j] - V{};  // x - 0 is x exactly (also -0), so this folds to a broadcast
+      // x - 0 is x exactly (also -0), so this folds to a broadcast from memory.
+      const V bj = (kPackedB ? Bp[p * kNR + j] : col[j][p]) - V{};
       for (int v = 0; v < kMV; ++v) c[j][v] += a[v] * bj;
     }
   }
@@ -122,23 +135,33 @@ Packed pack_lhs(std::ptrdiff_t m, std::ptrdiff_t k, View A, float* out) {
 
 void sgemm_packed(const Packed& A, std::ptrdiff_t r0, std::ptrdiff_t r1, std::ptrdiff_t n, View B,
                   float* C, std::ptrdiff_t ldc, bool accumulate) {
+  // A column-major B (row_stride 1) is read in place; any other layout is packed per block.
+  const bool in_place = B.row_stride == 1;
   thread_local Scratch scratch;
-  float* packed_b = scratch.get(KC * std::min(NC, (n + kNR - 1) / kNR * kNR));
+  float* packed_b = in_place ? nullptr : scratch.get(KC * std::min(NC, (n + kNR - 1) / kNR * kNR));
   const std::ptrdiff_t k = A.k;
   for (std::ptrdiff_t jc = 0; jc < n; jc += NC) {
     const std::ptrdiff_t nc = std::min(NC, n - jc);
     for (std::ptrdiff_t pc = 0; pc < k; pc += KC) {
       const std::ptrdiff_t kc = std::min(KC, k - pc);
-      pack_b(kc, nc, B, pc, jc, packed_b);
+      if (!in_place) pack_b(kc, nc, B, pc, jc, packed_b);
       const bool acc = accumulate || pc > 0;
       const float* block = A.data + pc * A.mp;
       for (std::ptrdiff_t ic = r0; ic < r1; ic += MC) {
         const std::ptrdiff_t mc = std::min(MC, r1 - ic);
-        for (std::ptrdiff_t jr = 0; jr < nc; jr += kNR)
-          for (std::ptrdiff_t ir = 0; ir < mc; ir += kMR)
-            micro(kc, block + (ic + ir) * kc, packed_b + jr * kc, C + (ic + ir) + (jc + jr) * ldc,
-                  ldc, std::min<std::ptrdiff_t>(kMR, mc - ir),
-                  std::min<std::ptrdiff_t>(kNR, nc - jr), acc);
+        for (std::ptrdiff_t jr = 0; jr < nc; jr += kNR) {
+          const std::ptrdiff_t nr = std::min<std::ptrdiff_t>(kNR, nc - jr);
+          float* c = C + ic + (jc + jr) * ldc;
+          for (std::ptrdiff_t ir = 0; ir < mc; ir += kMR) {
+            const std::ptrdiff_t mr = std::min<std::ptrdiff_t>(kMR, mc - ir);
+            if (in_place)
+              micro<false>(kc, block + (ic + ir) * kc, B.data + pc + (jc + jr) * B.col_stride,
+                           B.col_stride, c + ir, ldc, mr, nr, acc);
+            else
+              micro<true>(kc, block + (ic + ir) * kc, packed_b + jr * kc, 0, c + ir, ldc, mr, nr,
+                          acc);
+          }
+        }
       }
     }
   }
