@@ -18,14 +18,20 @@ constexpr std::ptrdiff_t KC = 256, MC = 256, NC = 3072;
 
 // A block (mc x kc) into kMR-row micro-panels, each stored p-major: panel[p * kMR + i].
 void pack_a(std::ptrdiff_t mc, std::ptrdiff_t kc, const View& A, std::ptrdiff_t p0, float* out) {
-  for (std::ptrdiff_t ir = 0; ir < mc; ir += kMR) {
+  std::ptrdiff_t full = 0;  // rows in whole panels packed by the fast path below
+  if (A.row_stride == 1) {
+    // Column-major A (W): column by column, so that A is read in memory order (panel by panel
+    // would read it with a stride of a whole column, a new page per step).
+    full = mc / kMR * kMR;
+    for (std::ptrdiff_t p = 0; p < kc; ++p) {
+      const float* src = A.data + (p0 + p) * A.col_stride;
+      for (std::ptrdiff_t ir = 0; ir < full; ir += kMR)
+        std::memcpy(out + ir * kc + p * kMR, src + ir, sizeof(float) * kMR);
+    }
+  }
+  for (std::ptrdiff_t ir = full; ir < mc; ir += kMR) {
     const std::ptrdiff_t mr = std::min<std::ptrdiff_t>(kMR, mc - ir);
     float* panel = out + ir * kc;
-    if (A.row_stride == 1 && mr == kMR) {
-      for (std::ptrdiff_t p = 0; p < kc; ++p)
-        std::memcpy(panel + p * kMR, A.data + ir + (p0 + p) * A.col_stride, sizeof(float) * kMR);
-      continue;
-    }
     // A transposed view (Wᵀ): row i of the panel is contiguous along p, so read it that way.
     for (std::ptrdiff_t i = 0; i < kMR; ++i) {
       if (i >= mr) {
@@ -80,6 +86,7 @@ void micro(std::ptrdiff_t kc, const float* __restrict Ap, const float* __restric
   for (std::ptrdiff_t p = 0; p < kc; ++p) {
     V a[kMV];
     for (int v = 0; v < kMV; ++v) a[v] = *reinterpret_cast<const V*>(Ap + p * kMR + v * kW);
+    __builtin_prefetch(Ap + (p + 16) * kMR);  // A streams from L2: ask 16 steps ahead
 #pragma GCC unroll 12
     for (int j = 0; j < kNR; ++j) {
       // x - 0 is x exactly (also -0), so this folds to a broadcast from memory.
