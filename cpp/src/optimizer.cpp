@@ -56,7 +56,7 @@ void OptimizerConfig::validate() const {
           " boundaries");
     for (double v : s.values) require(std::isfinite(v) && v >= 0.0, "learning_rate value", v);
   } else {
-    require(std::isfinite(s.initial) && s.initial > 0.0, "learning_rate", s.initial);
+    require(std::isfinite(s.initial) && s.initial >= 0.0, "learning_rate", s.initial);
   }
   if (s.kind == Schedule::Kind::ExponentialDecay) {
     require(std::isfinite(s.decay_steps) && s.decay_steps > 0.0, "decay_steps", s.decay_steps);

@@ -64,7 +64,11 @@ class Callback:
         pass
 
     def _uses_batch_hooks(self) -> bool:
-        return any(getattr(type(self), h) is not getattr(Callback, h) for h in _BATCH_HOOKS)
+        # A hook overridden on the class or assigned on the instance (`cb.on_batch_end = f`).
+        return any(
+            h in vars(self) or getattr(type(self), h) is not getattr(Callback, h)
+            for h in _BATCH_HOOKS
+        )
 
 
 class History(Callback):
@@ -100,7 +104,6 @@ class LambdaCallback(Callback):
         **kwargs: Any,
     ) -> None:
         super().__init__()
-        self._batch = on_train_batch_begin is not None or on_train_batch_end is not None
         hooks = {
             "on_epoch_begin": on_epoch_begin,
             "on_epoch_end": on_epoch_end,
@@ -112,15 +115,11 @@ class LambdaCallback(Callback):
         for legacy in ("on_batch_begin", "on_batch_end"):
             if legacy in kwargs:
                 hooks["on_train_" + legacy[3:]] = kwargs.pop(legacy)
-                self._batch = True
         if kwargs:
             raise TypeError(f"Unrecognized arguments passed to LambdaCallback: {kwargs}")
         for name, fn in hooks.items():
             if fn is not None:
                 setattr(self, name, fn)
-
-    def _uses_batch_hooks(self) -> bool:
-        return self._batch
 
 
 class CallbackList:
@@ -141,26 +140,25 @@ class CallbackList:
     def uses_batch_hooks(self) -> bool:
         return any(cb._uses_batch_hooks() for cb in self.callbacks)
 
-    def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
+    def _dispatch(self, hook: str, *args: Any, logs: Optional[dict[str, Any]]) -> None:
+        logs = {} if logs is None else logs  # as Keras: every hook gets a dict
         for cb in self.callbacks:
-            cb.on_train_begin(logs)
+            getattr(cb, hook)(*args, logs)
+
+    def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
+        self._dispatch("on_train_begin", logs=logs)
 
     def on_train_end(self, logs: Optional[dict[str, Any]] = None) -> None:
-        for cb in self.callbacks:
-            cb.on_train_end(logs)
+        self._dispatch("on_train_end", logs=logs)
 
     def on_epoch_begin(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
-        for cb in self.callbacks:
-            cb.on_epoch_begin(epoch, logs)
+        self._dispatch("on_epoch_begin", epoch, logs=logs)
 
     def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
-        for cb in self.callbacks:
-            cb.on_epoch_end(epoch, logs)
+        self._dispatch("on_epoch_end", epoch, logs=logs)
 
     def on_train_batch_begin(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
-        for cb in self.callbacks:
-            cb.on_train_batch_begin(batch, logs)
+        self._dispatch("on_train_batch_begin", batch, logs=logs)
 
     def on_train_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
-        for cb in self.callbacks:
-            cb.on_train_batch_end(batch, logs)
+        self._dispatch("on_train_batch_end", batch, logs=logs)

@@ -68,10 +68,13 @@ class EarlyStopping(Callback):
         self.best = math.inf if self.monitor_op is operator.lt else -math.inf
 
     def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
+        # As Keras: an instance reused by a second fit starts afresh, best value included.
         self.wait = 0
         self.stopped_epoch = 0
         self.best_weights = None
         self.best_epoch = 0
+        if self.monitor_op is not None:
+            self.best = math.inf if self.monitor_op is operator.lt else -math.inf
 
     def _is_improvement(self, value: float, reference: float) -> bool:
         return bool(self.monitor_op(value - self.min_delta, reference))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from typing import Any, Optional
 
 from eigennet.callbacks.callback import Callback
-from eigennet.callbacks.monitor import monitor_op, monitor_value
+from eigennet.callbacks.monitor import monitor_op
 
 
 class ModelCheckpoint(Callback):
@@ -65,17 +66,26 @@ class ModelCheckpoint(Callback):
         logs = logs or {}
         path = self.filepath.format(epoch=epoch + 1, **logs)
         if self.save_best_only:
-            current = monitor_value(logs, self.monitor, "Can save best model only")
-            if current is None or not self.monitor_op(current, self.best):
-                return
-            if self.verbose > 0:
-                print(
-                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
-                    f"{current:.5f}, saving model to {path}"
+            current = logs.get(self.monitor)
+            if current is None:
+                # Keras warns and saves anyway: a missing metric must not lose the model.
+                warnings.warn(
+                    f"Can save best model only with {self.monitor} available.", stacklevel=2
                 )
-            self.best = current
+            elif not self.monitor_op(current, self.best):
+                return
+            else:
+                if self.verbose > 0:
+                    print(
+                        f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                        f"{current:.5f}, saving model to {path}"
+                    )
+                self.best = current
         elif self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
         if self.save_weights_only:
             self.model.save_weights(path)
         else:

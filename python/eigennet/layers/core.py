@@ -278,12 +278,11 @@ class Dense(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)):
-            raise TypeError(f"units must be an int. Received: units={units!r}")
-        if units <= 0:
+        # Keras raises ValueError for a non-integer as for a non-positive width.
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(
                 f"Received an invalid value for `units`, expected a positive integer. "
-                f"Received: units={units}"
+                f"Received: units={units!r}"
             )
         self.units = int(units)
         self.activation = activations.get(activation)

@@ -45,7 +45,7 @@ class Sequential(Model):
             self._input_shape = layer.shape
             return
         if not isinstance(layer, Layer):
-            raise TypeError(
+            raise ValueError(
                 f"Only instances of eigennet.layers.Layer can be added to a Sequential model. "
                 f"Received: {layer!r} (of type {type(layer).__name__})"
             )

@@ -41,7 +41,8 @@ class Optimizer:
     def _check_lr(lr: Any) -> LearningRate:
         if isinstance(lr, LearningRateSchedule):
             return lr
-        return _check_float("learning_rate", lr, 0.0, math.inf, low_open=True)
+        # 0 is allowed, as in Keras: it freezes training, and schedules may reach it.
+        return _check_float("learning_rate", lr, 0.0, math.inf)
 
     def _attach(self, core: Any) -> None:
         self._models = [r for r in self._models if r() is not None and r() is not core]

@@ -39,11 +39,12 @@ class ExponentialDecay(LearningRateSchedule):
         staircase: bool = False,
         name: str = "ExponentialDecay",
     ) -> None:
-        for key, value in (
-            ("initial_learning_rate", initial_learning_rate),
-            ("decay_steps", decay_steps),
-            ("decay_rate", decay_rate),
-        ):
+        if not math.isfinite(initial_learning_rate) or initial_learning_rate < 0:
+            raise ValueError(
+                "initial_learning_rate must be finite and >= 0. "
+                f"Received: initial_learning_rate={initial_learning_rate}"
+            )
+        for key, value in (("decay_steps", decay_steps), ("decay_rate", decay_rate)):
             if not math.isfinite(value) or value <= 0:
                 raise ValueError(f"{key} must be finite and > 0. Received: {key}={value}")
         self.initial_learning_rate = float(initial_learning_rate)

@@ -104,7 +104,7 @@ class Trainer:
 
     def _require_loss(self, method: str) -> None:
         if not self.compiled:
-            raise RuntimeError(f"You must call `compile()` before `{method}()`.")
+            raise ValueError(f"You must call `compile()` before calling `{method}()`.")
         if self.loss is None:
             raise ValueError(f"The model was compiled without a loss: `{method}()` needs one.")
 

@@ -1,0 +1,148 @@
+"""Rows of the Keras-behaviour issue: each test states what Keras 3 does and checks eigennet does
+the same."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import eigennet as en
+
+L = en.layers
+
+
+def _data(n: int = 64):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 3)).astype(np.float32)
+    y = (x @ np.array([[1.0], [-2.0], [0.5]], dtype=np.float32) + 0.3).astype(np.float32)
+    return x, y
+
+
+def _model(optimizer="sgd"):
+    model = en.Sequential([en.Input((3,)), L.Dense(1)])
+    model.compile(optimizer=optimizer, loss="mse")
+    return model
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        lambda: en.optimizers.SGD(learning_rate=0.0),
+        lambda: en.optimizers.SGD(learning_rate=0, momentum=0.9),
+        lambda: en.optimizers.Adam(learning_rate=0.0),
+        lambda: en.optimizers.RMSprop(learning_rate=0.0),
+        lambda: en.optimizers.Adagrad(learning_rate=0.0),
+        lambda: en.optimizers.SGD(en.optimizers.schedules.ExponentialDecay(0.0, 10, 0.5)),
+    ],
+)
+def test_learning_rate_zero_is_accepted_and_freezes_training(optimizer):
+    # Keras accepts a learning rate of 0 (to freeze training, and schedules may reach it).
+    x, y = _data()
+    model = _model(optimizer())
+    before = model.get_weights()
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    opt = en.optimizers.SGD(0.1)
+    opt.learning_rate = 0.0
+    assert opt.learning_rate == 0.0
+    with pytest.raises(ValueError, match="learning_rate=-1"):
+        en.optimizers.SGD(learning_rate=-1)
+
+
+@pytest.mark.parametrize("method", ["fit", "train_on_batch", "evaluate", "test_on_batch"])
+def test_training_before_compile_is_a_value_error(method):
+    # Keras: ValueError("You must call `compile()` before ...").
+    x, y = _data(8)
+    model = en.Sequential([en.Input((3,)), L.Dense(1)])
+    with pytest.raises(ValueError, match=r"You must call `compile\(\)` before"):
+        getattr(model, method)(x, y)
+
+
+def test_early_stopping_reused_across_fits_starts_afresh():
+    # Keras's on_train_begin resets wait, stopped_epoch and best, so an instance can be reused.
+    x, y = _data()
+    stop = en.callbacks.EarlyStopping(monitor="loss", patience=1)
+    first = _model(en.optimizers.SGD(0.05))
+    first.fit(x, y, epochs=30, batch_size=16, verbose=0, callbacks=[stop])
+    assert stop.best < 0.01
+    # A fresh model starts far above the first one's best: with a stale best it would stop after
+    # its second epoch; reset, it trains while its loss keeps falling.
+    second = _model(en.optimizers.SGD(0.01))
+    history = second.fit(x, y, epochs=6, batch_size=16, verbose=0, callbacks=[stop])
+    losses = history.history["loss"]
+    assert all(b < a for a, b in zip(losses, losses[1:]))
+    assert len(losses) == 6 and stop.stopped_epoch == 0
+    assert stop.best == pytest.approx(losses[-1])
+
+
+def test_model_checkpoint_creates_missing_folders(tmp_path):
+    # Keras creates the folders of the checkpoint path.
+    x, y = _data(16)
+    path = tmp_path / "dir" / "that" / "does" / "not" / "exist" / "m.keras"
+    _model().fit(x, y, epochs=1, verbose=0, callbacks=[en.callbacks.ModelCheckpoint(str(path))])
+    assert path.exists()
+    restored = en.models.load_model(str(path))
+    assert restored.predict(x, verbose=0).shape == (16, 1)
+
+
+def test_model_checkpoint_with_a_missing_monitor_warns_and_saves(tmp_path):
+    # Keras warns "Can save best model only with val_loss available." and saves anyway.
+    x, y = _data(16)
+    path = tmp_path / "best.weights.h5"
+    cb = en.callbacks.ModelCheckpoint(
+        str(path), monitor="val_loss", save_best_only=True, save_weights_only=True
+    )
+    with pytest.warns(UserWarning, match="Can save best model only with val_loss available"):
+        _model().fit(x, y, epochs=1, verbose=0, callbacks=[cb])
+    assert path.exists()
+
+
+class _Recorder(en.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.seen: dict[str, object] = {}
+
+    def on_train_begin(self, logs=None):
+        self.seen["on_train_begin"] = logs
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.seen["on_epoch_begin"] = logs
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.seen["on_train_batch_begin"] = logs
+
+
+def test_begin_hooks_get_an_empty_dict_not_none():
+    # Keras's CallbackList passes `logs or {}` to every hook.
+    x, y = _data(16)
+    rec = _Recorder()
+    _model().fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[rec])
+    assert rec.seen == {"on_train_begin": {}, "on_epoch_begin": {}, "on_train_batch_begin": {}}
+
+
+def test_a_batch_hook_assigned_on_the_instance_is_called():
+    # Keras calls whatever `cb.on_train_batch_end` is, class method or instance attribute.
+    x, y = _data(32)
+    ends: list[int] = []
+    legacy: list[int] = []
+    cb = en.callbacks.Callback()
+    cb.on_train_batch_end = lambda batch, logs=None: ends.append(batch)
+    old = en.callbacks.Callback()
+    old.on_batch_end = lambda batch, logs=None: legacy.append(batch)
+    _model().fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[cb, old])
+    assert ends == [0, 1, 2, 3] and legacy == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("units", [1.5, None, "3", True])
+def test_dense_with_a_bad_width_is_a_value_error(units):
+    # Keras: ValueError "Received an invalid value for `units`, expected a positive integer."
+    with pytest.raises(ValueError, match="Received an invalid value for `units`"):
+        L.Dense(units)
+
+
+@pytest.mark.parametrize("thing", [{}, 3, "dense"])
+def test_sequential_add_of_a_non_layer_is_a_value_error(thing):
+    # Keras: ValueError "Only instances of `keras.Layer` can be added to a Sequential model."
+    with pytest.raises(ValueError, match="can be added to a Sequential model"):
+        en.Sequential().add(thing)
