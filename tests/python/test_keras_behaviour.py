@@ -146,3 +146,53 @@ def test_sequential_add_of_a_non_layer_is_a_value_error(thing):
     # Keras: ValueError "Only instances of `keras.Layer` can be added to a Sequential model."
     with pytest.raises(ValueError, match="can be added to a Sequential model"):
         en.Sequential().add(thing)
+
+
+def test_an_unbuilt_sequential_pickles_and_trains_after():
+    # Keras pickles an unbuilt Sequential (its layers and compile settings).
+    import pickle
+
+    model = en.Sequential([L.Dense(3, activation="relu"), L.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    clone = pickle.loads(pickle.dumps(model))
+    assert [type(la) for la in clone.layers] == [L.Dense, L.Dense] and clone.compiled
+    assert clone.layers[0].units == 3 and clone.layers[0] is not model.layers[0]
+    x, y = _data(16)
+    clone.fit(x, y, epochs=1, verbose=0)
+    assert clone.input_shape == (None, 3)
+    assert not hasattr(model, "input_shape")  # the original stays unbuilt
+
+
+def test_input_and_output_shape_of_an_unbuilt_model_are_attribute_errors():
+    # Keras raises AttributeError, so hasattr() is False.
+    model = en.Sequential([L.Dense(2)])
+    assert not hasattr(model, "input_shape") and not hasattr(model, "output_shape")
+    with pytest.raises(ValueError, match="not yet been built"):
+        model.count_params()
+
+
+def test_a_second_input_is_a_value_error():
+    # Keras: "Sequential model ... has already been configured to use input shape ...".
+    with pytest.raises(ValueError, match="already been configured to use input shape"):
+        en.Sequential([en.Input((2,)), en.Input((3,)), L.Dense(1)])
+    model = en.Sequential([en.Input((2,))])
+    with pytest.raises(ValueError, match=r"input shape \(None, 2\)"):
+        model.add(en.Input((3,)))
+
+
+def test_duplicate_layer_names_are_a_value_error():
+    # Keras: "All layers added to a Sequential model should have unique names."
+    with pytest.raises(ValueError, match="should have unique names. Name 'hidden'"):
+        en.Sequential([en.Input((2,)), L.Dense(4, name="hidden"), L.Dense(1, name="hidden")])
+
+
+def test_build_with_another_shape_than_the_input_is_a_value_error():
+    # Keras refuses to build for a shape its Input contradicts; building again for the same
+    # shape changes nothing.
+    model = en.Sequential([en.Input((2,)), L.Dense(3)])
+    weights = model.get_weights()
+    with pytest.raises(ValueError, match=r"cannot build it with input_shape \(3, 4\)"):
+        model.build((3, 4))
+    model.build((None, 2))
+    for a, b in zip(weights, model.get_weights()):
+        np.testing.assert_array_equal(a, b)

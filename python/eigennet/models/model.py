@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copyreg
 import os
 from typing import Any, Callable, Optional, Sequence
 
@@ -110,12 +111,12 @@ class Model(Trainer):
 
     @property
     def input_shape(self) -> tuple[Optional[int], int]:
-        self._require_built("input_shape")
+        self._require_built("input_shape", AttributeError)
         return (None, *self._net.input_shape)
 
     @property
     def output_shape(self) -> tuple[Optional[int], int]:
-        self._require_built("output_shape")
+        self._require_built("output_shape", AttributeError)
         return (None, self._net.n_outputs)
 
     def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Layer:
@@ -129,9 +130,11 @@ class Model(Trainer):
             f"No such layer: {name}. Existing layers are: {[layer.name for layer in self.layers]}."
         )
 
-    def _require_built(self, what: str) -> None:
+    def _require_built(self, what: str, error: type[Exception] = ValueError) -> None:
+        # input_shape and output_shape raise AttributeError, as Keras's do, so that
+        # hasattr(unbuilt_model, "input_shape") is False.
         if self._net is None:
-            raise ValueError(
+            raise error(
                 f"This model has not yet been built, so {what} is unknown. Build it by calling "
                 "it on data, by fit(), or by starting it with an Input."
             )
@@ -221,8 +224,11 @@ class Model(Trainer):
 
         saving.load_weights(self, filepath)
 
-    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
-        # Pickle (joblib, multiprocessing, copy.deepcopy) as the bytes of a `.keras` file.
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle (joblib, multiprocessing, copy.deepcopy) as the bytes of a `.keras` file. An
+        # unbuilt model has no weights and no C++ side yet: its Python state is all of it.
+        if self._net is None:
+            return (copyreg.__newobj__, (type(self),), self.__dict__.copy())
         from eigennet.models import saving
 
         return (saving.model_from_bytes, (saving.model_to_bytes(self),))

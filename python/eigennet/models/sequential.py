@@ -26,6 +26,7 @@ class Sequential(Model):
     ) -> None:
         self._setup(name or unique_name("sequential"))
         self._input_shape: Optional[tuple[int, ...]] = None
+        self._has_input = False  # an Input fixed the input shape
         for layer in layers or []:
             self.add(layer, rebuild=False)
         if self._input_shape is not None and self._layers:
@@ -40,9 +41,16 @@ class Sequential(Model):
         if isinstance(layer, KerasTensor) and isinstance(layer._layer, InputLayer):
             layer = layer._layer
         if isinstance(layer, InputLayer):
+            if self._has_input:
+                raise ValueError(
+                    f"Sequential model '{self.name}' has already been configured to use input "
+                    f"shape {(None, *(self._input_shape or ()))}. You cannot add a different "
+                    "Input layer to it."
+                )
             if self._layers:
                 raise ValueError("An Input must come first in a Sequential model.")
             self._input_shape = layer.shape
+            self._has_input = True
             return
         if not isinstance(layer, Layer):
             raise ValueError(
@@ -51,6 +59,12 @@ class Sequential(Model):
             )
         if any(existing is layer for existing in self._layers):
             raise ValueError(f"Layer {layer.name!r} is already in this model.")
+        if any(existing.name == layer.name for existing in self._layers):
+            raise ValueError(
+                "All layers added to a Sequential model should have unique names. Name "
+                f"'{layer.name}' is already the name of a layer in this model. Update the `name` "
+                "argument to pass a unique name."
+            )
         if not self._layers and self._input_shape is None and layer._input_shape is not None:
             self._input_shape = layer._input_shape
         self._layers.append(layer)
@@ -73,7 +87,16 @@ class Sequential(Model):
         """Builds the model for inputs of shape `(batch, n_features)`."""
         if input_shape is None:
             raise ValueError("build() needs input_shape=(None, n_features).")
-        self._input_shape = tuple(int(d) for d in tuple(input_shape)[1:])
+        shape = tuple(int(d) for d in tuple(input_shape)[1:])
+        if self._has_input and shape != self._input_shape:
+            raise ValueError(
+                f"Sequential model '{self.name}' has already been configured to use input "
+                f"shape {(None, *(self._input_shape or ()))}. You cannot build it with "
+                f"input_shape {tuple(input_shape)}"
+            )
+        if self._net is not None and shape == self._input_shape:
+            return  # already built for this shape: building again must not reset the weights
+        self._input_shape = shape
         self._build(self._input_shape)
 
     def _ensure_built(self, x: Any) -> None:
