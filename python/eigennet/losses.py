@@ -6,12 +6,25 @@ is reduced); loss objects such as `MeanSquaredError()` return the mean over samp
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from eigennet import _core
 from eigennet.utils import serialization
+
+
+def warn_if_one_class(core_name: str, n_outputs: int) -> None:
+    """Keras's warning for a categorical cross-entropy over a single output."""
+    if core_name.startswith("categorical_crossentropy") and n_outputs == 1:
+        warnings.warn(
+            "In loss categorical_crossentropy, expected y_pred.shape to be (batch_size, "
+            f"num_classes) with num_classes > 1. Received: y_pred.shape=(None, {n_outputs}). "
+            "Consider using 'binary_crossentropy' if you only have 2 classes.",
+            SyntaxWarning,
+            stacklevel=3,
+        )
 
 
 def _per_sample(core_name: str, y_true: Any, y_pred: Any) -> np.ndarray:
@@ -21,8 +34,23 @@ def _per_sample(core_name: str, y_true: Any, y_pred: Any) -> np.ndarray:
     if p.ndim == 0:
         raise ValueError(f"y_pred must have at least one axis. Received: shape={p.shape}")
     lead = p.shape[:-1]
+    t = np.asarray(y_true, dtype=p.dtype)
+    # Keras brings y_true to y_pred's rank when they differ by a trailing axis of 1; any other
+    # difference is an error, even when the sizes agree.
+    want = lead if core_name.startswith("sparse") else p.shape
+    if t.shape == (*want, 1):
+        t = t[..., 0]
+    elif t.shape == want[:-1] and want[-1:] == (1,):
+        t = t[..., None]
+    if t.shape != want:
+        raise ValueError(
+            "Arguments `target` and `output` must have the same shape"
+            + (" up to the last axis" if want != p.shape else "")
+            + f". Received: target.shape={np.shape(y_true)}, output.shape={p.shape}"
+        )
+    warn_if_one_class(core_name, p.shape[-1])
     p2 = p.reshape(-1, p.shape[-1])
-    values, _ = _core.loss(core_name, np.asarray(y_true, dtype=p.dtype).reshape(-1), p2)
+    values, _ = _core.loss(core_name, t.reshape(-1), p2)
     return values.reshape(lead)
 
 

@@ -3,6 +3,8 @@ the same."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -196,3 +198,45 @@ def test_build_with_another_shape_than_the_input_is_a_value_error():
     model.build((None, 2))
     for a, b in zip(weights, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_categorical_crossentropy_over_one_output_warns():
+    # Keras warns (SyntaxWarning) that num_classes should be > 1, in the loss function and in fit.
+    with pytest.warns(SyntaxWarning, match="Consider using 'binary_crossentropy'"):
+        en.losses.categorical_crossentropy(np.ones((4, 1)), np.full((4, 1), 0.9))
+    x, y = _data(8)
+    model = en.Sequential([en.Input((3,)), L.Dense(1, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    with pytest.warns(SyntaxWarning, match=r"y_pred.shape=\(None, 1\)"):
+        model.fit(x, np.ones_like(y), epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize(
+    "fn, y_true, y_pred",
+    [
+        (en.losses.mean_squared_error, np.zeros(6), np.zeros((2, 3))),
+        (en.losses.mean_absolute_error, np.zeros((3, 2)), np.zeros((2, 3))),
+        (en.losses.binary_crossentropy, np.zeros((2, 3, 1, 1)), np.full((2, 3), 0.5)),
+        (en.losses.categorical_crossentropy, np.zeros((6,)), np.full((2, 3), 1 / 3)),
+        (en.losses.sparse_categorical_crossentropy, np.zeros((2, 3)), np.full((2, 3), 1 / 3)),
+    ],
+)
+def test_loss_functions_refuse_mismatched_shapes_naming_both(fn, y_true, y_pred):
+    # Keras raises ValueError for shapes that differ by more than a trailing axis of 1, even
+    # when the sizes agree.
+    shapes = (
+        rf"target.shape={re.escape(str(y_true.shape))}, output.shape={re.escape(str(y_pred.shape))}"
+    )
+    with pytest.raises(ValueError, match=shapes):
+        fn(y_true, y_pred)
+
+
+def test_loss_functions_accept_a_trailing_axis_of_one():
+    # Keras squeezes or expands y_true by one trailing axis of 1 to y_pred's rank.
+    y_pred = np.array([[0.2], [0.7]])
+    flat = en.losses.mean_squared_error(np.array([0.0, 1.0]), y_pred)
+    np.testing.assert_allclose(flat, [0.04, 0.09])
+    np.testing.assert_allclose(en.losses.mean_squared_error(np.array([[0.0], [1.0]]), y_pred), flat)
+    probs = np.array([[0.1, 0.9], [0.8, 0.2]])
+    sparse = en.losses.sparse_categorical_crossentropy(np.array([[1], [0]]), probs)
+    np.testing.assert_allclose(sparse, -np.log([0.9, 0.8]), rtol=1e-6)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copyreg
 import os
 from typing import Any, Callable, Optional, Sequence
 
@@ -228,7 +227,7 @@ class Model(Trainer):
         # Pickle (joblib, multiprocessing, copy.deepcopy) as the bytes of a `.keras` file. An
         # unbuilt model has no weights and no C++ side yet: its Python state is all of it.
         if self._net is None:
-            return (copyreg.__newobj__, (type(self),), self.__dict__.copy())
+            return (_new_unbuilt, (type(self),), self.__dict__.copy())
         from eigennet.models import saving
 
         return (saving.model_from_bytes, (saving.model_to_bytes(self),))
@@ -241,3 +240,8 @@ class Model(Trainer):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _new_unbuilt(cls: type[Model]) -> Model:
+    """An empty instance of cls that unpickling fills with an unbuilt model's state."""
+    return object.__new__(cls)

@@ -107,6 +107,7 @@ class Trainer:
             raise ValueError(f"You must call `compile()` before calling `{method}()`.")
         if self.loss is None:
             raise ValueError(f"The model was compiled without a loss: `{method}()` needs one.")
+        losses.warn_if_one_class(self.loss.core_name, self._net.n_outputs)
 
     def _logs(self, loss: float, values: Sequence[float], prefix: str = "") -> dict[str, float]:
         logs = {prefix + "loss": float(loss)}
