@@ -240,3 +240,58 @@ def test_loss_functions_accept_a_trailing_axis_of_one():
     probs = np.array([[0.1, 0.9], [0.8, 0.2]])
     sparse = en.losses.sparse_categorical_crossentropy(np.array([[1], [0]]), probs)
     np.testing.assert_allclose(sparse, -np.log([0.9, 0.8]), rtol=1e-6)
+
+
+def _saved_model():
+    model = _model()
+    model.fit(*_data(8), epochs=1, verbose=0)
+    return model
+
+
+@pytest.mark.parametrize("save", ["save", "save_weights", "checkpoint"])
+def test_saved_files_follow_the_umask_and_keep_an_existing_mode(tmp_path, save):
+    # Files written in place (as Keras and h5py do) get 0666 less the umask; the atomic save
+    # must not turn them into 0600, nor change the mode of a file it replaces.
+    import os
+    import stat
+
+    model = _saved_model()
+    path = tmp_path / ("m.keras" if save != "save_weights" else "m.weights.h5")
+
+    def write():
+        if save == "save":
+            model.save(str(path))
+        elif save == "save_weights":
+            model.save_weights(str(path))
+        else:
+            x, y = _data(8)
+            cb = en.callbacks.ModelCheckpoint(str(path))
+            model.fit(x, y, epochs=1, verbose=0, callbacks=[cb])
+
+    old = os.umask(0o022)
+    try:
+        write()
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+        os.chmod(path, 0o640)
+        write()
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+        path.unlink()
+        os.umask(0o077)
+        write()
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    finally:
+        os.umask(old)
+
+
+def test_saving_through_a_symlink_updates_its_target(tmp_path):
+    model = _saved_model()
+    target = tmp_path / "models" / "v1.keras"
+    target.parent.mkdir()
+    en.Sequential([en.Input((3,)), L.Dense(1)]).save(str(target))
+    link = tmp_path / "current.keras"
+    link.symlink_to(target)
+    model.save(str(link))
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    restored = en.models.load_model(str(target))
+    for a, b in zip(model.get_weights(), restored.get_weights()):
+        np.testing.assert_array_equal(a, b)

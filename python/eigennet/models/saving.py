@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -62,14 +63,37 @@ def _npy_bytes(a: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def _umask() -> int:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    # Elsewhere the only way to read it is to set it (briefly, for the whole process).
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_zip(filepath: Any, members: dict[str, bytes], overwrite: bool) -> None:
-    path = os.fspath(filepath)
-    if not overwrite and os.path.exists(path):
-        raise FileExistsError(f"{path} exists and overwrite=False.")
-    folder = os.path.dirname(os.path.abspath(path))
+    shown = os.fspath(filepath)
+    if not overwrite and os.path.exists(shown):
+        raise FileExistsError(f"{shown} exists and overwrite=False.")
+    # Through a symlink, the file it points at is replaced and the link kept.
+    path = os.path.realpath(shown)
+    folder = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix=".eigennet-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
+            # mkstemp makes the file 0600; give it what writing in place would: the replaced
+            # file's mode, or 0666 less the umask for a new one.
+            try:
+                mode = stat.S_IMODE(os.stat(path).st_mode)
+            except FileNotFoundError:
+                mode = 0o666 & ~_umask()
+            os.fchmod(f.fileno(), mode)
             with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 for name, payload in members.items():
                     zf.writestr(name, payload)
