@@ -295,3 +295,32 @@ def test_saving_through_a_symlink_updates_its_target(tmp_path):
     restored = en.models.load_model(str(target))
     for a, b in zip(model.get_weights(), restored.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("labels", [[0, 1, 2, 1], [-1, 1, 1, -1], [0.0, np.nan, 1.0, 0.5]])
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_binary_crossentropy_refuses_targets_outside_0_1(labels, from_logits):
+    # The README promises checked label ranges: binary cross-entropy needs targets in [0, 1].
+    x, _ = _data(4)
+    model = en.Sequential(
+        [en.Input((3,)), L.Dense(1, activation=None if from_logits else "sigmoid")]
+    )
+    model.compile(optimizer="sgd", loss=en.losses.BinaryCrossentropy(from_logits=from_logits))
+    y = np.array(labels, dtype=np.float32)
+    for call in (
+        lambda: model.fit(x, y, epochs=1, verbose=0),
+        lambda: model.train_on_batch(x, y),
+        lambda: model.evaluate(x, y, verbose=0),
+    ):
+        with pytest.raises(ValueError, match=r"binary_crossentropy takes targets in \[0, 1\]"):
+            call()
+    model.fit(x, np.array([0, 1, 0.25, 1.0], dtype=np.float32), epochs=1, verbose=0)  # soft ok
+
+
+def test_categorical_crossentropy_with_integer_labels_suggests_the_fix():
+    x, _ = _data(4)
+    model = en.Sequential([en.Input((3,)), L.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    with pytest.raises(ValueError, match="sparse_categorical_crossentropy.*to_categorical"):
+        model.fit(x, np.array([0, 2, 1, 1]), epochs=1, verbose=0)
+    model.fit(x, en.utils.to_categorical([0, 2, 1, 1], 3), epochs=1, verbose=0)

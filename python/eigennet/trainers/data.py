@@ -57,10 +57,11 @@ def features(
     return np.ascontiguousarray(a, dtype=dtype)
 
 
-def targets(y: Any, n: int, n_outputs: int, sparse: bool, dtype: np.dtype) -> np.ndarray:
-    """(n, n_targets) C-contiguous targets: integer labels (n, 1) for sparse losses."""
+def targets(y: Any, n: int, n_outputs: int, loss: str, dtype: np.dtype) -> np.ndarray:
+    """(n, n_targets) C-contiguous targets for the loss named `loss` (its core name): integer
+    labels (n, 1) for sparse losses, values in [0, 1] for the cross-entropies."""
     a = _to_array(y, "y")
-    if sparse:
+    if loss.startswith("sparse"):
         if a.ndim == 2 and a.shape[1] == 1:
             a = a.reshape(-1)
         if a.ndim != 1:
@@ -84,10 +85,24 @@ def targets(y: Any, n: int, n_outputs: int, sparse: bool, dtype: np.dtype) -> np
         if a.ndim == 1 and n_outputs == 1:
             a = a.reshape(-1, 1)
         if a.ndim != 2 or a.shape[1] != n_outputs:
+            hint = ""
+            if loss.startswith("categorical") and a.ndim == 1:
+                hint = (
+                    " For integer class labels use loss='sparse_categorical_crossentropy', or "
+                    "one-hot encode them with eigennet.utils.to_categorical(y)."
+                )
             raise ValueError(
                 f"The model has {n_outputs} outputs, so y must have shape (n, {n_outputs}). "
-                f"Received: y.shape={a.shape}"
+                f"Received: y.shape={a.shape}.{hint}"
             )
+        if loss.startswith(("binary", "categorical")) and a.size:
+            lo, hi = a.min(), a.max()
+            if not (lo >= 0 and hi <= 1):  # also catches NaN
+                bad = a[~((a >= 0) & (a <= 1))].flat[0]
+                raise ValueError(
+                    f"{loss.replace('_from_logits', '')} takes targets in [0, 1] (class labels "
+                    f"0 and 1, one-hot rows or probabilities). Received a target {bad}"
+                )
     if a.shape[0] != n:
         raise ValueError(
             f"x and y must have the same number of samples. Received: len(x)={n}, "

@@ -102,6 +102,12 @@ class Trainer:
     def _ensure_built(self, x: Any) -> None:
         pass
 
+    def _targets(self, y: Any, n: int) -> np.ndarray:
+        """y checked and converted for this model's outputs and loss."""
+        net = self._net
+        loss = self.loss.core_name if self.loss is not None else ""
+        return data.targets(y, n, net.n_outputs, loss, net.dtype)
+
     def _require_loss(self, method: str) -> None:
         if not self.compiled:
             raise ValueError(f"You must call `compile()` before calling `{method}()`.")
@@ -120,8 +126,7 @@ class Trainer:
         xa = data.features(x, net.n_inputs, net.dtype, "x", net.input_shape)
         if y is None:
             return net.core.dataset(xa)
-        sparse = self.loss is not None and self.loss.core_name.startswith("sparse")
-        ya = data.targets(y, len(xa), net.n_outputs, sparse, net.dtype)
+        ya = self._targets(y, len(xa))
         wa = data.sample_weights(ya, sample_weight, None, net.dtype)
         return net.core.dataset(xa, ya, wa)
 
@@ -193,10 +198,8 @@ class Trainer:
             )
         verbose = _resolve_verbose(verbose)
         net = self._net
-        assert self.loss is not None
-        sparse = self.loss.core_name.startswith("sparse")
         xa = data.features(x, net.n_inputs, net.dtype, "x", net.input_shape)
-        ya = data.targets(y, len(xa), net.n_outputs, sparse, net.dtype)
+        ya = self._targets(y, len(xa))
         wa = data.sample_weights(ya, sample_weight, class_weight, net.dtype)
         val_ds = None
         if validation_data is not None:
@@ -403,9 +406,7 @@ class Trainer:
         xa = self._fast_input(x)
         if xa is None:
             xa = data.features(x, net.n_inputs, net.dtype, "x", net.input_shape)
-        assert self.loss is not None
-        sparse = self.loss.core_name.startswith("sparse")
-        ya = data.targets(y, len(xa), net.n_outputs, sparse, net.dtype)
+        ya = self._targets(y, len(xa))
         wa = data.sample_weights(ya, sample_weight, class_weight, net.dtype)
         return net.core.train_arrays(xa, ya, train, wa)
 
