@@ -5,6 +5,12 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 
 
+def _integer_ticks() -> Any:
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
 def _pyplot() -> Any:
     try:
         import matplotlib
@@ -54,6 +60,7 @@ def plot_history(history: Any, metrics: Optional[Sequence[str]] = None) -> Any:
         if f"val_{name}" in logs:
             ax.plot([e + 1 for e in epochs], logs[f"val_{name}"], label=f"validation {name}")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(_integer_ticks())  # epochs are whole numbers
         ax.set_ylabel(name)
         ax.legend()
         ax.grid(alpha=0.3)
