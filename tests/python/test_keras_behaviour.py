@@ -324,3 +324,20 @@ def test_categorical_crossentropy_with_integer_labels_suggests_the_fix():
     with pytest.raises(ValueError, match="sparse_categorical_crossentropy.*to_categorical"):
         model.fit(x, np.array([0, 2, 1, 1]), epochs=1, verbose=0)
     model.fit(x, en.utils.to_categorical([0, 2, 1, 1], 3), epochs=1, verbose=0)
+
+
+def test_verbose_auto_shows_the_progress_bar_in_jupyter(monkeypatch, capsys):
+    # In a notebook (ipykernel loaded, stdout not a tty) "auto" means the progress bar, as the
+    # bar itself assumes; in a pipe, one line per epoch.
+    import sys
+    import types
+
+    x, y = _data(16)
+    model = _model()
+    model.fit(x, y, epochs=1, batch_size=8)
+    assert "Epoch 1/1" in capsys.readouterr().out
+    from eigennet.trainers import trainer
+
+    assert trainer._resolve_verbose("auto") == 2
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    assert trainer._resolve_verbose("auto") == 1

@@ -4,7 +4,6 @@ only runs callbacks and progress output between (or, for batch hooks, after) bat
 from __future__ import annotations
 
 import math
-import sys
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -12,14 +11,16 @@ import numpy as np
 from eigennet import losses, metrics, optimizers
 from eigennet.callbacks.callback import Callback, CallbackList, History
 from eigennet.trainers import data
-from eigennet.utils.progbar import Progbar
+from eigennet.utils.progbar import Progbar, is_interactive
 
 _DEFAULT_BATCH = 32
 
 
 def _resolve_verbose(verbose: Any) -> int:
     if verbose == "auto":
-        return 1 if getattr(sys.stdout, "isatty", lambda: False)() else 2
+        # The progress bar where it can redraw (a terminal or a Jupyter kernel, as the bar
+        # itself decides), one line per epoch in logs and pipes.
+        return 1 if is_interactive() else 2
     if verbose not in (0, 1, 2) or isinstance(verbose, bool):
         raise ValueError(f"verbose must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
     return int(verbose)
