@@ -221,10 +221,14 @@ class SKLBase(BaseEstimator):
         y = self._process_target(y, reset=True)
         model = self._get_model(X, y)
         _check_model(model)
+        self._check_outputs(model, y)
         history = model.fit(X, y, **{**(self.fit_kwargs or {}), **kwargs})
         self.history_ = history.history
         self.model_ = model
         return self
+
+    def _check_outputs(self, model: Any, y: np.ndarray) -> None:
+        """Hook: the classifier says what its target encoding asks of the model."""
 
     def predict(self, X: Any) -> np.ndarray:
         """Predictions for X, in the form of the targets given to `fit`.
@@ -326,6 +330,16 @@ class SKLearnClassifier(ClassifierMixin, SKLBase):
             if len(self.classes_) == 1:
                 raise ValueError("Classifier can't train when only one class is present.")
         return self._target_encoder.transform(y.reshape(-1, 1))
+
+    def _check_outputs(self, model: Any, y: np.ndarray) -> None:
+        n_out = model.output_shape[-1] if hasattr(model, "output_shape") else None
+        if n_out is not None and n_out != y.shape[1]:
+            raise ValueError(
+                f"SKLearnClassifier one-hot encodes y into {y.shape[1]} columns, one per class "
+                f"({len(self.classes_)} classes), but the model has {n_out} output"
+                f"{'s' if n_out != 1 else ''}. Give the model {y.shape[1]} outputs with a softmax "
+                "activation and loss='categorical_crossentropy' (also for two classes)."
+            )
 
     def _reverse_process_target(self, y: np.ndarray) -> np.ndarray:
         return self.classes_[np.argmax(y, axis=1)]

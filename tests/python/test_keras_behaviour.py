@@ -341,3 +341,27 @@ def test_verbose_auto_shows_the_progress_bar_in_jupyter(monkeypatch, capsys):
     assert trainer._resolve_verbose("auto") == 2
     monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
     assert trainer._resolve_verbose("auto") == 1
+
+
+def test_a_generator_as_x_is_refused_by_name():
+    model = _model()
+    x, y = _data(8)
+    with pytest.raises(TypeError, match="Generators, iterators .* are not supported.*generator"):
+        model.fit((row for row in x), y, verbose=0)
+    with pytest.raises(TypeError, match="not supported.*list_iterator"):
+        model.predict(iter(list(x)), verbose=0)
+
+
+def test_sklearn_classifier_says_it_one_hot_encodes():
+    pytest.importorskip("sklearn")
+    from eigennet.wrappers import SKLearnClassifier
+
+    def one_sigmoid(X, y):
+        model = en.Sequential([en.Input((X.shape[1],)), L.Dense(1, activation="sigmoid")])
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        return model
+
+    x, _ = _data(20)
+    labels = (x[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match="one-hot encodes y into 2 columns.*has 1 output\\. "):
+        SKLearnClassifier(one_sigmoid).fit(x, labels)

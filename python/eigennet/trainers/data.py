@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Optional
 
 import numpy as np
@@ -12,6 +13,15 @@ def _to_array(value: Any, what: str) -> np.ndarray:
         value = value.to_numpy()
     if value is None:
         raise ValueError(f"{what} is None: pass a numpy array.")
+    if isinstance(value, Iterator) or (
+        hasattr(value, "__getitem__") and hasattr(value, "on_epoch_end")
+    ):
+        # np.asarray would make a 0-d object array of it and the error would be about dtypes.
+        raise TypeError(
+            f"{what} must be a NumPy array or an array-like (nested lists, pandas). Generators, "
+            "iterators and Keras PyDataset/tf.data objects are not supported; collect the "
+            f"data into an array first. Received: {what} of type {type(value).__name__}"
+        )
     try:
         a = np.asarray(value)
     except Exception as e:  # ragged nested lists and the like
