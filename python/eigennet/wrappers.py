@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
@@ -390,15 +391,28 @@ class SKLearnRegressor(RegressorMixin, SKLBase):
     """
 
     def _validate_fit_data(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-        return _validate_data(self, X, y, multi_output=True, y_numeric=True)
+        X, y = _validate_data(self, X, y, multi_output=True, y_numeric=True)
+        if y.ndim == 2 and y.shape[1] == 1:
+            # What scikit-learn's own single-output regressors do with a column vector.
+            from sklearn.exceptions import DataConversionWarning
+
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please change the "
+                "shape of y to (n_samples,), for example using ravel().",
+                DataConversionWarning,
+                stacklevel=3,
+            )
+            y = y.ravel()
+        return X, y
 
     def _more_tags(self) -> dict[str, Any]:
-        return {"non_deterministic": True, "poor_score": True, "multioutput": True}
+        return {"non_deterministic": True, "poor_score": True}
 
     def __sklearn_tags__(self) -> Any:
-        """scikit-learn's estimator tags, with `poor_score` (a default model may score low) and
-        `multi_output` (2-D targets are accepted)."""
+        """scikit-learn's estimator tags, with `poor_score` (a default model may score low).
+        2-D targets are accepted, but as in Keras the regressor is not declared multi-output:
+        scikit-learn's multi-output checks want float64 predictions, a float32 model gives
+        float32."""
         tags = super().__sklearn_tags__()
         tags.regressor_tags.poor_score = True
-        tags.target_tags.multi_output = True
         return tags
