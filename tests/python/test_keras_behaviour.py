@@ -365,3 +365,17 @@ def test_sklearn_classifier_says_it_one_hot_encodes():
     labels = (x[:, 0] > 0).astype(int)
     with pytest.raises(ValueError, match="one-hot encodes y into 2 columns.*has 1 output\\. "):
         SKLearnClassifier(one_sigmoid).fit(x, labels)
+
+
+def test_messages_in_keras_words():
+    with pytest.raises(ValueError, match=r"`momentum` must be a float between \[0, 1\]"):
+        en.optimizers.SGD(momentum=1.5)
+    opt = en.optimizers.SGD(en.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5))
+    with pytest.raises(TypeError, match="hence its learning rate is not settable"):
+        opt.learning_rate = 0.01
+    with pytest.warns(UserWarning, match="ModelCheckpoint mode 'upward' is unknown, fallback"):
+        en.callbacks.ModelCheckpoint("m.keras", mode="upward")
+    with pytest.warns(UserWarning, match="EarlyStopping mode upward is unknown, fallback"):
+        en.callbacks.EarlyStopping(mode="upward").on_epoch_end(0, {"val_loss": 1.0})
+    with pytest.raises(AttributeError, match="`Sequential.layers` attribute is reserved"):
+        en.Sequential().layers = []

@@ -12,7 +12,9 @@ _MAXIMISED = ("acc", "accuracy", "auc")
 def monitor_op(monitor: str, mode: str, owner: str) -> Callable[[float, float], bool]:
     """`operator.lt` for a metric to minimise, `operator.gt` to maximise, as Keras infers it."""
     if mode not in ("auto", "min", "max"):
-        warnings.warn(f"{owner} mode {mode} is unknown, fallback to auto mode.", stacklevel=3)
+        # Keras's sentences: only ModelCheckpoint's quotes the mode.
+        shown = f"'{mode}'" if owner == "ModelCheckpoint" else mode
+        warnings.warn(f"{owner} mode {shown} is unknown, fallback to auto mode.", stacklevel=3)
         mode = "auto"
     if mode == "min":
         return operator.lt

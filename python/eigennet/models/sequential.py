@@ -36,6 +36,13 @@ class Sequential(Model):
     def layers(self) -> list[Layer]:
         return list(self._layers)
 
+    @layers.setter
+    def layers(self, _: Any) -> None:
+        raise AttributeError(
+            "`Sequential.layers` attribute is reserved and should not be used. Use `add()` and "
+            "`pop()` to change the layers in this model."
+        )
+
     def add(self, layer: Any, rebuild: bool = True) -> None:
         """Appends a layer (or sets the input with an `Input`)."""
         if isinstance(layer, KerasTensor) and isinstance(layer._layer, InputLayer):

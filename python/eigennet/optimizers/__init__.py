@@ -79,8 +79,10 @@ class Optimizer:
     def learning_rate(self, value: float) -> None:
         if isinstance(self._learning_rate, LearningRateSchedule):
             raise TypeError(
-                "This optimizer was created with a LearningRateSchedule object as its "
-                "learning_rate, so its learning rate cannot be set directly."
+                "This optimizer was created with a `LearningRateSchedule` object as its "
+                "`learning_rate` constructor argument, hence its learning rate is not settable. "
+                "If you need the learning rate to be settable, you should instantiate the "
+                "optimizer with a float `learning_rate` argument."
             )
         if isinstance(value, LearningRateSchedule):
             raise TypeError("Set a schedule when creating the optimizer, not afterwards.")
@@ -143,7 +145,15 @@ class SGD(Optimizer):
         name: str = "SGD",
     ) -> None:
         super().__init__(learning_rate, name)
-        self.momentum = _check_float("momentum", momentum, 0.0, 1.0)
+        if (
+            isinstance(momentum, bool)
+            or not isinstance(momentum, (int, float))
+            or not (0 <= momentum <= 1)
+        ):
+            raise ValueError(
+                f"`momentum` must be a float between [0, 1]. Received: momentum={momentum!r}"
+            )
+        self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
 
     def _fill(self, c: Any) -> None:
