@@ -81,7 +81,15 @@ def main() -> None:
     ax_before, ax_after = fig.subplots(1, 2)
 
     loss_0, acc_0 = model.evaluate(x_test / SCALE, y_test, verbose=0)
-    p_0 = draw(ax_before, fig, model, x_test, y_test, f"untrained: test accuracy {acc_0:.2f}")
+    p_0 = draw(
+        ax_before,
+        fig,
+        model,
+        x_test,
+        y_test,
+        f"untrained: test accuracy {acc_0:.2f}\n(weights set on purpose to the mirror image of "
+        "the real rule)",
+    )
     history = model.fit(x_train / SCALE, y_train, epochs=args.epochs, batch_size=32, verbose=0)
     loss_1, acc_1 = model.evaluate(x_test / SCALE, y_test, verbose=0)
     p_1 = draw(ax_after, fig, model, x_test, y_test, f"trained: test accuracy {acc_1:.2f}")

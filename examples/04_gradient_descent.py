@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 import eigennet as en
 
@@ -69,7 +70,7 @@ def main() -> None:
     initial = build().get_weights()  # every run starts from these weights
     runs = {"full_batch": len(x), "per_sample": 1, "mini_batch": 32}
 
-    fig = Figure(figsize=(11, 4))
+    fig = Figure(figsize=(11, 4.8))
     FigureCanvasAgg(fig)  # headless: render with matplotlib's Agg backend, no pyplot state
     ax_epochs, ax_time = fig.subplots(1, 2)
     print(f"samples: {len(x)}")
@@ -93,6 +94,7 @@ def main() -> None:
         print(f"{name}_final_loss: {clock.losses[-1]:.4f}")
         print(f"{name}_time_s: {clock.seconds[-1]:.4f}")
     ax_epochs.set_xlabel("epoch")
+    ax_epochs.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_time.set_xlabel("training time (ms)")
     for ax in (ax_epochs, ax_time):
         ax.set_yscale("log")
@@ -101,7 +103,21 @@ def main() -> None:
         ax.legend()
     ax_epochs.set_title("loss against epochs")
     ax_time.set_title("loss against wall-clock time")
-    fig.tight_layout()
+    # Why per-sample SGD wins here, and why that is not the general rule.
+    fig.text(
+        0.5,
+        0.01,
+        f"Per-sample SGD wins on both axes here: on this small, easy data set {len(x):,} small "
+        f"noisy updates per epoch make more\nprogress than {-(-len(x) // 32)} averaged ones, "
+        f"and with {x.shape[1]} inputs a one-sample step costs little more than its bookkeeping."
+        "\nThat is not the general rule: for large networks a batch of 32-256 samples costs "
+        "about as much time per step as one sample\n(the matrix products vectorise), so "
+        "mini-batches reach a given loss sooner, and with less noise.",
+        ha="center",
+        va="bottom",
+        fontsize=9,
+    )
+    fig.tight_layout(rect=(0, 0.15, 1, 1))
 
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "04_gradient_descent.png"

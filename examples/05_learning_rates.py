@@ -66,11 +66,14 @@ def main() -> None:
         end = len(losses) if finite.all() else int(np.argmin(finite))  # first inf or nan
         (line,) = ax.plot(range(end), np.minimum(losses[:end], CAP), label=label)
         if end < len(losses):
+            above = int(np.argmax(losses > CAP))
+            later = " and nan after" if np.isnan(losses[end:]).any() else ""
             ax.plot(end, CAP, "x", color=line.get_color(), ms=9)
             ax.annotate(
-                f"{losses[end]} at epoch {end}",
+                f"loss above {CAP:.0e} from epoch {above} (drawn at the top),\n"
+                f"{losses[end]} (float32 overflow) at epoch {end}{later}",
                 (end, CAP),
-                xytext=(8, -4),
+                xytext=(8, -22),
                 textcoords="offset points",
             )
         print(f"{key}_learning_rate: {optimizer.learning_rate:g}")

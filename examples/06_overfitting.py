@@ -26,6 +26,15 @@ import eigennet as en
 Dense, Dropout = en.layers.Dense, en.layers.Dropout
 
 
+COLORS = {
+    "too_small": "C0",
+    "right_sized": "C1",
+    "too_large": "C2",
+    "too_large_dropout": "C3",
+    "too_large_early_stopping": "C4",
+}
+
+
 def noisy_curve(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     x = rng.uniform(-1, 1, size=(n, 1)).astype(np.float32)
     return x, (np.sin(2.5 * x) + 0.4 * rng.normal(size=x.shape)).astype(np.float32)
@@ -66,7 +75,7 @@ def main() -> None:
     print(f"validation_samples: {len(x_val)}")
     print(f"max_epochs: {args.epochs}")
 
-    fig = Figure(figsize=(15, 4.5))
+    fig = Figure(figsize=(16, 5.5))
     FigureCanvasAgg(fig)  # headless: render with matplotlib's Agg backend, no pyplot state
     ax_size, ax_cure, ax_fit = fig.subplots(1, 3)
     ax_fit.plot(grid, np.sin(2.5 * grid), "k--", lw=1, label="true curve sin(2.5 x)")
@@ -96,25 +105,36 @@ def main() -> None:
         print(f"{name}_best_val_loss: {val_loss[best]:.4f}")
         print(f"{name}_best_epoch: {best + 1}")
         label = name.replace("_", " ")
+        color = COLORS[name]  # one colour per network in all three panels
         if name in ("too_small", "right_sized", "too_large"):
-            (line,) = ax_size.plot(epochs, val_loss, label=f"{label}: validation")
-            ax_size.plot(epochs, loss, "--", color=line.get_color(), label=f"{label}: training")
+            ax_size.plot(epochs, val_loss, color=color, label=f"{label}: validation")
+            ax_size.plot(epochs, loss, "--", color=color, label=f"{label}: training")
         if name.startswith("too_large"):
-            (line,) = ax_cure.plot(epochs, val_loss, label=f"{label}: validation")
-            ax_cure.plot(epochs, loss, "--", color=line.get_color(), lw=0.8)
+            ax_cure.plot(epochs, val_loss, color=color, label=f"{label}: validation")
+            ax_cure.plot(epochs, loss, "--", color=color, lw=0.8, label=f"{label}: training")
         if callbacks:
             restored = float(model.evaluate(x_val, y_val, batch_size=len(x_train), verbose=0))
             print(f"early_stopping_stopped_epoch: {stopper.stopped_epoch + 1}")
             print(f"early_stopping_best_epoch: {stopper.best_epoch + 1}")
             print(f"early_stopping_restored_val_loss: {restored:.4f}")
-            ax_cure.axvline(stopper.stopped_epoch + 1, color=line.get_color(), ls=":")
-            ax_cure.plot(stopper.best_epoch + 1, restored, "*", ms=12, color=line.get_color())
-        if name != "too_large_dropout":
-            ax_fit.plot(grid, model.predict(grid, verbose=0), label=label)
+            ax_cure.axvline(stopper.stopped_epoch + 1, color=color, ls=":")
+            # Drawn last and unclipped, with a white rim, so the curves cannot hide it.
+            ax_cure.plot(
+                stopper.best_epoch + 1,
+                restored,
+                "*",
+                ms=16,
+                color=color,
+                mec="white",
+                zorder=10,
+                clip_on=False,
+                label=f"restored best, epoch {stopper.best_epoch + 1}",
+            )
+        ax_fit.plot(grid, model.predict(grid, verbose=0), color=color, label=label)
 
     ax_size.set_title("network size (dashed: training loss)")
     ax_cure.set_title("too large, with Dropout or EarlyStopping")
-    ax_cure.text(0.02, 0.03, "dotted: stopped, star: restored best", transform=ax_cure.transAxes)
+    ax_cure.text(0.02, 0.03, "dotted line: where training stopped", transform=ax_cure.transAxes)
     ax_fit.set_title("the fitted functions")
     for ax in (ax_size, ax_cure):
         ax.set_xlabel("epoch")
@@ -125,7 +145,7 @@ def main() -> None:
     ax_fit.set_ylim(-2, 2)
     for ax in (ax_size, ax_cure, ax_fit):
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=9)
     fig.tight_layout()
 
     args.out.mkdir(parents=True, exist_ok=True)
