@@ -379,3 +379,23 @@ def test_messages_in_keras_words():
         en.callbacks.EarlyStopping(mode="upward").on_epoch_end(0, {"val_loss": 1.0})
     with pytest.raises(AttributeError, match="`Sequential.layers` attribute is reserved"):
         en.Sequential().layers = []
+
+
+def test_layer_activation_none_is_linear_and_a_built_change_is_refused():
+    # Keras: `layer.activation = None` means linear. Before the model is built eigennet follows
+    # it; once built, the change is refused (NotImplementedError), never silently ignored.
+    x, _ = _data(4)
+    dense = L.Dense(2, activation="relu")
+    dense.activation = None
+    assert dense.activation is en.activations.linear
+    model = en.Sequential([dense])
+    out = model.predict(x, verbose=0)
+    w, b = dense.get_weights()
+    np.testing.assert_allclose(out, x @ w + b, rtol=1e-5, atol=1e-6)
+    assert (out < 0).any()  # linear, not relu
+    with pytest.raises(NotImplementedError, match="already part of a built model.*relu"):
+        dense.activation = "relu"
+    assert dense.activation is en.activations.linear
+    model.pop()
+    dense.activation = "tanh"  # free again once out of the model
+    assert dense.activation is en.activations.tanh

@@ -250,6 +250,28 @@ def Input(  # noqa: N802 (Keras's name)
     return InputLayer(shape=shape, batch_size=batch_size, name=name).output
 
 
+def _activation_property() -> Any:
+    """`layer.activation`, as Keras: a function; setting a name, a function or None (linear)
+    works until the layer is built into a model. After that the model computes with the
+    activation it was built with, so a change is refused rather than silently ignored."""
+
+    def get(self: Any) -> Any:
+        return self._activation
+
+    def set(self: Any, value: Any) -> None:
+        fn = activations.get(value)
+        if getattr(self, "_net", None) is not None:
+            raise NotImplementedError(
+                f"Layer {self.name!r} is already part of a built model, which computes with the "
+                f"activation it was built with ({self._activation.__name__}): changing it to "
+                f"{fn.__name__} afterwards is not supported. Set the activation before the "
+                "model is built, or build a new model with this layer."
+            )
+        self._activation = fn
+
+    return property(get, set)
+
+
 class Dense(Layer):
     """Densely connected layer: `output = activation(inputs @ kernel + bias)`.
 
@@ -266,6 +288,7 @@ class Dense(Layer):
     """
 
     _kind = "dense"
+    activation = _activation_property()
 
     def __init__(
         self,
@@ -391,6 +414,7 @@ class Activation(Layer):
     """Applies an activation function: `Activation("relu")`."""
 
     _kind = "activation"
+    activation = _activation_property()
 
     def __init__(self, activation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
