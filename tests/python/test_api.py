@@ -94,10 +94,15 @@ def test_layer_weights_are_copies_and_settable(device):
     np.testing.assert_allclose(model.predict(np.ones((1, 2)), verbose=0), [[1.0, 2.0, 3.0]])
     with pytest.raises(ValueError, match="shape"):
         layer.set_weights([np.zeros((3, 2)), np.zeros(3)])
-    with pytest.raises(ValueError, match="expects 2 weight arrays"):
+    # Keras's sentences.
+    with pytest.raises(ValueError, match=r"weight shape \(2, 3\) is not compatible with provided"):
+        layer.set_weights([np.zeros((3, 2)), np.zeros(3)])
+    with pytest.raises(ValueError, match="length 1, but the layer was expecting 2 weights"):
         layer.set_weights([np.zeros((2, 3))])
-    with pytest.raises(ValueError, match="expects 2 weights"):
+    with pytest.raises(ValueError, match="length 1, but the layer was expecting 2 weights"):
         model.set_weights([np.zeros((2, 3))])
+    with pytest.raises(ValueError, match=r"weight shape \(3,\) is not compatible"):
+        model.set_weights([np.zeros((2, 3)), np.zeros(4)])
 
 
 def test_layer_names_follow_keras():

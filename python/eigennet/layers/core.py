@@ -142,7 +142,8 @@ class Layer:
         weights = list(weights)
         if len(weights) != len(shapes):
             raise ValueError(
-                f"Layer {self.name!r} expects {len(shapes)} weight arrays, got {len(weights)}."
+                f"You called `set_weights(weights)` on layer '{self.name}' with a weight list of "
+                f"length {len(weights)}, but the layer was expecting {len(shapes)} weights."
             )
         arrays = []
         for i, (w, shape) in enumerate(zip(weights, shapes)):
@@ -151,7 +152,8 @@ class Layer:
                 raise TypeError(f"Weight {i} of layer {self.name!r} must be numeric, got {a.dtype}")
             if a.shape != shape:
                 raise ValueError(
-                    f"Layer {self.name!r} weight {i} expects shape {shape}, got {a.shape}."
+                    f"Layer {self.name} weight shape {shape} is not compatible with provided "
+                    f"weight shape {a.shape}."
                 )
             arrays.append(a)
         if self._net is not None:

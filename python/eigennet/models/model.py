@@ -158,11 +158,12 @@ class Model(Trainer):
         """Sets all weights from arrays in the order and shapes of `get_weights()`."""
         self._require_built("the weight layout")
         weights = list(weights)
-        shapes = [s for layer in self._net.layers for s in layer._weight_shapes()]
+        owners = [(layer.name, s) for layer in self._net.layers for s in layer._weight_shapes()]
+        shapes = [s for _, s in owners]
         if len(weights) != len(shapes):
             raise ValueError(
-                f"You called `set_weights(weights)` on model {self.name!r} with a weight list of "
-                f"length {len(weights)}, but the model expects {len(shapes)} weights."
+                f"You called `set_weights(weights)` on layer '{self.name}' with a weight list of "
+                f"length {len(weights)}, but the layer was expecting {len(shapes)} weights."
             )
         params = self._net.core.get_params()
         offset = 0
@@ -171,7 +172,10 @@ class Model(Trainer):
             if a.dtype.kind not in "fiub":
                 raise TypeError(f"Weight {i} must be numeric. Received dtype {a.dtype}")
             if a.shape != shape:
-                raise ValueError(f"Weight {i} expects shape {shape}. Received: shape={a.shape}")
+                raise ValueError(
+                    f"Layer {owners[i][0]} weight shape {shape} is not compatible with provided "
+                    f"weight shape {a.shape}."
+                )
             n = int(np.prod(shape))
             params[offset : offset + n] = a.reshape(-1)
             offset += n
