@@ -23,6 +23,11 @@ double Schedule::at(std::int64_t step) const {
       return initial * std::pow(decay_rate, p);
     }
     case Kind::PiecewiseConstant: {
+      if (values.size() != boundaries.size() + 1)
+        throw std::invalid_argument(
+            "PiecewiseConstantDecay needs len(values) == len(boundaries) + 1, got " +
+            std::to_string(values.size()) + " values and " + std::to_string(boundaries.size()) +
+            " boundaries");
       // Keras: values[0] while step <= boundaries[0], values[i] while step <= boundaries[i].
       for (std::size_t i = 0; i < boundaries.size(); ++i)
         if (static_cast<double>(step) <= boundaries[i]) return values[i];

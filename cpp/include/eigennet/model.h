@@ -7,6 +7,8 @@
 // largest batch seen and reused: nothing is allocated per batch.
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "eigennet/backend.h"
@@ -41,10 +43,11 @@ class Model {
   Index n_outputs() const { return m_widths.back(); }
   Index n_params() const { return m_n_params; }
   const std::vector<LayerSpec>& layers() const { return m_layers; }
-  /// Output width of layer i.
-  Index width(std::size_t i) const { return m_widths[i + 1]; }
-  /// Offset of layer i's kernel in the flat buffer (its bias follows it), -1 if none.
-  Index param_offset(std::size_t i) const { return m_offsets[i]; }
+  /// Output width of layer i. Throws std::out_of_range for i >= layers().size().
+  Index width(std::size_t i) const { return m_widths.at(check_layer(i) + 1); }
+  /// Offset of layer i's kernel in the flat buffer (its bias follows it), -1 if none. Throws
+  /// std::out_of_range for i >= layers().size().
+  Index param_offset(std::size_t i) const { return m_offsets.at(check_layer(i)); }
   Backend<T>& backend() { return *m_backend; }
   Rng& rng() { return m_rng; }
   /// Dropout masks of training step k are drawn from (layer seed, counter k).
@@ -91,6 +94,14 @@ class Model {
   Index n_acc() const { return kAccMetrics + static_cast<Index>(m_metrics.size()); }
 
  private:
+  std::size_t check_layer(std::size_t i) const {
+    if (i >= m_layers.size())
+      throw std::out_of_range("Layer index " + std::to_string(i) +
+                              " is out of range: the model has " + std::to_string(m_layers.size()) +
+                              " layers.");
+    return i;
+  }
+
   void reserve(Index batch);
   void loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad, const T* w,
                         const T* w_cols);

@@ -24,14 +24,16 @@ class CpuBackend final : public Backend<T> {
     return p;
   }
   void deallocate(void* p) noexcept override { std::free(p); }
+  // n == 0 may come with null pointers (a model without parameters, plain SGD's empty state),
+  // and memcpy/memmove on null is undefined even for 0 bytes.
   void copy_to_device(void* dst, const void* src, std::size_t n) override {
-    std::memcpy(dst, src, n);
+    if (n) std::memcpy(dst, src, n);
   }
   void copy_to_host(void* dst, const void* src, std::size_t n) override {
-    std::memcpy(dst, src, n);
+    if (n) std::memcpy(dst, src, n);
   }
   void copy_on_device(void* dst, const void* src, std::size_t n) override {
-    std::memmove(dst, src, n);
+    if (n) std::memmove(dst, src, n);
   }
   void synchronize() override {}
 
