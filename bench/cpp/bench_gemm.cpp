@@ -138,11 +138,10 @@ void register_all() {
   const OpenBlas ob = load_openblas();
   for (const Step& s : steps) {
     const auto ps = step_products(s.sizes, s.batch);
-    for (const cpu::KernelTable* set : cpu::compiled_kernel_sets())
-      if (cpu::cpu_can_run(set->name))
-        benchmark::RegisterBenchmark(
-            (std::string("StepProducts/") + s.name + "/" + set->name).c_str(), own, set, ps)
-            ->UseRealTime();
+    for (const cpu::KernelTable* set : cpu::runnable_kernel_sets())
+      benchmark::RegisterBenchmark(
+          (std::string("StepProducts/") + s.name + "/" + set->name).c_str(), own, set, ps)
+          ->UseRealTime();
     if (ob.sgemm)
       benchmark::RegisterBenchmark((std::string("StepProducts/") + s.name + "/openblas").c_str(),
                                    openblas, ob, ps)

@@ -14,6 +14,14 @@ void require(bool ok, const std::string& what, double value) {
 
 }  // namespace
 
+void Schedule::check_pieces() const {
+  if (values.size() != boundaries.size() + 1)
+    throw std::invalid_argument(
+        "PiecewiseConstantDecay needs len(values) == len(boundaries) + 1, got " +
+        std::to_string(values.size()) + " values and " + std::to_string(boundaries.size()) +
+        " boundaries");
+}
+
 double Schedule::at(std::int64_t step) const {
   switch (kind) {
     case Kind::Constant: return initial;
@@ -23,11 +31,7 @@ double Schedule::at(std::int64_t step) const {
       return initial * std::pow(decay_rate, p);
     }
     case Kind::PiecewiseConstant: {
-      if (values.size() != boundaries.size() + 1)
-        throw std::invalid_argument(
-            "PiecewiseConstantDecay needs len(values) == len(boundaries) + 1, got " +
-            std::to_string(values.size()) + " values and " + std::to_string(boundaries.size()) +
-            " boundaries");
+      check_pieces();
       // Keras: values[0] while step <= boundaries[0], values[i] while step <= boundaries[i].
       for (std::size_t i = 0; i < boundaries.size(); ++i)
         if (static_cast<double>(step) <= boundaries[i]) return values[i];
@@ -54,11 +58,7 @@ double OptimizerConfig::slot_initial_value(int) const {
 void OptimizerConfig::validate() const {
   const Schedule& s = learning_rate;
   if (s.kind == Schedule::Kind::PiecewiseConstant) {
-    if (s.values.size() != s.boundaries.size() + 1 || s.values.empty())
-      throw std::invalid_argument(
-          "PiecewiseConstantDecay needs len(values) == len(boundaries) + 1, got " +
-          std::to_string(s.values.size()) + " values and " + std::to_string(s.boundaries.size()) +
-          " boundaries");
+    s.check_pieces();
     for (double v : s.values) require(std::isfinite(v) && v >= 0.0, "learning_rate value", v);
   } else {
     require(std::isfinite(s.initial) && s.initial >= 0.0, "learning_rate", s.initial);

@@ -19,13 +19,6 @@ struct Shape {
   std::ptrdiff_t m, n, k;
 };
 
-std::vector<const KernelTable*> runnable_sets() {
-  std::vector<const KernelTable*> out;
-  for (const KernelTable* t : compiled_kernel_sets())
-    if (cpu_can_run(t->name)) out.push_back(t);
-  return out;
-}
-
 class SgemmTest : public ::testing::TestWithParam<Shape> {};
 
 TEST_P(SgemmTest, MatchesEigenForEveryLayoutInEverySet) {
@@ -35,7 +28,7 @@ TEST_P(SgemmTest, MatchesEigenForEveryLayoutInEverySet) {
   const M At = A.transpose(), Bt = B.transpose();
   const M expected = A * B;
   const float tol = 1e-5f * static_cast<float>(k);
-  for (const KernelTable* set : runnable_sets()) {
+  for (const KernelTable* set : runnable_kernel_sets()) {
     for (int layout = 0; layout < 4; ++layout) {
       // A as stored (N) or from its transpose (T); B likewise.
       const float* a = layout & 1 ? At.data() : A.data();
@@ -57,7 +50,7 @@ TEST_P(SgemmTest, ColumnPanelsGiveTheSameBitsAsOneCall) {
   const auto [m, n, k] = GetParam();
   std::srand(3);
   const M A = M::Random(m, k), B = M::Random(k, n);
-  for (const KernelTable* set : runnable_sets()) {
+  for (const KernelTable* set : runnable_kernel_sets()) {
     M whole(m, n), panels(m, n);
     set->gemm(m, n, k, A.data(), 1, m, B.data(), 1, k, whole.data(), m, false);
     for (std::ptrdiff_t c = 0; c < n; c += 5) {
@@ -76,7 +69,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, SgemmTest,
 // A dense layer forward and backward through each set agrees with the baseline set, in float
 // and double, on the shapes that take each branch (single sample, small batch, panels).
 TEST(KernelSets, DenseLayerAgreesWithTheBaselineSet) {
-  const std::vector<const KernelTable*> sets = runnable_sets();
+  const std::vector<const KernelTable*> sets = runnable_kernel_sets();
   const KernelTable* base = sets.back();
   for (const Shape s : {Shape{256, 1, 784}, Shape{128, 32, 256}, Shape{64, 130, 30},
                         Shape{10, 200, 128}, Shape{1024, 70, 784}}) {

@@ -29,6 +29,9 @@ struct Schedule {
   std::vector<double> boundaries;  // PiecewiseConstant: values.size() == boundaries.size() + 1
   std::vector<double> values;
 
+  /// Throws std::invalid_argument unless values.size() == boundaries.size() + 1
+  /// (PiecewiseConstant).
+  void check_pieces() const;
   double at(std::int64_t step) const;
 };
 

@@ -47,8 +47,8 @@ const KernelTable& find_runnable(const std::string& name, const char* what) {
 const KernelTable& choose() {
   if (const char* forced = std::getenv("EIGENNET_KERNELS"); forced && *forced)
     return find_runnable(forced, "EIGENNET_KERNELS=");
-  for (const KernelTable* t : compiled_kernel_sets())
-    if (cpu_can_run(t->name)) return *t;
+  const std::vector<const KernelTable*> runnable = runnable_kernel_sets();
+  if (!runnable.empty()) return *runnable.front();
   throw std::runtime_error("This CPU can run none of eigennet's kernel sets (" + compiled_names() +
                            "); x86-64 needs at least SSE4.2 and POPCNT (x86-64-v2).");
 }
@@ -79,6 +79,13 @@ bool cpu_can_run(const std::string& name) {
   return name == "native" || name == "neon" || name == "baseline";
 }
 
+std::vector<const KernelTable*> runnable_kernel_sets() {
+  std::vector<const KernelTable*> out;
+  for (const KernelTable* t : compiled_kernel_sets())
+    if (cpu_can_run(t->name)) out.push_back(t);
+  return out;
+}
+
 const KernelTable& active_kernels() {
   const KernelTable* t = g_active.load(std::memory_order_acquire);
   if (t) return *t;
@@ -94,8 +101,7 @@ std::string kernel_set() { return cpu::active_kernels().name; }
 
 std::vector<std::string> kernel_sets() {
   std::vector<std::string> names;
-  for (const cpu::KernelTable* t : cpu::compiled_kernel_sets())
-    if (cpu::cpu_can_run(t->name)) names.emplace_back(t->name);
+  for (const cpu::KernelTable* t : cpu::runnable_kernel_sets()) names.emplace_back(t->name);
   return names;
 }
 

@@ -58,5 +58,7 @@ const TypedKernels<T>& kernels() {
 std::vector<const KernelTable*> compiled_kernel_sets();
 /// True when this CPU (and its operating system) can run the named set.
 bool cpu_can_run(const std::string& name);
+/// The compiled kernel sets this CPU can run, best first.
+std::vector<const KernelTable*> runnable_kernel_sets();
 
 }  // namespace eigennet::cpu

@@ -65,6 +65,9 @@ class EarlyStopping(Callback):
         self.monitor_op = monitor_op(self.monitor, self.mode, "EarlyStopping")
         if self.monitor_op is operator.lt:
             self.min_delta *= -1
+        self._reset_best()
+
+    def _reset_best(self) -> None:
         self.best = math.inf if self.monitor_op is operator.lt else -math.inf
 
     def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
@@ -74,7 +77,7 @@ class EarlyStopping(Callback):
         self.best_weights = None
         self.best_epoch = 0
         if self.monitor_op is not None:
-            self.best = math.inf if self.monitor_op is operator.lt else -math.inf
+            self._reset_best()
 
     def _is_improvement(self, value: float, reference: float) -> bool:
         return bool(self.monitor_op(value - self.min_delta, reference))

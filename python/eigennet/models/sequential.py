@@ -49,11 +49,7 @@ class Sequential(Model):
             layer = layer._layer
         if isinstance(layer, InputLayer):
             if self._has_input:
-                raise ValueError(
-                    f"Sequential model '{self.name}' has already been configured to use input "
-                    f"shape {(None, *(self._input_shape or ()))}. You cannot add a different "
-                    "Input layer to it."
-                )
+                raise ValueError(self._configured("add a different Input layer to it."))
             if self._layers:
                 raise ValueError("An Input must come first in a Sequential model.")
             self._input_shape = layer.shape
@@ -78,6 +74,13 @@ class Sequential(Model):
         if rebuild and self._input_shape is not None:
             self._build(self._input_shape)
 
+    def _configured(self, action: str) -> str:
+        """Keras's sentence for an action its Input contradicts."""
+        return (
+            f"Sequential model '{self.name}' has already been configured to use input shape "
+            f"{(None, *(self._input_shape or ()))}. You cannot {action}"
+        )
+
     def pop(self, rebuild: bool = True) -> Layer:
         """Removes and returns the last layer."""
         if not self._layers:
@@ -96,11 +99,7 @@ class Sequential(Model):
             raise ValueError("build() needs input_shape=(None, n_features).")
         shape = tuple(int(d) for d in tuple(input_shape)[1:])
         if self._has_input and shape != self._input_shape:
-            raise ValueError(
-                f"Sequential model '{self.name}' has already been configured to use input "
-                f"shape {(None, *(self._input_shape or ()))}. You cannot build it with "
-                f"input_shape {tuple(input_shape)}"
-            )
+            raise ValueError(self._configured(f"build it with input_shape {tuple(input_shape)}"))
         if self._net is not None and shape == self._input_shape:
             return  # already built for this shape: building again must not reset the weights
         self._input_shape = shape
