@@ -47,12 +47,7 @@ Workload make_workload(Index n_inputs, std::vector<Layer> layers, LossKind loss,
   Workload w;
   w.layers = std::move(layers);
   std::vector<LayerSpec> specs;
-  for (const Layer& l : w.layers) {
-    LayerSpec s;
-    s.n_units = l.units;
-    s.activation = l.activation;
-    specs.push_back(s);
-  }
+  for (const Layer& l : w.layers) specs.push_back(dense_spec(l.units, l.activation));
   w.model = std::make_unique<Model<float>>(n_inputs, specs, make_cpu_backend<float>(), 42);
   for (std::size_t i = 0; i < specs.size(); ++i)
     w.model->initialize(i, Initializer::from_name("glorot_uniform"),

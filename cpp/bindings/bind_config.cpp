@@ -3,38 +3,53 @@
 #include "eigennet/backend.h"
 #include "eigennet/model.h"
 
+#include <map>
+
 namespace eigennet::bindings {
 
 void bind_config(py::module_& m) {
   py::class_<LayerSpec>(m, "LayerSpec")
-      .def(py::init<>())
-      .def_property(
-          "kind",
-          [](const LayerSpec& l) {
-            return l.kind == LayerKind::Dense     ? "dense"
-                   : l.kind == LayerKind::Dropout ? "dropout"
-                                                  : "activation";
-          },
-          [](LayerSpec& l, const std::string& k) {
-            if (k == "dense")
-              l.kind = LayerKind::Dense;
-            else if (k == "dropout")
-              l.kind = LayerKind::Dropout;
-            else if (k == "activation")
-              l.kind = LayerKind::Activation;
-            else
-              throw py::value_error("Unknown layer kind: '" + k + "'");
-          })
-      .def_readwrite("n_units", &LayerSpec::n_units)
-      .def_property(
-          "activation", [](const LayerSpec& l) { return activation_name(l.activation); },
-          [](LayerSpec& l, const std::string& a) { l.activation = activation_from_name(a); })
-      .def_readwrite("use_bias", &LayerSpec::use_bias)
-      .def_readwrite("l1", &LayerSpec::l1)
-      .def_readwrite("l2", &LayerSpec::l2)
-      .def_readwrite("rate", &LayerSpec::rate)
-      .def_readwrite("has_seed", &LayerSpec::has_seed)
-      .def_readwrite("seed", &LayerSpec::seed);
+      .def(py::init([](const std::string& kind, std::map<std::string, std::int64_t> ints,
+                       std::map<std::string, double> nums,
+                       std::map<std::string, std::string> strs, bool trainable) {
+             LayerSpec l;
+             l.kind = kind;
+             l.ints = std::move(ints);
+             l.nums = std::move(nums);
+             l.strs = std::move(strs);
+             l.trainable = trainable;
+             return l;
+           }),
+           py::arg("kind"), py::arg("ints") = std::map<std::string, std::int64_t>{},
+           py::arg("nums") = std::map<std::string, double>{},
+           py::arg("strs") = std::map<std::string, std::string>{}, py::arg("trainable") = true)
+      .def_readwrite("kind", &LayerSpec::kind)
+      .def_readwrite("ints", &LayerSpec::ints)
+      .def_readwrite("nums", &LayerSpec::nums)
+      .def_readwrite("strs", &LayerSpec::strs)
+      .def_readwrite("trainable", &LayerSpec::trainable);
+  m.def("layer_kinds", &layer_kinds, "The layer kinds the core knows.");
+
+  py::class_<NodeSpec>(m, "NodeSpec")
+      .def(py::init([](Index layer, std::vector<Index> inputs) {
+             return NodeSpec{layer, std::move(inputs)};
+           }),
+           py::arg("layer"), py::arg("inputs"))
+      .def_readonly("layer", &NodeSpec::layer)
+      .def_readonly("inputs", &NodeSpec::inputs);
+
+  py::class_<GraphSpec>(m, "GraphSpec")
+      .def(py::init([](std::vector<Index> input_widths, std::vector<LayerSpec> layers,
+                       std::vector<NodeSpec> nodes, std::vector<Index> outputs) {
+             return GraphSpec{std::move(input_widths), std::move(layers), std::move(nodes),
+                              std::move(outputs)};
+           }),
+           py::arg("input_widths"), py::arg("layers"), py::arg("nodes"), py::arg("outputs"))
+      .def_static("chain", &GraphSpec::chain, py::arg("n_inputs"), py::arg("layers"))
+      .def_readonly("input_widths", &GraphSpec::input_widths)
+      .def_readonly("layers", &GraphSpec::layers)
+      .def_readonly("nodes", &GraphSpec::nodes)
+      .def_readonly("outputs", &GraphSpec::outputs);
 
   py::class_<Initializer>(m, "Initializer")
       .def(py::init([](const std::string& name, double a, double b, py::object seed) {

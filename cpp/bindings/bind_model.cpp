@@ -29,13 +29,13 @@ struct PyDataSet {
 
 template <typename T>
 struct PyModel {
-  PyModel(Index n_inputs, std::vector<LayerSpec> layers, std::uint64_t seed,
-          const std::string& device)
-      : model(n_inputs, std::move(layers),
-              device == "cuda" ? make_cuda_backend<T>() : make_cpu_backend<T>(), seed),
-        trainer(model) {
+  PyModel(GraphSpec graph, std::uint64_t seed, const std::string& device)
+      : model(std::move(graph), make_backend(device), seed), trainer(model) {}
+
+  static std::unique_ptr<Backend<T>> make_backend(const std::string& device) {
     if (device != "cpu" && device != "cuda")
       throw py::value_error("device must be 'cpu' or 'cuda', got '" + device + "'");
+    return device == "cuda" ? make_cuda_backend<T>() : make_cpu_backend<T>();
   }
 
   std::shared_ptr<PyDataSet<T>> dataset(const py::handle& x, const py::handle& y,
@@ -57,16 +57,7 @@ struct PyModel {
       if (ds->y.shape(0) != n)
         throw py::value_error("x and y must have the same number of samples, got " +
                               std::to_string(n) + " and " + std::to_string(ds->y.shape(0)));
-      if (is_sparse(model.loss())) {
-        const T* labels = ds->y.data();
-        for (Index i = 0; i < n; ++i)
-          if (!(labels[i] >= 0 && labels[i] < T(model.n_outputs()) &&
-                labels[i] == static_cast<T>(static_cast<Index>(labels[i]))))
-            throw py::value_error("Sparse labels must be integers in [0, " +
-                                  std::to_string(model.n_outputs()) + "), got " +
-                                  py::str(py::float_(labels[i])).cast<std::string>() +
-                                  " at index " + std::to_string(i));
-      }
+      model.check_targets(ds->y.data(), n);
     }
     Array<T> w;  // a default array_t is an empty array, not null: test sample_weight instead
     const bool weighted = !sample_weight.is_none();
@@ -88,7 +79,7 @@ struct PyModel {
     locked_call([&] {
       ds->data = std::make_unique<DataSet<T>>(model.backend(), ds->x.data(), model.n_inputs(),
                                               targets, model.n_targets(), n);
-      if (weighted) ds->data->set_sample_weights(model.backend(), w.data(), model.n_outputs());
+      if (weighted) ds->data->set_sample_weights(model.backend(), w.data());
     });
     ds->owner = this;
     return ds;
@@ -172,6 +163,13 @@ struct PyModel {
     });
   }
 
+  /// A data set holds this model's device memory and target layout: no other model may use it.
+  void check_owner(const PyDataSet<T>& d) const {
+    if (d.owner != this)
+      throw py::value_error("This data set was made by another model: make one with this "
+                            "model's dataset().");
+  }
+
   Model<T> model;
   Trainer<T> trainer;
 
@@ -209,18 +207,35 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
   });
 
   py::class_<M>(m, model_name)
-      .def(py::init<Index, std::vector<LayerSpec>, std::uint64_t, const std::string&>(),
-           py::arg("n_inputs"), py::arg("layers"), py::arg("seed"), py::arg("device") = "cpu")
+      .def(py::init<GraphSpec, std::uint64_t, const std::string&>(), py::arg("graph"),
+           py::arg("seed"), py::arg("device") = "cpu")
       .def_property_readonly("n_inputs", [](M& s) { return s.model.n_inputs(); })
       .def_property_readonly("n_outputs", [](M& s) { return s.model.n_outputs(); })
       .def_property_readonly("n_params", [](M& s) { return s.model.n_params(); })
       .def_property_readonly("n_targets", [](M& s) { return s.model.n_targets(); })
       .def_property_readonly("device", [](M& s) { return std::string(s.model.backend().name()); })
+      .def_property_readonly("n_stats", [](M& s) { return s.model.n_stats(); })
+      .def_property_readonly("n_layers", [](M& s) { return s.model.n_layers(); })
+      .def_property_readonly("output_widths", [](M& s) { return s.model.output_widths(); })
+      .def_property_readonly("n_trainable_params",
+                             [](M& s) { return s.model.n_trainable_params(); })
       .def("width", [](M& s, std::size_t i) { return s.model.width(i); })
       .def("param_offset", [](M& s, std::size_t i) { return s.model.param_offset(i); })
+      .def("stats_offset", [](M& s, std::size_t i) { return s.model.stats_offset(i); })
+      .def("layer_weights",
+           [](M& s, std::size_t i) {
+             // (name, Keras shape, is non-trainable state) per weight, in Keras's order.
+             py::list out;
+             for (const WeightSpec& w : s.model.layer_weights(i))
+               out.append(py::make_tuple(w.name, py::tuple(py::cast(w.shape)), w.state));
+             return out;
+           })
+      .def("set_trainable",
+           [](M& s, std::size_t i, bool t) { s.locked_call([&] { s.model.set_trainable(i, t); }); })
+      .def("trainable", [](M& s, std::size_t i) { return s.model.trainable(i); })
       .def("initialize",
-           [](M& s, std::size_t i, const Initializer& k, const Initializer& b) {
-             s.locked_call([&] { s.model.initialize(i, k, b); });
+           [](M& s, std::size_t i, std::size_t j, const Initializer& init) {
+             s.locked_call([&] { s.model.initialize(i, j, init); });
            })
       .def("get_params",
            [](M& s) {
@@ -238,14 +253,37 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
                                      std::to_string(s.model.n_params()) + " values");
              s.locked_call([&] { s.model.set_params(a.data()); });
            })
-      .def("compile",
-           [](M& s, const std::string& loss, const OptimizerConfig& opt,
-              const std::vector<std::string>& metrics) {
-             std::vector<MetricKind> kinds;
-             for (const auto& name : metrics) kinds.push_back(metric_from_name(name));
-             const LossKind kind = loss_from_name(loss);
-             s.locked_call([&] { s.model.compile(kind, opt, kinds); });
+      .def("get_stats",
+           [](M& s) {
+             py::array_t<T> out(s.model.n_stats());
+             T* dst = out.mutable_data();
+             s.locked_call([&] { s.model.get_stats(dst); });
+             return out;
            })
+      .def("set_stats",
+           [](M& s, const py::handle& obj) {
+             check_numeric(obj, "stats");
+             Array<T> a = Array<T>::ensure(obj);
+             if (!a || a.ndim() != 1 || a.shape(0) != s.model.n_stats())
+               throw py::value_error("stats must be a vector of " +
+                                     std::to_string(s.model.n_stats()) + " values");
+             s.locked_call([&] { s.model.set_stats(a.data()); });
+           })
+      .def(
+          "compile",
+          [](M& s, const std::vector<std::string>& losses, const std::vector<double>& weights,
+             const std::vector<std::vector<std::string>>& metrics, const OptimizerConfig& opt) {
+            if (weights.size() != losses.size() || metrics.size() != losses.size())
+              throw py::value_error("compile needs one loss weight and one metric list per loss");
+            std::vector<OutputLoss> outputs;
+            for (std::size_t o = 0; o < losses.size(); ++o) {
+              OutputLoss l{loss_from_name(losses[o]), weights[o], {}};
+              for (const auto& name : metrics[o]) l.metrics.push_back(metric_from_name(name));
+              outputs.push_back(std::move(l));
+            }
+            s.locked_call([&] { s.model.compile(outputs, opt); });
+          },
+          py::arg("losses"), py::arg("loss_weights"), py::arg("metrics"), py::arg("optimizer"))
       .def_property_readonly("compiled", [](M& s) { return s.model.compiled(); })
       .def_property(
           "iterations", [](M& s) { return s.model.iterations(); },
@@ -298,6 +336,7 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
           "fit_epoch",
           [](M& s, const D& d, Index batch_size, bool shuffle, const py::object& cb,
              double interval) {
+            s.check_owner(d);
             return s.locked(cb, [&](const ProgressFn& p) {
               return s.trainer.fit_epoch(*d.data, batch_size, shuffle, p, interval);
             });
@@ -307,6 +346,7 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
       .def(
           "evaluate",
           [](M& s, const D& d, Index batch_size, const py::object& cb, double interval) {
+            s.check_owner(d);
             if (!d.data->y()) throw py::value_error("evaluate needs targets y.");
             return s.locked(cb, [&](const ProgressFn& p) {
               return s.trainer.evaluate(*d.data, batch_size, p, interval);
@@ -317,6 +357,7 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
       .def(
           "predict",
           [](M& s, const D& d, Index batch_size, const py::object& cb, double interval) {
+            s.check_owner(d);
             py::array_t<T> out({d.data->size(), s.model.n_outputs()});
             T* dst = out.mutable_data();
             const bool done = s.locked(cb, [&](const ProgressFn& p) {

@@ -61,6 +61,14 @@ enum class Op : std::uint64_t {
   Regularize,
   Optimizer,
   Gather,
+  Axpby,
+  CopyRows,
+  ScaleColumns,
+  Normal,
+  Normalize,
+  NormalizeBackward,
+  Embedding,
+  EmbeddingBackward,
 };
 
 }  // namespace
@@ -209,6 +217,87 @@ class CudaBackend final : public Backend<T> {
     cudaStream_t s = stream();
     record({word(Op::Multiply), word(a), word(b), word(out), word(n)}, nullptr,
            [=](const DynSlot*) { cuda::multiply(a, b, out, n, s); });
+  }
+
+  void axpby(Index n, T a, const T* x, T b, T* y) override {
+    issue_pending();
+    cudaStream_t s = stream();
+    record({word(Op::Axpby), word(n), word(a), word(x), word(b), word(y)}, nullptr,
+           [=](const DynSlot*) { cuda::axpby(n, a, x, b, y, s); });
+  }
+  void copy_rows(const T* src, Index src_rows, Index src_row, T* dst, Index dst_rows,
+                 Index dst_row, Index n_rows, Index cols) override {
+    issue_pending();
+    cudaStream_t s = stream();
+    record({word(Op::CopyRows), word(src), word(src_rows), word(src_row), word(dst),
+            word(dst_rows), word(dst_row), word(n_rows), word(cols)},
+           nullptr, [=](const DynSlot*) {
+             cuda::copy_rows(src, src_rows, src_row, dst, dst_rows, dst_row, n_rows, cols, s);
+           });
+  }
+  void scale_columns(T* M, Index rows, Index cols, const T* w) override {
+    issue_pending();
+    cudaStream_t s = stream();
+    record({word(Op::ScaleColumns), word(M), word(rows), word(cols), word(w)}, nullptr,
+           [=](const DynSlot*) { cuda::scale_columns(M, rows, cols, w, s); });
+  }
+  void normal_fill(T* out, Index n, double mean, double stddev, std::uint64_t seed,
+                   std::uint64_t counter) override {
+    issue_pending();
+    cudaStream_t s = stream();
+    DynSlot d{};
+    d.dropout = {seed, counter};  // the step counter changes on every replay
+    record({word(Op::Normal), word(out), word(n), word(mean), word(stddev)}, &d,
+           [=](const DynSlot* dyn) {
+             cuda::normal_fill(out, n, mean, stddev, d.dropout, dyn ? &dyn->dropout : nullptr, s);
+           });
+  }
+  void normalize_forward(NormAxis axis, const T* X, Index rows, Index cols, T* mean, T* var,
+                         bool compute_stats, double eps, bool eps_outside, const T* gamma,
+                         const T* beta, T* Y) override {
+    issue_pending();
+    cudaStream_t s = stream();
+    record({word(Op::Normalize), word(axis), word(X), word(rows), word(cols), word(mean),
+            word(var), word(compute_stats), word(eps), word(eps_outside), word(gamma), word(beta),
+            word(Y)},
+           nullptr, [=](const DynSlot*) {
+             cuda::normalize_forward(axis, X, rows, cols, mean, var, compute_stats, eps,
+                                     eps_outside, gamma, beta, Y, s);
+           });
+  }
+  void normalize_backward(NormAxis axis, const T* X, const T* dY, Index rows, Index cols,
+                          const T* mean, const T* var, bool batch_stats, double eps,
+                          bool eps_outside, const T* gamma, T* dX, T* dgamma,
+                          T* dbeta) override {
+    issue_pending();
+    cudaStream_t s = stream();
+    record({word(Op::NormalizeBackward), word(axis), word(X), word(dY), word(rows), word(cols),
+            word(mean), word(var), word(batch_stats), word(eps), word(eps_outside), word(gamma),
+            word(dX), word(dgamma), word(dbeta)},
+           nullptr, [=](const DynSlot*) {
+             cuda::normalize_backward(axis, X, dY, rows, cols, mean, var, batch_stats, eps,
+                                      eps_outside, gamma, dX, dgamma, dbeta, s);
+           });
+  }
+  void embedding_forward(const T* table, Index dim, Index vocab, const T* idx, Index L,
+                         Index cols, T* out) override {
+    issue_pending();
+    cudaStream_t s = stream();
+    record({word(Op::Embedding), word(table), word(dim), word(vocab), word(idx), word(L),
+            word(cols), word(out)},
+           nullptr, [=](const DynSlot*) {
+             cuda::embedding_forward(table, dim, vocab, idx, L, cols, out, s);
+           });
+  }
+  void embedding_backward(const T* dOut, Index dim, Index vocab, const T* idx, Index L,
+                          Index cols, T* dtable) override {
+    issue_pending();
+    cudaStream_t s = stream();
+    record({word(Op::EmbeddingBackward), word(dOut), word(dim), word(vocab), word(idx), word(L),
+            word(cols), word(dtable)},
+           nullptr, [=](const DynSlot*) {
+             cuda::embedding_backward(dOut, dim, vocab, idx, L, cols, dtable, s);
+           });
   }
 
   void loss(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,

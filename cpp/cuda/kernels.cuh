@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "eigennet/config.h"
+#include "eigennet/normalization.h"
 #include "eigennet/optimizer.h"
 
 namespace eigennet::cuda {
@@ -159,6 +160,34 @@ std::size_t permutation_temp_bytes(Index n);
 /// the same for the same seed and n on every GPU.
 void permutation(std::int64_t* idx, Index n, std::uint64_t seed, const SortScratch& scratch,
                  cudaStream_t s);
+// layers.cu: the operations of Backend with the same names and shapes.
+template <typename T>
+void axpby(Index n, T a, const T* x, T b, T* y, cudaStream_t s);
+template <typename T>
+void copy_rows(const T* src, Index src_rows, Index src_row, T* dst, Index dst_rows, Index dst_row,
+               Index n_rows, Index cols, cudaStream_t s);
+template <typename T>
+void scale_columns(T* M, Index rows, Index cols, const T* w, cudaStream_t s);
+/// Normal noise from (seed, counter), read from dyn when given (a replayed step's own).
+template <typename T>
+void normal_fill(T* out, Index n, double mean, double stddev, DropoutDyn d, const DropoutDyn* dyn,
+                 cudaStream_t s);
+template <typename T>
+void normalize_forward(NormAxis axis, const T* X, Index rows, Index cols, T* mean, T* var,
+                       bool compute_stats, double eps, bool eps_outside, const T* gamma,
+                       const T* beta, T* Y, cudaStream_t s);
+template <typename T>
+void normalize_backward(NormAxis axis, const T* X, const T* dY, Index rows, Index cols,
+                        const T* mean, const T* var, bool batch_stats, double eps,
+                        bool eps_outside, const T* gamma, T* dX, T* dgamma, T* dbeta,
+                        cudaStream_t s);
+template <typename T>
+void embedding_forward(const T* table, Index dim, Index vocab, const T* idx, Index L, Index cols,
+                       T* out, cudaStream_t s);
+template <typename T>
+void embedding_backward(const T* dOut, Index dim, Index vocab, const T* idx, Index L, Index cols,
+                        T* dtable, cudaStream_t s);
+
 /// Writes n slots of per-step arguments to device memory before a replay.
 void set_dyn(const DynBlock& block, int n, DynSlot* dst, cudaStream_t s);
 /// Launches an empty kernel and waits: false when this build's code cannot run on the GPU.

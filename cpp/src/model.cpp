@@ -1,7 +1,7 @@
 #include "eigennet/model.h"
 
+#include <algorithm>
 #include <cmath>
-#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -10,119 +10,303 @@
 namespace eigennet {
 namespace {
 
-std::string layer_error(std::size_t i, const std::string& what) {
-  return "Layer " + std::to_string(i) + ": " + what;
+constexpr Index kMaxValues = Index(1) << 40;
+
+std::string node_error(std::size_t k, const std::string& what) {
+  return "Node " + std::to_string(k) + ": " + what;
 }
 
 }  // namespace
 
+GraphSpec GraphSpec::chain(Index n_inputs, std::vector<LayerSpec> layers) {
+  GraphSpec g;
+  g.input_widths = {n_inputs};
+  for (std::size_t i = 0; i < layers.size(); ++i)
+    g.nodes.push_back({static_cast<Index>(i), {static_cast<Index>(i)}});
+  g.outputs = {static_cast<Index>(layers.size())};
+  g.layers = std::move(layers);
+  return g;
+}
+
 template <typename T>
 Model<T>::Model(Index n_inputs, std::vector<LayerSpec> layers, std::unique_ptr<Backend<T>> backend,
                 std::uint64_t seed)
-    : m_n_inputs(n_inputs),
-      m_layers(std::move(layers)),
-      m_backend(std::move(backend)),
-      m_rng(seed),
-      m_dropout_seed(mix64(seed ^ 0xd1b54a32d192ed03ULL)) {
-  if (n_inputs <= 0)
-    throw std::invalid_argument("n_inputs must be positive, got " + std::to_string(n_inputs));
-  if (m_layers.empty()) throw std::invalid_argument("A model needs at least one layer.");
-  constexpr Index kMaxParams = Index(1) << 40;
-  m_widths.push_back(n_inputs);
-  for (std::size_t i = 0; i < m_layers.size(); ++i) {
-    const LayerSpec& l = m_layers[i];
-    const Index in = m_widths.back();
-    m_offsets.push_back(-1);
-    switch (l.kind) {
-      case LayerKind::Dense: {
-        if (l.n_units <= 0)
-          throw std::invalid_argument(
-              layer_error(i, "units must be positive, got " + std::to_string(l.n_units)));
-        if (l.n_units > kMaxParams / in)
-          throw std::length_error(layer_error(i, "a kernel of " + std::to_string(in) + " x " +
-                                                     std::to_string(l.n_units) + " is too large"));
-        if (!(std::isfinite(l.l1) && l.l1 >= 0.0 && std::isfinite(l.l2) && l.l2 >= 0.0))
-          throw std::invalid_argument(layer_error(i,
-                                                  "regularisation factors must be finite and "
-                                                  ">= 0, got l1=" +
-                                                      std::to_string(l.l1) +
-                                                      " l2=" + std::to_string(l.l2)));
-        m_offsets.back() = m_n_params;
-        m_n_params += l.n_units * in + (l.use_bias ? l.n_units : 0);
-        if (m_n_params > kMaxParams)
-          throw std::length_error("The model has too many parameters to allocate.");
-        m_widths.push_back(l.n_units);
-        break;
-      }
-      case LayerKind::Dropout:
-        if (!(l.rate >= 0.0 && l.rate < 1.0))
-          throw std::invalid_argument(
-              layer_error(i, "dropout rate must be in [0, 1), got " + std::to_string(l.rate)));
-        m_widths.push_back(in);
-        break;
-      case LayerKind::Activation: m_widths.push_back(in); break;
-    }
-  }
+    : Model(GraphSpec::chain(n_inputs, std::move(layers)), std::move(backend), seed) {}
+
+template <typename T>
+Model<T>::Model(GraphSpec graph, std::unique_ptr<Backend<T>> backend, std::uint64_t seed)
+    : m_backend(std::move(backend)), m_rng(seed), m_dropout_seed(mix64(seed ^ 0xd1b54a32d192ed03ULL)) {
+  plan(graph);
   m_params = Buffer<T>(*m_backend, m_n_params);
   m_grads = Buffer<T>(*m_backend, m_n_params);
+  m_stats = Buffer<T>(*m_backend, m_n_stats);
   m_backend->fill(m_params.data(), m_n_params, T(0));
   m_backend->fill(m_grads.data(), m_n_params, T(0));
-  m_Z.resize(m_layers.size());
-  m_A.resize(m_layers.size());
-  m_mask.resize(m_layers.size());
-  m_in.assign(m_layers.size(), nullptr);
-  m_out.assign(m_layers.size(), nullptr);
+  m_backend->fill(m_stats.data(), m_n_stats, T(0));
+  plan_backward();
+}
+
+template <typename T>
+Index Model<T>::value_width(Index id) const {
+  return id < m_n_in ? m_input_widths[static_cast<std::size_t>(id)]
+                     : m_nodes[static_cast<std::size_t>(id - m_n_in)].width;
+}
+
+template <typename T>
+void Model<T>::plan(const GraphSpec& g) {
+  if (g.input_widths.empty()) throw std::invalid_argument("A model needs at least one input.");
+  if (g.layers.empty() || g.nodes.empty())
+    throw std::invalid_argument("A model needs at least one layer.");
+  if (g.outputs.empty()) throw std::invalid_argument("A model needs at least one output.");
+  m_input_widths = g.input_widths;
+  m_n_in = static_cast<Index>(g.input_widths.size());
+  for (Index w : m_input_widths) {
+    if (w <= 0 || w > kMaxValues)
+      throw std::invalid_argument("n_inputs must be positive, got " + std::to_string(w));
+    m_n_inputs += w;
+  }
+  m_specs = g.layers;
+  for (const LayerSpec& s : m_specs) m_layers.push_back(make_layer<T>(s));
+  const std::size_t n_layers = m_layers.size();
+  m_weights.resize(n_layers);
+  m_layer_width.assign(n_layers, -1);
+  m_param_offset.assign(n_layers, -1);
+  m_param_size.assign(n_layers, 0);
+  m_stats_offset.assign(n_layers, -1);
+  m_trainable_next.assign(n_layers, true);
+  for (std::size_t i = 0; i < n_layers; ++i) m_trainable_next[i] = m_specs[i].trainable;
+  std::vector<std::vector<Index>> built_widths(n_layers);
+  const Index n_values = m_n_in + static_cast<Index>(g.nodes.size());
+  m_consumers.assign(static_cast<std::size_t>(n_values), 0);
+  for (std::size_t k = 0; k < g.nodes.size(); ++k) {
+    const NodeSpec& ns = g.nodes[k];
+    const Index id = m_n_in + static_cast<Index>(k);
+    if (ns.layer < 0 || ns.layer >= static_cast<Index>(n_layers))
+      throw std::invalid_argument(node_error(k, "layer index " + std::to_string(ns.layer) +
+                                                    " is out of range"));
+    if (ns.inputs.empty()) throw std::invalid_argument(node_error(k, "has no inputs"));
+    std::vector<Index> widths;
+    for (Index in : ns.inputs) {
+      if (in < 0 || in >= id)
+        throw std::invalid_argument(node_error(k, "input " + std::to_string(in) +
+                                                      " is not an earlier value"));
+      widths.push_back(value_width(in));
+      ++m_consumers[static_cast<std::size_t>(in)];
+    }
+    const std::size_t li = static_cast<std::size_t>(ns.layer);
+    Node node;
+    node.layer = ns.layer;
+    node.inputs = ns.inputs;
+    node.in.assign(ns.inputs.size(), nullptr);
+    node.d_in.assign(ns.inputs.size(), nullptr);
+    if (m_layer_width[li] < 0) {
+      node.width = m_layers[li]->build(widths);
+      if (node.width <= 0 || node.width > kMaxValues)
+        throw std::invalid_argument(node_error(k, "output width out of range"));
+      m_layer_width[li] = node.width;
+      built_widths[li] = widths;
+      m_weights[li] = m_layers[li]->weights();
+    } else {
+      if (widths != built_widths[li])
+        throw std::invalid_argument(node_error(
+            k, "layer " + std::to_string(li) + " was built for other input shapes and cannot be "
+                                               "applied to these"));
+      node.width = m_layer_width[li];
+    }
+    node.application = static_cast<std::uint64_t>(std::count_if(
+        m_nodes.begin(), m_nodes.end(), [&](const Node& n) { return n.layer == ns.layer; }));
+    m_nodes.push_back(std::move(node));
+  }
+  for (std::size_t i = 0; i < n_layers; ++i) {
+    if (m_layer_width[i] < 0)
+      throw std::invalid_argument("Layer " + std::to_string(i) + " is not used by any node.");
+    Index params = 0, stats = 0;
+    for (const WeightSpec& w : m_weights[i]) {
+      for (Index d : w.shape)
+        if (d <= 0) throw std::invalid_argument("Layer " + std::to_string(i) + ": empty weight.");
+      (w.state ? stats : params) += w.size();
+    }
+    if (params) m_param_offset[i] = m_n_params;
+    if (stats) m_stats_offset[i] = m_n_stats;
+    m_param_size[i] = params;
+    m_n_params += params;
+    m_n_stats += stats;
+    if (m_n_params > kMaxValues || m_n_stats > kMaxValues)
+      throw std::length_error("The model has too many parameters to allocate.");
+  }
+  for (Index out : g.outputs) {
+    if (out < 0 || out >= n_values)
+      throw std::invalid_argument("Output " + std::to_string(out) + " is not a value of the graph.");
+    m_outputs.push_back(out);
+    m_output_widths.push_back(value_width(out));
+    m_n_outputs += value_width(out);
+    ++m_consumers[static_cast<std::size_t>(out)];
+  }
+  m_values.assign(static_cast<std::size_t>(n_values), nullptr);
+  m_written.assign(static_cast<std::size_t>(n_values), false);
+  m_layer_written.assign(n_layers, false);
+}
+
+template <typename T>
+void Model<T>::plan_backward() {
+  // A value needs its gradient when a trainable parameter lies upstream of it.
+  for (std::size_t i = 0; i < m_layers.size(); ++i) m_layers[i]->set_trainable(m_trainable_next[i]);
+  m_needs_grad.assign(m_values.size(), false);
+  for (std::size_t k = 0; k < m_nodes.size(); ++k) {
+    const Node& n = m_nodes[k];
+    const std::size_t li = static_cast<std::size_t>(n.layer);
+    bool need = m_param_size[li] > 0 && m_layers[li]->trainable();
+    for (Index in : n.inputs) need = need || m_needs_grad[static_cast<std::size_t>(in)];
+    m_needs_grad[static_cast<std::size_t>(m_n_in) + k] = need;
+  }
+  m_segments.clear();
+  m_n_trainable = 0;
+  for (std::size_t i = 0; i < m_layers.size(); ++i) {
+    if (!m_param_size[i] || !m_layers[i]->trainable()) continue;
+    if (!m_segments.empty() &&
+        m_segments.back().first + m_segments.back().second == m_param_offset[i])
+      m_segments.back().second += m_param_size[i];
+    else
+      m_segments.emplace_back(m_param_offset[i], m_param_size[i]);
+    m_n_trainable += m_param_size[i];
+  }
+}
+
+template <typename T>
+void Model<T>::initialize(std::size_t i, std::size_t j, const Initializer& init) {
+  const std::vector<WeightSpec>& ws = layer_weights(i);
+  if (j >= ws.size())
+    throw std::invalid_argument("Layer " + std::to_string(i) + " has no weight " +
+                                std::to_string(j) + ".");
+  Index offset = 0;
+  for (std::size_t k = 0; k < j; ++k)
+    if (ws[k].state == ws[j].state) offset += ws[k].size();
+  const WeightSpec& w = ws[j];
+  std::vector<T> host(static_cast<std::size_t>(w.size()));
+  eigennet::initialize(init, w.fan_in, w.fan_out, host.data(), w.size(), m_rng);
+  T* base = w.state ? m_stats.data() + m_stats_offset[i] : m_params.data() + m_param_offset[i];
+  m_backend->copy_to_device(base + offset, host.data(), sizeof(T) * w.size());
 }
 
 template <typename T>
 void Model<T>::initialize(std::size_t i, const Initializer& kernel, const Initializer& bias) {
-  if (i >= m_layers.size() || m_offsets[i] < 0)
+  const std::vector<WeightSpec>& ws = layer_weights(i);
+  if (ws.empty() || ws[0].state)
     throw std::invalid_argument("Layer " + std::to_string(i) + " has no weights to initialise.");
-  const Index in = m_widths[i], units = m_widths[i + 1];
-  std::vector<T> host(static_cast<std::size_t>(units * in + units));
-  eigennet::initialize(kernel, in, units, host.data(), units * in, m_rng);
-  Index n = units * in;
-  if (m_layers[i].use_bias) {
-    eigennet::initialize(bias, units, units, host.data() + n, units, m_rng);
-    n += units;
-  }
-  m_backend->copy_to_device(m_params.data() + m_offsets[i], host.data(), sizeof(T) * n);
+  initialize(i, 0, kernel);
+  if (ws.size() > 1 && !ws[1].state) initialize(i, 1, bias);
 }
 
 template <typename T>
 void Model<T>::get_params(T* out) const {
   m_backend->copy_to_host(out, m_params.data(), m_params.bytes());
 }
-
 template <typename T>
 void Model<T>::set_params(const T* in) {
   m_backend->copy_to_device(m_params.data(), in, m_params.bytes());
+}
+template <typename T>
+void Model<T>::get_stats(T* out) const {
+  m_backend->copy_to_host(out, m_stats.data(), m_stats.bytes());
+}
+template <typename T>
+void Model<T>::set_stats(const T* in) {
+  m_backend->copy_to_device(m_stats.data(), in, m_stats.bytes());
+}
+
+template <typename T>
+Index Model<T>::n_targets() const {
+  Index n = 0;
+  for (std::size_t o = 0; o < m_outputs.size(); ++o) {
+    const bool sparse = o < m_losses.size() && is_sparse(m_losses[o].loss);
+    n += sparse ? 1 : m_output_widths[o];
+  }
+  return n;
+}
+
+template <typename T>
+Index Model<T>::n_acc() const {
+  Index n = kAccOutputs + (m_outputs.size() > 1 ? static_cast<Index>(m_outputs.size()) : 0);
+  for (const OutputLoss& l : m_losses) n += static_cast<Index>(l.metrics.size());
+  return n;
+}
+
+template <typename T>
+void Model<T>::check_targets(const T* Y, Index n) const {
+  const Index rows = n_targets();
+  Index row = 0;
+  for (std::size_t o = 0; o < m_losses.size(); ++o) {
+    if (!is_sparse(m_losses[o].loss)) {
+      row += m_output_widths[o];
+      continue;
+    }
+    const Index k = m_output_widths[o];
+    for (Index j = 0; j < n; ++j) {
+      const T v = Y[j * rows + row];
+      if (!(v >= 0 && v < T(k) && v == static_cast<T>(static_cast<Index>(v))))
+        throw std::invalid_argument("Sparse labels must be integers in [0, " + std::to_string(k) +
+                                    "), got " + std::to_string(static_cast<double>(v)) +
+                                    " at index " + std::to_string(j));
+    }
+    ++row;
+  }
 }
 
 template <typename T>
 void Model<T>::compile(LossKind loss, const OptimizerConfig& optimizer,
                        std::vector<MetricKind> metrics) {
+  if (m_outputs.size() != 1)
+    throw std::invalid_argument("This model has " + std::to_string(m_outputs.size()) +
+                                " outputs: give one loss per output.");
+  compile({OutputLoss{loss, 1.0, std::move(metrics)}}, optimizer);
+}
+
+template <typename T>
+void Model<T>::compile(std::vector<OutputLoss> outputs, const OptimizerConfig& optimizer) {
   optimizer.validate();
-  for (MetricKind m : metrics) {
-    const bool sparse_metric = m == MetricKind::SparseCategoricalAccuracy;
-    if (sparse_metric != is_sparse(loss))
-      throw std::invalid_argument(std::string("Metric '") + metric_name(m) +
-                                  "' does not fit the targets of loss '" + loss_name(loss) + "'.");
+  if (outputs.size() != m_outputs.size())
+    throw std::invalid_argument("Expected one loss per output (" +
+                                std::to_string(m_outputs.size()) + "), got " +
+                                std::to_string(outputs.size()));
+  for (std::size_t o = 0; o < outputs.size(); ++o) {
+    const OutputLoss& l = outputs[o];
+    if (!std::isfinite(l.weight) || l.weight < 0)
+      throw std::invalid_argument("Loss weights must be finite and >= 0, got " +
+                                  std::to_string(l.weight));
+    for (MetricKind m : l.metrics) {
+      const bool sparse_metric = m == MetricKind::SparseCategoricalAccuracy;
+      if (sparse_metric != is_sparse(l.loss))
+        throw std::invalid_argument(std::string("Metric '") + metric_name(m) +
+                                    "' does not fit the targets of loss '" + loss_name(l.loss) +
+                                    "'.");
+    }
+    if (is_sparse(l.loss) && m_output_widths[o] < 2)
+      throw std::invalid_argument("Sparse categorical cross-entropy needs at least 2 outputs.");
   }
-  if (is_sparse(loss) && n_outputs() < 2)
-    throw std::invalid_argument("Sparse categorical cross-entropy needs at least 2 outputs.");
-  m_loss = loss;
+  m_losses = std::move(outputs);
   m_optimizer = optimizer;
-  m_metrics = std::move(metrics);
-  Activation last = Activation::Linear;
-  const LayerSpec& l = m_layers.back();
-  if (l.kind != LayerKind::Dropout) last = l.activation;
-  m_fused_loss = fused_loss(last, loss);
-  m_fused = m_fused_loss != loss;
+  plan_backward();
+  m_fused.assign(m_outputs.size(), false);
+  m_fused_loss.assign(m_outputs.size(), LossKind::MeanSquaredError);
+  for (std::size_t o = 0; o < m_outputs.size(); ++o) {
+    const Index id = m_outputs[o];
+    Activation last = Activation::Linear;
+    // Only a value the loss alone consumes may hand the loss its logits.
+    if (id >= m_n_in && m_consumers[static_cast<std::size_t>(id)] == 1)
+      last = m_layers[static_cast<std::size_t>(node_of(id).layer)]->fusable_activation();
+    m_fused_loss[o] = fused_loss(last, m_losses[o].loss);
+    m_fused[o] = m_fused_loss[o] != m_losses[o].loss;
+  }
   m_state = Buffer<T>(*m_backend, n_state());
-  for (int s = 0; s < m_optimizer.n_slots(); ++s)
-    m_backend->fill(m_state.data() + s * m_n_params, m_n_params,
-                    static_cast<T>(m_optimizer.slot_initial_value(s)));
+  // Each trainable segment keeps its slots together: [seg 0 slot 0 | seg 0 slot 1 | seg 1 ...].
+  const int slots = m_optimizer.n_slots();
+  Index seg_base = 0;
+  for (const auto& seg : m_segments) {
+    for (int s = 0; s < slots; ++s)
+      m_backend->fill(m_state.data() + seg_base + s * seg.second, seg.second,
+                      static_cast<T>(m_optimizer.slot_initial_value(s)));
+    seg_base += slots * seg.second;
+  }
   m_step = 0;
   m_compiled = true;
 }
@@ -141,137 +325,198 @@ template <typename T>
 void Model<T>::reserve(Index batch) {
   if (batch <= m_capacity) return;
   Device& d = *m_backend;
-  Index max_width = m_n_inputs;
-  for (std::size_t i = 0; i < m_layers.size(); ++i) {
-    const LayerSpec& l = m_layers[i];
-    const Index n = width(i) * batch;
-    max_width = std::max(max_width, width(i));
-    m_Z[i] = l.kind == LayerKind::Dense ? Buffer<T>(d, n) : Buffer<T>();
-    const bool own_output = (l.kind == LayerKind::Dense && l.activation != Activation::Linear) ||
-                            l.kind != LayerKind::Dense;
-    m_A[i] = own_output ? Buffer<T>(d, n) : Buffer<T>();
-    m_mask[i] = l.kind == LayerKind::Dropout ? Buffer<T>(d, n) : Buffer<T>();
+  Index max_width = 0;
+  for (Node& n : m_nodes) {
+    const Layer<T>& layer = *m_layers[static_cast<std::size_t>(n.layer)];
+    n.out = Buffer<T>(d, n.width * batch);
+    n.work = Buffer<T>(d, layer.workspace(batch));
+    n.d = Buffer<T>(d, n.width * batch);
+    max_width = std::max(max_width, n.width);
   }
-  m_dA = Buffer<T>(d, max_width * batch);
-  m_dB = Buffer<T>(d, max_width * batch);
+  m_in_split.clear();
+  if (m_n_in > 1)
+    for (Index w : m_input_widths) m_in_split.emplace_back(d, w * batch);
+  m_y_split.clear();
+  if (m_outputs.size() > 1) {
+    for (Index w : m_output_widths) m_y_split.emplace_back(d, w * batch);
+    m_out_cat = Buffer<T>(d, m_n_outputs * batch);
+  }
+  std::size_t max_in = 1;
+  for (const Node& n : m_nodes) max_in = std::max(max_in, n.inputs.size());
+  m_tmp.clear();
+  for (std::size_t k = 0; k < max_in + 1; ++k) m_tmp.emplace_back(d, max_width * batch);
+  Index max_params = 0;
+  for (Index p : m_param_size) max_params = std::max(max_params, p);
+  if (m_tmp_grads.size() < max_params) m_tmp_grads = Buffer<T>(d, max_params);
   m_per_sample = Buffer<T>(d, batch);
   m_capacity = batch;
 }
 
 template <typename T>
-const T* Model<T>::forward(const T* X, Index batch, bool training) {
-  reserve(batch);
-  const T* in = X;
-  for (std::size_t i = 0; i < m_layers.size(); ++i) {
-    const LayerSpec& l = m_layers[i];
-    const Index w = width(i);
-    m_in[i] = in;
-    switch (l.kind) {
-      case LayerKind::Dense: {
-        T* Z = m_Z[i].data();
-        T* A = l.activation == Activation::Linear ? Z : m_A[i].data();
-        const T* W = m_params.data() + m_offsets[i];
-        const T* b = l.use_bias ? W + w * m_widths[i] : nullptr;
-        m_backend->dense_forward(W, b, in, Z, A, w, m_widths[i], batch, l.activation);
-        in = A;
-        break;
-      }
-      case LayerKind::Dropout:
-        if (training && l.rate > 0.0) {
-          const std::uint64_t seed = l.has_seed ? l.seed : mix64(m_dropout_seed + i);
-          m_backend->dropout_forward(in, m_A[i].data(), m_mask[i].data(), w * batch, l.rate, seed,
-                                     m_dropout_counter);
-          in = m_A[i].data();
-        }
-        break;
-      case LayerKind::Activation:
-        m_backend->activation_forward(l.activation, in, m_A[i].data(), w, batch);
-        in = m_A[i].data();
-        break;
-    }
-    m_out[i] = in;
-  }
-  if (training) ++m_dropout_counter;
-  return in;
+ForwardArgs<T> Model<T>::forward_args(Node& n, Index batch, bool training) {
+  const std::size_t li = static_cast<std::size_t>(n.layer);
+  const Index po = m_param_offset[li], so = m_stats_offset[li];
+  return ForwardArgs<T>{*m_backend,
+                        batch,
+                        training,
+                        n.in,
+                        n.out.data(),
+                        po >= 0 ? m_params.data() + po : nullptr,
+                        so >= 0 ? m_stats.data() + so : nullptr,
+                        n.work.data(),
+                        // The first application keeps the stream of a chain's layer i; later
+                        // ones get their own.
+                        mix64(m_dropout_seed + static_cast<std::uint64_t>(n.layer) +
+                              (n.application << 32)),
+                        m_dropout_counter};
 }
 
 template <typename T>
-void Model<T>::loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad, const T* w,
-                                const T* w_cols) {
-  const std::size_t last = m_layers.size() - 1;
-  // The fused form takes the last layer's logits: a Dense layer's Z, an Activation layer's input.
-  const T* P = m_out[last];
-  if (m_fused) P = m_layers[last].kind == LayerKind::Dense ? m_Z[last].data() : m_in[last];
-  T* grad = with_grad ? m_dA.data() : nullptr;
-  m_backend->loss(m_fused_loss, P, Y, n_outputs(), batch, T(1) / T(batch), m_per_sample.data(),
-                  grad);
-  if (w) {
-    // Keras's sum_over_batch_size: Σ w_i l_i / batch, gradient w_i dl_i.
-    m_backend->multiply(m_per_sample.data(), w, m_per_sample.data(), batch);
-    if (grad) m_backend->multiply(grad, w_cols, grad, n_outputs() * batch);
+const T* Model<T>::forward(const T* X, Index batch, bool training) {
+  reserve(batch);
+  if (m_n_in == 1) {
+    m_values[0] = X;
+  } else {
+    Index row = 0;
+    for (Index k = 0; k < m_n_in; ++k) {
+      const Index w = m_input_widths[static_cast<std::size_t>(k)];
+      T* dst = m_in_split[static_cast<std::size_t>(k)].data();
+      m_backend->copy_rows(X, m_n_inputs, row, dst, w, 0, w, batch);
+      m_values[static_cast<std::size_t>(k)] = dst;
+      row += w;
+    }
   }
-  m_backend->sum_into(m_per_sample.data(), batch, 1.0, acc + kAccLoss);
-  for (std::size_t k = 0; k < m_metrics.size(); ++k) {
-    m_backend->metric(m_metrics[k], m_out[last], Y, n_outputs(), batch, m_per_sample.data());
-    m_backend->sum_into(m_per_sample.data(), batch, 1.0, acc + kAccMetrics + k);
+  for (std::size_t k = 0; k < m_nodes.size(); ++k) {
+    Node& n = m_nodes[k];
+    for (std::size_t s = 0; s < n.inputs.size(); ++s)
+      n.in[s] = m_values[static_cast<std::size_t>(n.inputs[s])];
+    n.value = m_layers[static_cast<std::size_t>(n.layer)]->forward(forward_args(n, batch, training));
+    m_values[static_cast<std::size_t>(m_n_in) + k] = n.value;
+  }
+  if (training) ++m_dropout_counter;
+  if (m_outputs.size() == 1) return m_values[static_cast<std::size_t>(m_outputs[0])];
+  Index row = 0;
+  for (std::size_t o = 0; o < m_outputs.size(); ++o) {
+    const Index w = m_output_widths[o];
+    m_backend->copy_rows(m_values[static_cast<std::size_t>(m_outputs[o])], w, 0, m_out_cat.data(),
+                         m_n_outputs, row, w, batch);
+    row += w;
+  }
+  return m_out_cat.data();
+}
+
+template <typename T>
+T* Model<T>::d_target(Index id, std::size_t slot) {
+  // The first contribution to a value's gradient is written in place, later ones are added.
+  if (!m_needs_grad[static_cast<std::size_t>(id)]) return nullptr;
+  if (!m_written[static_cast<std::size_t>(id)]) {
+    m_written[static_cast<std::size_t>(id)] = true;
+    return node_of(id).d.data();
+  }
+  return m_tmp[slot].data();
+}
+
+template <typename T>
+void Model<T>::loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad,
+                                const T* w) {
+  std::fill(m_written.begin(), m_written.end(), false);
+  const Index rows = n_targets();
+  const bool several = m_outputs.size() > 1;
+  Index row = 0, metric_slot = kAccOutputs + (several ? static_cast<Index>(m_outputs.size()) : 0);
+  for (std::size_t o = 0; o < m_outputs.size(); ++o) {
+    const OutputLoss& l = m_losses[o];
+    const Index id = m_outputs[o], width = m_output_widths[o];
+    const Index n_t = is_sparse(l.loss) ? 1 : width;
+    const T* Yo = Y;
+    if (several) {
+      m_backend->copy_rows(Y, rows, row, m_y_split[o].data(), n_t, 0, n_t, batch);
+      Yo = m_y_split[o].data();
+    }
+    row += n_t;
+    const T* A = m_values[static_cast<std::size_t>(id)];
+    const T* P = A;
+    if (m_fused[o]) {
+      Node& n = node_of(id);
+      P = m_layers[static_cast<std::size_t>(n.layer)]->logits(n.in, n.value, n.work.data());
+    }
+    T* grad = with_grad && id >= m_n_in ? d_target(id, 0) : nullptr;
+    m_backend->loss(m_fused_loss[o], P, Yo, width, batch, T(l.weight) / T(batch),
+                    m_per_sample.data(), grad);
+    if (w) {
+      // Keras's sum_over_batch_size: Σ w_i l_i / batch, gradient w_i dl_i.
+      m_backend->multiply(m_per_sample.data(), w, m_per_sample.data(), batch);
+      if (grad) m_backend->scale_columns(grad, width, batch, w);
+    }
+    if (grad && grad != node_of(id).d.data())
+      m_backend->axpby(width * batch, T(1), grad, T(1), node_of(id).d.data());
+    m_backend->sum_into(m_per_sample.data(), batch, l.weight, acc + kAccLoss);
+    if (several) m_backend->sum_into(m_per_sample.data(), batch, 1.0, acc + kAccOutputs + o);
+    for (MetricKind m : l.metrics) {
+      m_backend->metric(m, A, Yo, width, batch, m_per_sample.data());
+      m_backend->sum_into(m_per_sample.data(), batch, 1.0, acc + metric_slot++);
+    }
   }
 }
 
 template <typename T>
 void Model<T>::penalty(double weight, double* acc, bool with_grad) {
   for (std::size_t i = 0; i < m_layers.size(); ++i) {
-    const LayerSpec& l = m_layers[i];
-    if (l.kind != LayerKind::Dense || (l.l1 == 0.0 && l.l2 == 0.0)) continue;
-    const Index off = m_offsets[i];
-    m_backend->regularize(m_params.data() + off, with_grad ? m_grads.data() + off : nullptr,
-                          width(i) * m_widths[i], l.l1, l.l2, weight, acc + kAccPenalty);
+    if (!m_param_size[i] || !m_layers[i]->trainable()) continue;
+    const Index off = m_param_offset[i];
+    m_layers[i]->penalty(*m_backend, m_params.data() + off,
+                         with_grad ? m_grads.data() + off : nullptr, weight, acc + kAccPenalty);
   }
 }
 
 template <typename T>
 void Model<T>::backward(Index batch) {
-  std::size_t first = m_layers.size();
-  for (std::size_t i = 0; i < m_layers.size() && first == m_layers.size(); ++i)
-    if (m_offsets[i] >= 0) first = i;
-  T* d = m_dA.data();  // dL/d(output of layer i), then dL/dZ in place
-  T* other = m_dB.data();
-  for (std::size_t i = m_layers.size(); i-- > first;) {
-    const LayerSpec& l = m_layers[i];
-    const Index w = width(i), in_w = m_widths[i];
-    const bool already_dZ = m_fused && i + 1 == m_layers.size();
-    switch (l.kind) {
-      case LayerKind::Dense: {
-        if (!already_dZ)
-          m_backend->activation_backward(l.activation, m_Z[i].data(), m_out[i], d, d, w, batch);
-        const T* W = m_params.data() + m_offsets[i];
-        T* dW = m_grads.data() + m_offsets[i];
-        T* db = l.use_bias ? dW + w * in_w : nullptr;
-        T* dX = i > first ? other : nullptr;
-        m_backend->dense_backward(W, m_in[i], d, dW, db, dX, w, in_w, batch);
-        std::swap(d, other);
-        break;
-      }
-      case LayerKind::Dropout:
-        if (l.rate > 0.0) m_backend->multiply(d, m_mask[i].data(), d, w * batch);
-        break;
-      case LayerKind::Activation:
-        if (!already_dZ)
-          m_backend->activation_backward(l.activation, m_in[i], m_out[i], d, d, w, batch);
-        break;
+  std::fill(m_layer_written.begin(), m_layer_written.end(), false);
+  for (std::size_t k = m_nodes.size(); k-- > 0;) {
+    Node& n = m_nodes[k];
+    const Index id = m_n_in + static_cast<Index>(k);
+    if (!m_needs_grad[static_cast<std::size_t>(id)] || !m_written[static_cast<std::size_t>(id)])
+      continue;
+    const std::size_t li = static_cast<std::size_t>(n.layer);
+    std::vector<T*>& d_in = n.d_in;
+    for (std::size_t s = 0; s < n.inputs.size(); ++s) d_in[s] = d_target(n.inputs[s], s + 1);
+    const Index po = m_param_offset[li], so = m_stats_offset[li];
+    T* grads = nullptr;
+    if (po >= 0) grads = m_layer_written[li] ? m_tmp_grads.data() : m_grads.data() + po;
+    bool logits_grad = false;
+    for (std::size_t o = 0; o < m_outputs.size(); ++o) logits_grad = logits_grad || (m_fused[o] && m_outputs[o] == id);
+    m_layers[li]->backward(BackwardArgs<T>{*m_backend, batch, n.in, n.value, n.d.data(),
+                                           logits_grad, d_in,
+                                           po >= 0 ? m_params.data() + po : nullptr, grads,
+                                           so >= 0 ? m_stats.data() + so : nullptr,
+                                           n.work.data()});
+    if (po >= 0) {
+      if (m_layer_written[li])
+        m_backend->axpby(m_param_size[li], T(1), m_tmp_grads.data(), T(1), m_grads.data() + po);
+      m_layer_written[li] = true;
+    }
+    for (std::size_t s = 0; s < n.inputs.size(); ++s) {
+      const Index in = n.inputs[s];
+      if (d_in[s] && d_in[s] != node_of(in).d.data())
+        m_backend->axpby(value_width(in) * batch, T(1), d_in[s], T(1), node_of(in).d.data());
     }
   }
 }
 
 template <typename T>
-void Model<T>::train_batch(const T* X, const T* Y, Index batch, double* acc, const T* w,
-                           const T* w_cols) {
+void Model<T>::train_batch(const T* X, const T* Y, Index batch, double* acc, const T* w) {
   if (!m_compiled) throw std::logic_error("The model must be compiled before training.");
   forward(X, batch, true);
-  loss_and_metrics(Y, batch, acc, true, w, w_cols);
+  loss_and_metrics(Y, batch, acc, true, w);
   backward(batch);
   penalty(static_cast<double>(batch), acc, true);
-  m_backend->optimizer_step(m_optimizer, m_optimizer.learning_rate.at(m_step), m_step,
-                            m_params.data(), m_grads.data(), m_state.data(), m_n_params);
+  const double lr = m_optimizer.learning_rate.at(m_step);
+  const Index slots = m_optimizer.n_slots();
+  Index seg_base = 0;
+  for (const auto& seg : m_segments) {
+    m_backend->optimizer_step(m_optimizer, lr, m_step, m_params.data() + seg.first,
+                              m_grads.data() + seg.first, m_state.data() + seg_base, seg.second);
+    seg_base += slots * seg.second;
+  }
   ++m_step;
 }
 
@@ -279,7 +524,7 @@ template <typename T>
 void Model<T>::test_batch(const T* X, const T* Y, Index batch, double* acc, const T* w) {
   if (!m_compiled) throw std::logic_error("The model must be compiled before evaluating.");
   forward(X, batch, false);
-  loss_and_metrics(Y, batch, acc, false, w, nullptr);
+  loss_and_metrics(Y, batch, acc, false, w);
   penalty(static_cast<double>(batch), acc, false);
 }
 

@@ -24,14 +24,9 @@ DataSet<T>::DataSet(Device& device, const T* x, Index n_inputs, const T* y, Inde
 }
 
 template <typename T>
-void DataSet<T>::set_sample_weights(Device& device, const T* w, Index n_outputs) {
-  std::vector<T> cols(static_cast<std::size_t>(n_outputs * m_n));
-  for (Index j = 0; j < m_n; ++j)
-    std::fill(cols.begin() + j * n_outputs, cols.begin() + (j + 1) * n_outputs, w[j]);
+void DataSet<T>::set_sample_weights(Device& device, const T* w) {
   m_w = Buffer<T>(device, m_n);
-  m_w_cols = Buffer<T>(device, n_outputs * m_n);
   device.copy_to_device(m_w.data(), w, m_w.bytes());
-  device.copy_to_device(m_w_cols.data(), cols.data(), m_w_cols.bytes());
 }
 
 template <typename T>
@@ -48,7 +43,7 @@ PassResult Trainer<T>::summarize(Index samples, Index batches) {
   r.batches = batches;
   const double n = samples > 0 ? static_cast<double>(samples) : 1.0;
   r.loss = (m_host_acc[kAccLoss] + m_host_acc[kAccPenalty]) / n;
-  for (Index k = kAccMetrics; k < n_acc; ++k) r.metrics.push_back(m_host_acc[k] / n);
+  for (Index k = kAccOutputs; k < n_acc; ++k) r.metrics.push_back(m_host_acc[k] / n);
   return r;
 }
 
@@ -81,11 +76,7 @@ PassResult Trainer<T>::run(const DataSet<T>& data, Index batch_size, const std::
   }
   if (order && m_xb.size() < batch_size * n_in) m_xb = Buffer<T>(be, batch_size * n_in);
   if (order && data.y() && m_yb.size() < batch_size * n_y) m_yb = Buffer<T>(be, batch_size * n_y);
-  const Index n_w = data.n_outputs_weighted();
-  if (order && data.weights()) {
-    if (m_wb.size() < batch_size) m_wb = Buffer<T>(be, batch_size);
-    if (m_wb_cols.size() < batch_size * n_w) m_wb_cols = Buffer<T>(be, batch_size * n_w);
-  }
+  if (order && data.weights() && m_wb.size() < batch_size) m_wb = Buffer<T>(be, batch_size);
 
   using Clock = std::chrono::steady_clock;
   auto last = Clock::now();
@@ -96,7 +87,6 @@ PassResult Trainer<T>::run(const DataSet<T>& data, Index batch_size, const std::
     const T* xb = data.x() + start * n_in;
     const T* yb = data.y() ? data.y() + start * n_y : nullptr;
     const T* wb = data.weights() ? data.weights() + start : nullptr;
-    const T* wb_cols = data.weights() ? data.weight_columns() + start * n_w : nullptr;
     if (order) {
       be.gather_columns(data.x(), n_in, order, start, b, m_xb.data());
       xb = m_xb.data();
@@ -106,12 +96,10 @@ PassResult Trainer<T>::run(const DataSet<T>& data, Index batch_size, const std::
       }
       if (wb) {
         be.gather_columns(data.weights(), 1, order, start, b, m_wb.data());
-        be.gather_columns(data.weight_columns(), n_w, order, start, b, m_wb_cols.data());
         wb = m_wb.data();
-        wb_cols = m_wb_cols.data();
       }
     }
-    step(xb, yb, wb, wb_cols, b, start);
+    step(xb, yb, wb, b, start);
     be.end_step();
     samples += b;
     ++batches;
@@ -145,8 +133,8 @@ PassResult Trainer<T>::fit_epoch(const DataSet<T>& data, Index batch_size, bool 
     m_model.backend().permutation(m_order.data(), data.size(), m_model.rng().next());
     order = m_order.data();
   }
-  auto step = [&](const T* x, const T* y, const T* w, const T* w_cols, Index b, Index) {
-    m_model.train_batch(x, y, b, m_acc.data(), w, w_cols);
+  auto step = [&](const T* x, const T* y, const T* w, Index b, Index) {
+    m_model.train_batch(x, y, b, m_acc.data(), w);
   };
   return run(data, batch_size, order, step, progress, interval);
 }
@@ -158,7 +146,7 @@ PassResult Trainer<T>::evaluate(const DataSet<T>& data, Index batch_size,
   if (data.n_targets() != m_model.n_targets())
     throw std::invalid_argument("Expected " + std::to_string(m_model.n_targets()) +
                                 " target columns, got " + std::to_string(data.n_targets()));
-  auto step = [&](const T* x, const T* y, const T* w, const T*, Index b, Index) {
+  auto step = [&](const T* x, const T* y, const T* w, Index b, Index) {
     m_model.test_batch(x, y, b, m_acc.data(), w);
   };
   return run(data, batch_size, nullptr, step, progress, interval);
@@ -168,7 +156,7 @@ template <typename T>
 bool Trainer<T>::predict(const DataSet<T>& data, Index batch_size, T* out,
                          const ProgressFn& progress, double interval, bool training) {
   const Index n_out = m_model.n_outputs();
-  auto step = [&](const T* x, const T*, const T*, const T*, Index b, Index start) {
+  auto step = [&](const T* x, const T*, const T*, Index b, Index start) {
     const T* A = m_model.forward(x, b, training);
     m_model.backend().copy_to_host(out + start * n_out, A, sizeof(T) * n_out * b);
   };

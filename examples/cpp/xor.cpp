@@ -12,13 +12,9 @@ int main() {
   using namespace eigennet;
   set_num_threads(1);
 
-  LayerSpec hidden;
-  hidden.n_units = 8;
-  hidden.activation = Activation::Tanh;
-  LayerSpec output;
-  output.n_units = 1;
-  output.activation = Activation::Sigmoid;
-  Model<float> model(/*n_inputs=*/2, {hidden, output}, make_cpu_backend<float>(), /*seed=*/42);
+  Model<float> model(/*n_inputs=*/2,
+                     {dense_spec(8, Activation::Tanh), dense_spec(1, Activation::Sigmoid)},
+                     make_cpu_backend<float>(), /*seed=*/42);
   for (std::size_t i = 0; i < 2; ++i)
     model.initialize(i, Initializer::from_name("glorot_uniform"), Initializer::from_name("zeros"));
 

@@ -180,6 +180,71 @@ class HostShim final : public Backend<T> {
     const T* g = m.in(grads, n);
     m_d->optimizer_step(cfg, lr, step, p, g, m.out(state, n * cfg.n_slots()), n);
   }
+  void axpby(Index n, T a, const T* x, T b, T* y) override {
+    Mirror m(*m_d, m_pool);
+    const T* dx = m.in(x, n);
+    m_d->axpby(n, a, dx, b, m.out(y, n));
+  }
+  void copy_rows(const T* src, Index src_rows, Index src_row, T* dst, Index dst_rows,
+                 Index dst_row, Index n_rows, Index cols) override {
+    Mirror m(*m_d, m_pool);
+    const T* s = m.in(src, src_rows * cols);
+    m_d->copy_rows(s, src_rows, src_row, m.out(dst, dst_rows * cols), dst_rows, dst_row, n_rows,
+                   cols);
+  }
+  void scale_columns(T* M, Index rows, Index cols, const T* w) override {
+    Mirror m(*m_d, m_pool);
+    T* dm = m.out(M, rows * cols);
+    m_d->scale_columns(dm, rows, cols, m.in(w, cols));
+  }
+  void normal_fill(T* out, Index n, double mean, double stddev, std::uint64_t seed,
+                   std::uint64_t counter) override {
+    Mirror m(*m_d, m_pool);
+    m_d->normal_fill(m.out(out, n), n, mean, stddev, seed, counter);
+  }
+  void normalize_forward(NormAxis axis, const T* X, Index rows, Index cols, T* mean, T* var,
+                         bool compute_stats, double eps, bool eps_outside, const T* gamma,
+                         const T* beta, T* Y) override {
+    Mirror m(*m_d, m_pool);
+    const Index n_stats = axis == NormAxis::Batch ? rows : cols;
+    const T* x = m.in(X, rows * cols);
+    T* mu = m.out(mean, n_stats);
+    T* v = m.out(var, n_stats);
+    const T* g = m.in(gamma, rows);
+    const T* b = m.in(beta, rows);
+    m_d->normalize_forward(axis, x, rows, cols, mu, v, compute_stats, eps, eps_outside, g, b,
+                           m.out(Y, rows * cols));
+  }
+  void normalize_backward(NormAxis axis, const T* X, const T* dY, Index rows, Index cols,
+                          const T* mean, const T* var, bool batch_stats, double eps,
+                          bool eps_outside, const T* gamma, T* dX, T* dgamma,
+                          T* dbeta) override {
+    Mirror m(*m_d, m_pool);
+    const Index n_stats = axis == NormAxis::Batch ? rows : cols;
+    const T* x = m.in(X, rows * cols);
+    const T* dy = m.in(dY, rows * cols);
+    const T* mu = m.in(mean, n_stats);
+    const T* v = m.in(var, n_stats);
+    const T* g = m.in(gamma, rows);
+    T* dx = m.out(dX, rows * cols);
+    T* dg = m.out(dgamma, rows);
+    m_d->normalize_backward(axis, x, dy, rows, cols, mu, v, batch_stats, eps, eps_outside, g, dx,
+                            dg, m.out(dbeta, rows));
+  }
+  void embedding_forward(const T* table, Index dim, Index vocab, const T* idx, Index L,
+                         Index cols, T* out) override {
+    Mirror m(*m_d, m_pool);
+    const T* t = m.in(table, dim * vocab);
+    const T* i = m.in(idx, L * cols);
+    m_d->embedding_forward(t, dim, vocab, i, L, cols, m.out(out, L * dim * cols));
+  }
+  void embedding_backward(const T* dOut, Index dim, Index vocab, const T* idx, Index L,
+                          Index cols, T* dtable) override {
+    Mirror m(*m_d, m_pool);
+    const T* d = m.in(dOut, L * dim * cols);
+    const T* i = m.in(idx, L * cols);
+    m_d->embedding_backward(d, dim, vocab, i, L, cols, m.out(dtable, dim * vocab));
+  }
   void permutation(std::int64_t* idx, Index n, std::uint64_t seed) override {
     Mirror m(*m_d, m_pool);
     m_d->permutation(m.out(idx, n), n, seed);

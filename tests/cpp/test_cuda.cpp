@@ -356,13 +356,9 @@ TYPED_TEST(CudaVsCpu, FusedCallSequencesMatchTheCpu) {
   EXPECT_EQ(this->down(gyb), yb);
 }
 
-LayerSpec layer(LayerKind kind, Index units, Activation act, double rate = 0, double l2 = 0) {
-  LayerSpec l;
-  l.kind = kind;
-  l.n_units = units;
-  l.activation = act;
-  l.rate = rate;
-  l.l2 = l2;
+LayerSpec l2_dense(Index units, Activation act, double l2) {
+  LayerSpec l = dense_spec(units, act);
+  l.nums["l2"] = l2;
   return l;
 }
 
@@ -372,12 +368,10 @@ template <typename T>
 std::pair<std::vector<T>, double> train(std::unique_ptr<Backend<T>> backend, bool shuffle) {
   const Index n_in = 20, n = 500;
   Model<T> model(n_in,
-                 {layer(LayerKind::Dense, 64, Activation::Relu, 0, 1e-3),
-                  layer(LayerKind::Dropout, 0, Activation::Linear, 0.25),
-                  layer(LayerKind::Dense, 32, Activation::Tanh),
-                  layer(LayerKind::Dense, 4, Activation::Softmax)},
+                 {l2_dense(64, Activation::Relu, 1e-3), dropout_spec(0.25),
+                  dense_spec(32, Activation::Tanh), dense_spec(4, Activation::Softmax)},
                  std::move(backend), 9);
-  for (std::size_t i = 0; i < model.layers().size(); ++i)
+  for (std::size_t i = 0; i < model.n_layers(); ++i)
     if (model.param_offset(i) >= 0)
       model.initialize(i, Initializer::from_name("glorot_uniform"),
                        Initializer::from_name("zeros"));

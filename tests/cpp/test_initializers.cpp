@@ -186,12 +186,7 @@ TEST(RngTest, ReproducibleAndInRange) {
 
 TEST(ModelInitializeTest, SameSeedSameParamsAndLayerChecks) {
   auto build = [](std::uint64_t seed) {
-    LayerSpec dense;
-    dense.n_units = 8;
-    LayerSpec drop;
-    drop.kind = LayerKind::Dropout;
-    drop.rate = 0.5;
-    Model<float> m(5, {dense, drop}, make_cpu_backend<float>(), seed);
+    Model<float> m(5, {dense_spec(8), dropout_spec(0.5)}, make_cpu_backend<float>(), seed);
     m.initialize(0, Initializer::from_name("glorot_uniform"), Initializer::from_name("zeros"));
     EXPECT_THROW(m.initialize(1, Initializer::from_name("ones"), Initializer::from_name("zeros")),
                  std::invalid_argument);

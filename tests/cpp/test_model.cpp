@@ -19,28 +19,14 @@ using test::FloatTypes;
 using test::near_rel;
 
 LayerSpec dense(Index units, Activation act = Activation::Linear, double l1 = 0, double l2 = 0) {
-  LayerSpec l;
-  l.kind = LayerKind::Dense;
-  l.n_units = units;
-  l.activation = act;
-  l.l1 = l1;
-  l.l2 = l2;
+  LayerSpec l = dense_spec(units, act);
+  l.nums = {{"l1", l1}, {"l2", l2}};
   return l;
 }
 
-LayerSpec dropout(double rate) {
-  LayerSpec l;
-  l.kind = LayerKind::Dropout;
-  l.rate = rate;
-  return l;
-}
+LayerSpec dropout(double rate) { return dropout_spec(rate); }
 
-LayerSpec activation(Activation act) {
-  LayerSpec l;
-  l.kind = LayerKind::Activation;
-  l.activation = act;
-  return l;
-}
+LayerSpec activation(Activation act) { return activation_spec(act); }
 
 OptimizerConfig sgd(double lr) {
   OptimizerConfig c;
@@ -62,7 +48,7 @@ std::unique_ptr<Model<T>> make_model(Index n_inputs, std::vector<LayerSpec> laye
                                      test::DeviceKind device = test::DeviceKind::Cpu) {
   auto m =
       std::make_unique<Model<T>>(n_inputs, std::move(layers), test::model_backend<T>(device), seed);
-  for (std::size_t i = 0; i < m->layers().size(); ++i)
+  for (std::size_t i = 0; i < m->n_layers(); ++i)
     if (m->param_offset(i) >= 0)
       m->initialize(i, Initializer::from_name("glorot_uniform"), Initializer::from_name("zeros"));
   return m;
@@ -113,7 +99,7 @@ TYPED_TEST_SUITE(ModelTest, test::Backends, test::BackendNames);
 TYPED_TEST(ModelTest, LayoutAndWidths) {
   using T = typename TypeParam::Scalar;
   LayerSpec no_bias = dense(2);
-  no_bias.use_bias = false;
+  no_bias.ints["use_bias"] = 0;
   Model<T> m(3, {dense(4, Activation::Relu), dropout(0.5), no_bias}, this->backend(), 0);
   EXPECT_EQ(m.n_params(), 3 * 4 + 4 + 4 * 2);
   EXPECT_EQ(m.param_offset(0), 0);
@@ -354,8 +340,7 @@ TYPED_TEST(ModelTest, DropoutTrainingAndInference) {
 TYPED_TEST(ModelTest, SeededDropoutIgnoresModelSeed) {
   using T = typename TypeParam::Scalar;
   LayerSpec d = dropout(0.5);
-  d.has_seed = true;
-  d.seed = 99;
+  d.ints["seed"] = 99;
   const std::vector<T> x(64, T(1));
   Model<T> a(64, {d}, this->backend(), 1), b(64, {d}, this->backend(), 2);
   EXPECT_EQ(forward_host(a, x, 1, true), forward_host(b, x, 1, true));
@@ -370,8 +355,7 @@ TEST_P(ModelDropout, BackwardUsesTheForwardMask) {
   const Index n_in = 3, units = 4, n = 5;
   const double rate = 0.5;
   LayerSpec d = dropout(rate);
-  d.has_seed = true;
-  d.seed = 11;
+  d.ints["seed"] = 11;
   auto m = make_model<double>(n_in, {dense(units), d}, 6, GetParam());
   m->compile(LossKind::MeanSquaredError, sgd(1.0), {});
   const std::vector<double> x = test::uniform<double>(n_in * n, -1, 1, 111);

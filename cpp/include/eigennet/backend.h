@@ -12,6 +12,7 @@
 #include <string>
 
 #include "eigennet/config.h"
+#include "eigennet/normalization.h"
 #include "eigennet/optimizer.h"
 
 namespace eigennet {
@@ -128,6 +129,47 @@ class Backend : public Device {
   /// other. step is the number of updates done before this one.
   virtual void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,
                               const T* grads, T* state, Index n) = 0;
+
+  /// y = a·x + b·y over n elements; b == 0 overwrites y whatever it held (merges, gradient sums,
+  /// moving statistics).
+  virtual void axpby(Index n, T a, const T* x, T b, T* y) = 0;
+
+  /// Rows [dst_row, dst_row + n_rows) of dst (dst_rows, cols) = rows [src_row, src_row + n_rows)
+  /// of src (src_rows, cols): concatenation along the features and its inverse.
+  virtual void copy_rows(const T* src, Index src_rows, Index src_row, T* dst, Index dst_rows,
+                         Index dst_row, Index n_rows, Index cols) = 0;
+
+  /// M(:, j) *= w[j] for M (rows, cols) and w (cols): per-sample weights of a loss gradient.
+  virtual void scale_columns(T* M, Index rows, Index cols, const T* w) = 0;
+
+  /// out[i] = mean + stddev·z_i, z_i standard normal from the hash of (seed, counter, i).
+  virtual void normal_fill(T* out, Index n, double mean, double stddev, std::uint64_t seed,
+                           std::uint64_t counter) = 0;
+
+  /// Y = γ ⊙ (X - μ)·r + β (eigennet/normalization.h) with statistics per row (axis Batch) or per
+  /// column (axis Features). X, Y (rows, cols); mean, var (rows or cols) computed from X when
+  /// compute_stats, else read; gamma, beta (rows) may be null.
+  virtual void normalize_forward(NormAxis axis, const T* X, Index rows, Index cols, T* mean,
+                                 T* var, bool compute_stats, double eps, bool eps_outside,
+                                 const T* gamma, const T* beta, T* Y) = 0;
+
+  /// Gradients of normalize_forward from dY (rows, cols): dX (may be null; statistics of the
+  /// batch when batch_stats, constants otherwise), dgamma and dbeta (rows, may be null).
+  virtual void normalize_backward(NormAxis axis, const T* X, const T* dY, Index rows, Index cols,
+                                  const T* mean, const T* var, bool batch_stats, double eps,
+                                  bool eps_outside, const T* gamma, T* dX, T* dgamma,
+                                  T* dbeta) = 0;
+
+  /// Embedding lookup: out rows [k·dim, (k+1)·dim) of column j = table(:, idx(k, j)), with idx
+  /// (L, cols) integers stored as T, table (dim, vocab), out (L·dim, cols). An index outside
+  /// [0, vocab) gives zeros (callers check indices first).
+  virtual void embedding_forward(const T* table, Index dim, Index vocab, const T* idx, Index L,
+                                 Index cols, T* out) = 0;
+
+  /// dtable (dim, vocab) = Σ over (k, j) of dOut's block scattered to column idx(k, j),
+  /// overwriting, in a fixed order.
+  virtual void embedding_backward(const T* dOut, Index dim, Index vocab, const T* idx, Index L,
+                                  Index cols, T* dtable) = 0;
 
   /// A permutation of 0..n-1 into idx, drawn from seed (Fisher-Yates on a counter-based stream).
   virtual void permutation(std::int64_t* idx, Index n, std::uint64_t seed) = 0;

@@ -1,5 +1,5 @@
 #pragma once
-// Names shared by every part of the core: activations, losses, metrics, layer kinds.
+// Names shared by every part of the core: activations, losses, metrics.
 // Each enum has a to-name and a from-name function; unknown names throw std::invalid_argument.
 #include <cstdint>
 #include <string>
@@ -38,8 +38,6 @@ enum class MetricKind {
   MeanSquaredError,
   MeanAbsoluteError,
 };
-
-enum class LayerKind { Dense, Dropout, Activation };
 
 /// Keras's fuzz factor for clipping probabilities.
 constexpr double kEpsilon = 1e-7;

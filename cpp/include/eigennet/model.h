@@ -1,10 +1,15 @@
 #pragma once
-// A feed-forward stack of Dense, Dropout and Activation layers over one flat parameter buffer.
+// A model: a directed acyclic graph of layer applications (nodes) over flat buffers, planned
+// once. Several inputs and outputs are ordinary; a layer applied at several nodes keeps one set
+// of weights and the gradients of its applications are summed.
 //
-// Parameters are laid out layer by layer in Keras's weight order: for each Dense layer its kernel
-// (n_units, n_inputs) column-major, i.e. Keras's (n_inputs, n_units) in C order, then its bias
-// (n_units). Gradients and optimizer slots use the same layout. Workspaces are sized for the
-// largest batch seen and reused: nothing is allocated per batch.
+// Buffers: every layer's parameters in layer order (Keras's weight order within a layer: a Dense
+// kernel (units, n_inputs) column-major, i.e. Keras's (n_inputs, units) in C order, then its
+// bias), their gradients, the optimizer slots of the trainable ones, and the non-trainable state
+// ("stats": BatchNormalization's moving statistics, Normalization's mean and variance), which no
+// optimizer touches. Inputs arrive as one (Σ input widths, batch) matrix, targets as one
+// (Σ target rows, batch) matrix, in input and output order. Workspaces are sized for the largest
+// batch seen and reused: nothing is allocated per batch.
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -13,44 +18,67 @@
 
 #include "eigennet/backend.h"
 #include "eigennet/initializers.h"
+#include "eigennet/layer.h"
 #include "eigennet/optimizer.h"
 #include "eigennet/rng.h"
 
 namespace eigennet {
 
-struct LayerSpec {
-  LayerKind kind = LayerKind::Dense;
-  Index n_units = 0;                           // Dense
-  Activation activation = Activation::Linear;  // Dense, Activation
-  bool use_bias = true;                        // Dense
-  double l1 = 0.0, l2 = 0.0;                   // Dense: kernel regularisation
-  double rate = 0.0;                           // Dropout
-  bool has_seed = false;                       // Dropout: own mask stream
-  std::uint64_t seed = 0;
+/// One application of layer `layer` to the values `inputs` (ids: graph inputs are 0..n_in-1,
+/// node k is n_in + k; an input id must be smaller than the node's own).
+struct NodeSpec {
+  Index layer = 0;
+  std::vector<Index> inputs;
 };
 
-/// Slots of the accumulator a batch adds into: [loss sum, penalty sum, metric sums...].
-enum : int { kAccLoss = 0, kAccPenalty = 1, kAccMetrics = 2 };
+struct GraphSpec {
+  std::vector<Index> input_widths;
+  std::vector<LayerSpec> layers;
+  std::vector<NodeSpec> nodes;  // in topological order
+  std::vector<Index> outputs;   // value ids
+  /// A chain: layer k applied to the output of layer k - 1.
+  static GraphSpec chain(Index n_inputs, std::vector<LayerSpec> layers);
+};
+
+/// The loss of one output, its weight in the total, and its metrics.
+struct OutputLoss {
+  LossKind loss = LossKind::MeanSquaredError;
+  double weight = 1.0;
+  std::vector<MetricKind> metrics;
+};
+
+/// Slots of the accumulator a batch adds into: [total loss, penalty, per-output losses (only
+/// with several outputs), metrics of output 0, of output 1, ...].
+enum : int { kAccLoss = 0, kAccPenalty = 1, kAccOutputs = 2 };
 
 template <typename T>
 class Model {
  public:
-  /// Throws std::invalid_argument naming the bad value (sizes, rates) or std::bad_alloc.
+  /// Throws std::invalid_argument naming the bad value (graph, sizes, rates) or std::bad_alloc.
+  Model(GraphSpec graph, std::unique_ptr<Backend<T>> backend, std::uint64_t seed);
   Model(Index n_inputs, std::vector<LayerSpec> layers, std::unique_ptr<Backend<T>> backend,
         std::uint64_t seed);
 
   Index n_inputs() const { return m_n_inputs; }
-  Index n_outputs() const { return m_widths.back(); }
+  Index n_outputs() const { return m_n_outputs; }
+  const std::vector<Index>& output_widths() const { return m_output_widths; }
   Index n_params() const { return m_n_params; }
-  const std::vector<LayerSpec>& layers() const { return m_layers; }
-  /// Output width of layer i. Throws std::out_of_range for i >= layers().size().
-  Index width(std::size_t i) const { return m_widths.at(check_layer(i) + 1); }
-  /// Offset of layer i's kernel in the flat buffer (its bias follows it), -1 if none. Throws
-  /// std::out_of_range for i >= layers().size().
-  Index param_offset(std::size_t i) const { return m_offsets.at(check_layer(i)); }
+  Index n_stats() const { return m_n_stats; }
+  std::size_t n_layers() const { return m_layers.size(); }
+  const LayerSpec& layer_spec(std::size_t i) const { return m_specs.at(check_layer(i)); }
+  /// Output width of layer i's first application. Throws std::out_of_range for a bad i.
+  Index width(std::size_t i) const { return m_layer_width.at(check_layer(i)); }
+  /// Layer i's weights in Keras's order.
+  const std::vector<WeightSpec>& layer_weights(std::size_t i) const {
+    return m_weights.at(check_layer(i));
+  }
+  /// Offset of layer i's first parameter in the parameter buffer (-1 if none), and of its first
+  /// state value in the stats buffer (-1 if none).
+  Index param_offset(std::size_t i) const { return m_param_offset.at(check_layer(i)); }
+  Index stats_offset(std::size_t i) const { return m_stats_offset.at(check_layer(i)); }
   Backend<T>& backend() { return *m_backend; }
   Rng& rng() { return m_rng; }
-  /// Dropout masks of training step k are drawn from (layer seed, counter k).
+  /// Noise of training step k is drawn from (node seed, counter k).
   std::uint64_t dropout_counter() const { return m_dropout_counter; }
   std::uint64_t dropout_seed() const { return m_dropout_seed; }
   void set_dropout_stream(std::uint64_t seed, std::uint64_t counter) {
@@ -58,20 +86,36 @@ class Model {
     m_dropout_counter = counter;
   }
 
-  /// Draws layer i's kernel and bias from the given initialisers.
+  /// Draws weight j of layer i from the initialiser.
+  void initialize(std::size_t i, std::size_t j, const Initializer& init);
+  /// Draws a Dense-like layer's first two weights (kernel, bias when it has one).
   void initialize(std::size_t i, const Initializer& kernel, const Initializer& bias);
   void get_params(T* host_out) const;
   void set_params(const T* host_in);
+  void get_stats(T* host_out) const;
+  void set_stats(const T* host_in);
 
-  /// Sets the loss, optimizer and metrics, and resets the optimizer state.
+  /// Keras's trainable for layer i; it takes effect at the next compile, as in Keras.
+  void set_trainable(std::size_t i, bool trainable) {
+    m_trainable_next.at(check_layer(i)) = trainable;
+  }
+  bool trainable(std::size_t i) const { return m_trainable_next.at(check_layer(i)); }
+  /// Parameters the optimizer updates (those of layers trainable at the last compile).
+  Index n_trainable_params() const { return m_n_trainable; }
+
+  /// Sets one loss per output, the optimizer, and resets the optimizer state.
+  void compile(std::vector<OutputLoss> outputs, const OptimizerConfig& optimizer);
+  /// A single-output compile.
   void compile(LossKind loss, const OptimizerConfig& optimizer, std::vector<MetricKind> metrics);
   bool compiled() const { return m_compiled; }
-  LossKind loss() const { return m_loss; }
+  const std::vector<OutputLoss>& losses() const { return m_losses; }
   const OptimizerConfig& optimizer() const { return m_optimizer; }
-  const std::vector<MetricKind>& metrics() const { return m_metrics; }
-  /// Number of targets per sample: 1 for sparse labels, n_outputs() otherwise.
-  Index n_targets() const { return is_sparse(m_loss) ? 1 : n_outputs(); }
-  Index n_state() const { return m_optimizer.n_slots() * m_n_params; }
+  /// Rows of the targets: per output 1 for sparse labels, its width otherwise.
+  Index n_targets() const;
+  /// Throws std::invalid_argument naming the first sparse label (targets (n_targets, n)) that is
+  /// not an integer class of its output.
+  void check_targets(const T* Y, Index n) const;
+  Index n_state() const { return m_optimizer.n_slots() * m_n_trainable; }
   std::int64_t iterations() const { return m_step; }
   void set_iterations(std::int64_t step) { m_step = step; }
   void get_state(T* host_out) const;
@@ -80,20 +124,29 @@ class Model {
   double current_learning_rate() const { return m_optimizer.learning_rate.at(m_step); }
   void set_learning_rate(const Schedule& s) { m_optimizer.learning_rate = s; }
 
-  /// Forward pass; returns the output (n_outputs, batch) in device memory, valid until the next
-  /// call. X is (n_inputs, batch) device memory. Dropout is active only when training.
+  /// Forward pass; returns the outputs (n_outputs, batch) in device memory, valid until the next
+  /// call. X is (n_inputs, batch) device memory. Noise layers are active only when training.
   const T* forward(const T* X, Index batch, bool training);
   /// One optimizer step on a batch; adds batch sums into acc (device doubles, see kAcc*).
-  /// w (1, batch) and w_cols (n_outputs, batch), both or neither, weight each sample's loss
-  /// and its gradient (Keras's sample_weight; metrics stay unweighted).
-  void train_batch(const T* X, const T* Y, Index batch, double* acc, const T* w = nullptr,
-                   const T* w_cols = nullptr);
+  /// w (1, batch), when given, weights each sample's loss and its gradient (Keras's
+  /// sample_weight; metrics stay unweighted).
+  void train_batch(const T* X, const T* Y, Index batch, double* acc, const T* w = nullptr);
   /// Loss and metric sums of a batch without updating, added into acc.
   void test_batch(const T* X, const T* Y, Index batch, double* acc, const T* w = nullptr);
   /// Size of the accumulator train_batch and test_batch write.
-  Index n_acc() const { return kAccMetrics + static_cast<Index>(m_metrics.size()); }
+  Index n_acc() const;
 
  private:
+  struct Node {
+    Index layer;
+    std::vector<Index> inputs;
+    Index width = 0;
+    std::uint64_t application = 0;  // how many earlier nodes apply the same layer
+    Buffer<T> out, work, d;
+    std::vector<const T*> in;  // views of the last forward
+    std::vector<T*> d_in;      // where its backward writes the inputs' gradients
+    const T* value = nullptr;  // its output in the last forward
+  };
   std::size_t check_layer(std::size_t i) const {
     if (i >= m_layers.size())
       throw std::out_of_range("Layer index " + std::to_string(i) +
@@ -101,38 +154,50 @@ class Model {
                               " layers.");
     return i;
   }
-
+  Node& node_of(Index id) { return m_nodes[static_cast<std::size_t>(id - m_n_in)]; }
+  Index value_width(Index id) const;
+  void plan(const GraphSpec& g);
+  void plan_backward();
   void reserve(Index batch);
-  void loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad, const T* w,
-                        const T* w_cols);
+  ForwardArgs<T> forward_args(Node& n, Index batch, bool training);
+  void loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad, const T* w);
   void penalty(double weight, double* acc, bool with_grad);
   void backward(Index batch);
+  T* d_target(Index id, std::size_t slot);
 
-  Index m_n_inputs;
-  std::vector<LayerSpec> m_layers;
-  std::vector<Index> m_widths;   // m_widths[0] = n_inputs, m_widths[i + 1] = layer i's output
-  std::vector<Index> m_offsets;  // kernel offsets, -1 for layers without parameters
-  Index m_n_params = 0;
+  // First, so that every buffer below is freed while the backend still exists.
   std::unique_ptr<Backend<T>> m_backend;
+  Index m_n_in = 0, m_n_inputs = 0, m_n_outputs = 0;
+  std::vector<Index> m_input_widths, m_outputs, m_output_widths;
+  std::vector<LayerSpec> m_specs;
+  std::vector<std::unique_ptr<Layer<T>>> m_layers;
+  std::vector<std::vector<WeightSpec>> m_weights;
+  std::vector<Index> m_layer_width, m_param_offset, m_param_size, m_stats_offset;
+  std::vector<bool> m_trainable_next;
+  std::vector<Node> m_nodes;
+  std::vector<Index> m_consumers;   // per value id: uses as a node input or output
+  std::vector<bool> m_needs_grad;   // per value id: some trainable parameter is upstream
+  Index m_n_params = 0, m_n_stats = 0, m_n_trainable = 0;
+  std::vector<std::pair<Index, Index>> m_segments;  // trainable (offset, size) ranges
   Rng m_rng;
   std::uint64_t m_dropout_seed;
   std::uint64_t m_dropout_counter = 0;
 
-  Buffer<T> m_params, m_grads, m_state;
+  Buffer<T> m_params, m_grads, m_state, m_stats;
 
   bool m_compiled = false;
-  LossKind m_loss = LossKind::MeanSquaredError;
-  LossKind m_fused_loss = LossKind::MeanSquaredError;  // what is computed, see fused_loss()
-  bool m_fused = false;
+  std::vector<OutputLoss> m_losses;
+  std::vector<bool> m_fused;  // per output: the loss takes its layer's logits
+  std::vector<LossKind> m_fused_loss;
   OptimizerConfig m_optimizer;
-  std::vector<MetricKind> m_metrics;
   std::int64_t m_step = 0;
 
   // Workspace for up to m_capacity samples.
   Index m_capacity = 0;
-  std::vector<Buffer<T>> m_Z, m_A, m_mask;  // per layer; empty where unused
-  Buffer<T> m_dA, m_dB, m_per_sample;
-  std::vector<const T*> m_in, m_out;  // per layer input and output of the last forward pass
+  std::vector<Buffer<T>> m_in_split, m_y_split, m_tmp;
+  Buffer<T> m_out_cat, m_per_sample, m_tmp_grads;
+  std::vector<const T*> m_values;  // per value id, the last forward's
+  std::vector<bool> m_written, m_layer_written;
 };
 
 extern template class Model<float>;

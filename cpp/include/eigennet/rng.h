@@ -31,6 +31,15 @@ EIGENNET_HD inline double hashed_uniform(std::uint64_t seed, std::uint64_t count
   return to_unit(mix64(mix64(seed ^ mix64(counter)) + i));
 }
 
+/// A standard normal from the same stream, by Box-Muller on two hashed uniforms (2i and 2i+1);
+/// 1 - u keeps the logarithm's argument in (0, 1].
+EIGENNET_HD inline double hashed_normal(std::uint64_t seed, std::uint64_t counter,
+                                        std::uint64_t i) {
+  const double u1 = 1.0 - hashed_uniform(seed, counter, 2 * i);
+  const double u2 = hashed_uniform(seed, counter, 2 * i + 1);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
 class Rng {
  public:
   explicit Rng(std::uint64_t seed = 0) { reseed(seed); }

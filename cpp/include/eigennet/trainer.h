@@ -16,7 +16,9 @@ struct PassResult {
   Index samples = 0;            // samples processed
   Index batches = 0;            // batches processed
   double loss = 0.0;            // mean loss (regularisation included) over processed samples
-  std::vector<double> metrics;  // mean of each metric over processed samples
+  // Means over processed samples: with several outputs each output's loss first, then every
+  // output's metrics in order.
+  std::vector<double> metrics;
   bool stopped = false;         // the progress function asked to stop
 };
 
@@ -31,21 +33,17 @@ class DataSet {
   /// x and y are host memory; y may be null (predict only). They must outlive the DataSet when
   /// the device is the host (no copy is made then).
   DataSet(Device& device, const T* x, Index n_inputs, const T* y, Index n_targets, Index n);
-  /// Per-sample loss weights w (n, host memory), copied to the device as a row (1, n) and
-  /// repeated down the columns of an (n_outputs, n) matrix, so that weighting a batch's losses
-  /// and its gradient are plain element-wise products.
-  void set_sample_weights(Device& device, const T* w, Index n_outputs);
+  /// Per-sample loss weights w (n, host memory), copied to the device as a row (1, n).
+  void set_sample_weights(Device& device, const T* w);
   const T* x() const { return m_x; }
   const T* y() const { return m_y; }
   const T* weights() const { return m_w.size() ? m_w.data() : nullptr; }
-  const T* weight_columns() const { return m_w_cols.size() ? m_w_cols.data() : nullptr; }
-  Index n_outputs_weighted() const { return m_w_cols.size() / std::max<Index>(m_n, 1); }
   Index size() const { return m_n; }
   Index n_inputs() const { return m_n_inputs; }
   Index n_targets() const { return m_n_targets; }
 
  private:
-  Buffer<T> m_x_copy, m_y_copy, m_w, m_w_cols;
+  Buffer<T> m_x_copy, m_y_copy, m_w;
   const T* m_x;
   const T* m_y;
   Index m_n_inputs, m_n_targets, m_n;
@@ -80,7 +78,7 @@ class Trainer {
   Buffer<double> m_acc;
   Buffer<std::int64_t> m_order;
   Buffer<std::int64_t> m_identity;  // 0, 1, 2, ...: in-order gathers on a device
-  Buffer<T> m_xb, m_yb, m_wb, m_wb_cols;
+  Buffer<T> m_xb, m_yb, m_wb;
   std::vector<double> m_host_acc;
   std::mutex m_mutex;
 };

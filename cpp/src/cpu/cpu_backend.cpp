@@ -4,6 +4,7 @@
 #include <new>
 
 #include "cpu/kernel_set.h"
+#include "cpu/parallel.h"
 #include "eigennet/backend.h"
 #include "eigennet/rng.h"
 
@@ -86,6 +87,90 @@ class CpuBackend final : public Backend<T> {
   void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,
                       const T* grads, T* state, Index n) override {
     kernels<T>().optimizer_step(cfg, lr, step, params, grads, state, n);
+  }
+  void axpby(Index n, T a, const T* x, T b, T* y) override {
+    if (b == T(0))
+      for (Index i = 0; i < n; ++i) y[i] = a * x[i];
+    else
+      for (Index i = 0; i < n; ++i) y[i] = a * x[i] + b * y[i];
+  }
+  void copy_rows(const T* src, Index src_rows, Index src_row, T* dst, Index dst_rows,
+                 Index dst_row, Index n_rows, Index cols) override {
+    for (Index j = 0; j < cols; ++j)
+      std::memcpy(dst + j * dst_rows + dst_row, src + j * src_rows + src_row, sizeof(T) * n_rows);
+  }
+  void scale_columns(T* M, Index rows, Index cols, const T* w) override {
+    for (Index j = 0; j < cols; ++j)
+      for (Index r = 0; r < rows; ++r) M[j * rows + r] *= w[j];
+  }
+  void normal_fill(T* out, Index n, double mean, double stddev, std::uint64_t seed,
+                   std::uint64_t counter) override {
+    for (Index i = 0; i < n; ++i)
+      out[i] = static_cast<T>(mean + stddev * hashed_normal(seed, counter, std::uint64_t(i)));
+  }
+  void normalize_forward(NormAxis axis, const T* X, Index rows, Index cols, T* mean, T* var,
+                         bool compute_stats, double eps, bool eps_outside, const T* gamma,
+                         const T* beta, T* Y) override {
+    // Batch: line r is row r (step rows), γ_r constant on it; Features: line j is column j.
+    const bool by_row = axis == NormAxis::Batch;
+    const Index n_lines = by_row ? rows : cols, len = by_row ? cols : rows;
+    const Index step = by_row ? rows : 1, line_step = by_row ? 1 : rows;
+    parallel_chunks(n_lines, 16, 4.0 * rows * cols, [&](Index begin, Index end) {
+      for (Index l = begin; l < end; ++l) {
+        const T* x = X + l * line_step;
+        if (compute_stats) line_moments(x, len, step, mean + l, var + l);
+        const T r = norm_inv_std(var[l], eps, eps_outside);
+        normalize_line(x, Y + l * line_step, len, step, mean[l], r, gamma ? gamma + (by_row ? l : 0) : nullptr,
+                       by_row ? 0 : 1, beta ? beta + (by_row ? l : 0) : nullptr, by_row ? 0 : 1);
+      }
+    });
+  }
+  void normalize_backward(NormAxis axis, const T* X, const T* dY, Index rows, Index cols,
+                          const T* mean, const T* var, bool batch_stats, double eps,
+                          bool eps_outside, const T* gamma, T* dX, T* dgamma,
+                          T* dbeta) override {
+    const bool by_row = axis == NormAxis::Batch;
+    const Index n_lines = by_row ? rows : cols, len = by_row ? cols : rows;
+    const Index step = by_row ? rows : 1, line_step = by_row ? 1 : rows;
+    if (dgamma || dbeta)
+      parallel_chunks(rows, 16, 3.0 * rows * cols, [&](Index begin, Index end) {
+        for (Index r = begin; r < end; ++r)
+          affine_grads_row(X + r, dY + r, cols, rows, by_row ? mean + r : mean,
+                           by_row ? var + r : var, by_row ? 0 : 1, eps, eps_outside,
+                           dgamma ? dgamma + r : nullptr, dbeta ? dbeta + r : nullptr);
+      });
+    if (!dX) return;
+    parallel_chunks(n_lines, 16, 6.0 * rows * cols, [&](Index begin, Index end) {
+      for (Index l = begin; l < end; ++l)
+        normalize_line_backward(X + l * line_step, dY + l * line_step, dX + l * line_step, len,
+                                step, mean[l], norm_inv_std(var[l], eps, eps_outside),
+                                gamma ? gamma + (by_row ? l : 0) : nullptr, by_row ? 0 : 1,
+                                batch_stats);
+    });
+  }
+  void embedding_forward(const T* table, Index dim, Index vocab, const T* idx, Index L,
+                         Index cols, T* out) override {
+    for (Index j = 0; j < cols; ++j)
+      for (Index k = 0; k < L; ++k) {
+        const T v = idx[j * L + k];
+        T* dst = out + (j * L + k) * dim;
+        if (v >= T(0) && v < T(vocab))
+          std::memcpy(dst, table + static_cast<Index>(v) * dim, sizeof(T) * dim);
+        else
+          std::fill(dst, dst + dim, T(0));
+      }
+  }
+  void embedding_backward(const T* dOut, Index dim, Index vocab, const T* idx, Index L,
+                          Index cols, T* dtable) override {
+    std::fill(dtable, dtable + dim * vocab, T(0));
+    for (Index j = 0; j < cols; ++j)
+      for (Index k = 0; k < L; ++k) {
+        const T v = idx[j * L + k];
+        if (!(v >= T(0) && v < T(vocab))) continue;
+        T* dst = dtable + static_cast<Index>(v) * dim;
+        const T* src = dOut + (j * L + k) * dim;
+        for (Index d = 0; d < dim; ++d) dst[d] += src[d];
+      }
   }
   void permutation(std::int64_t* idx, Index n, std::uint64_t seed) override {
     Rng rng(seed);
