@@ -31,10 +31,11 @@ void bind_config(py::module_& m) {
   m.def("layer_kinds", &layer_kinds, "The layer kinds the core knows.");
 
   py::class_<NodeSpec>(m, "NodeSpec")
-      .def(py::init([](Index layer, std::vector<Index> inputs) {
-             return NodeSpec{layer, std::move(inputs)};
+      .def(py::init([](Index layer, std::vector<Index> inputs, int training) {
+             return NodeSpec{layer, std::move(inputs), training};
            }),
-           py::arg("layer"), py::arg("inputs"))
+           py::arg("layer"), py::arg("inputs"), py::arg("training") = -1)
+      .def_readonly("training", &NodeSpec::training)
       .def_readonly("layer", &NodeSpec::layer)
       .def_readonly("inputs", &NodeSpec::inputs);
 

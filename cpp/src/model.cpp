@@ -97,6 +97,10 @@ void Model<T>::plan(const GraphSpec& g) {
     Node node;
     node.layer = ns.layer;
     node.inputs = ns.inputs;
+    if (ns.training < -1 || ns.training > 1)
+      throw std::invalid_argument(node_error(k, "training must be -1, 0 or 1"));
+    node.training = ns.training;
+    m_forced_training = m_forced_training || ns.training == 1;
     node.in.assign(ns.inputs.size(), nullptr);
     node.d_in.assign(ns.inputs.size(), nullptr);
     if (m_layer_width[li] < 0) {
@@ -358,7 +362,7 @@ ForwardArgs<T> Model<T>::forward_args(Node& n, Index batch, bool training) {
   const Index po = m_param_offset[li], so = m_stats_offset[li];
   return ForwardArgs<T>{*m_backend,
                         batch,
-                        training,
+                        n.training < 0 ? training : n.training == 1,
                         n.in,
                         n.out.data(),
                         po >= 0 ? m_params.data() + po : nullptr,
@@ -393,7 +397,7 @@ const T* Model<T>::forward(const T* X, Index batch, bool training) {
     n.value = m_layers[static_cast<std::size_t>(n.layer)]->forward(forward_args(n, batch, training));
     m_values[static_cast<std::size_t>(m_n_in) + k] = n.value;
   }
-  if (training) ++m_dropout_counter;
+  if (training || m_forced_training) ++m_dropout_counter;
   if (m_outputs.size() == 1) return m_values[static_cast<std::size_t>(m_outputs[0])];
   Index row = 0;
   for (std::size_t o = 0; o < m_outputs.size(); ++o) {

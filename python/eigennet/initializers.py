@@ -150,6 +150,8 @@ _CLASSES: dict[str, Any] = {
 }
 for _cls in list(_CLASSES.values()):
     _CLASSES[_cls.__name__] = _cls
+_CLASSES["uniform"] = RandomUniform  # Keras's aliases (Embedding's default is "uniform")
+_CLASSES["normal"] = RandomNormal
 
 
 def get(identifier: Any) -> Initializer:

@@ -94,24 +94,15 @@ def _check_model(model: Any) -> None:
 def _clone_model(model: Model, keep_weights: bool) -> Model:
     """A new model with the same layers (rebuilt from their configs) and compile settings: fresh
     initial weights, or a copy of `model`'s with `keep_weights`. Optimizer state is not copied."""
-    from eigennet import config, losses, optimizers
-    from eigennet.layers.core import LAYER_CLASSES
+    from eigennet import config, optimizers
     from eigennet.models import saving
-    from eigennet.models.sequential import Sequential
 
     cfg = saving.model_config(model)
     previous = config.floatx()
     if model._net is not None:
         config.set_floatx(str(model._net.dtype))
     try:
-        if cfg["n_inputs"] is not None:
-            clone = saving._build_from_config(cfg, f"model {model.name!r}")
-        else:  # a Sequential without an Input, built on its first data
-            layers = []
-            for entry in cfg["layers"]:
-                layer_config = {k: v for k, v in entry["config"].items() if k != "name"}
-                layers.append(LAYER_CLASSES[entry["class_name"]].from_config(layer_config))
-            clone = Sequential(layers, name=cfg["name"])
+        clone = saving._build_from_config(cfg, f"model {model.name!r}")
     finally:
         config.set_floatx(previous)
     if keep_weights and model.built:
@@ -120,8 +111,9 @@ def _clone_model(model: Model, keep_weights: bool) -> Model:
     if compiled is not None:
         clone.compile(
             optimizer=optimizers.deserialize(compiled["optimizer"]),
-            loss=losses.deserialize(compiled["loss"]) if compiled["loss"] else None,
-            metrics=list(compiled["metrics"]),
+            loss=saving._deserialize_losses(compiled["loss"]),
+            loss_weights=compiled["loss_weights"],
+            metrics=compiled["metrics"],
         )
     return clone
 

@@ -83,12 +83,14 @@ def test_input_shape_keyword_on_first_layer():
     assert model.built and model.input_shape == (None, 4)
 
 
-def test_layer_weights_are_copies_and_settable(device):
+def test_layer_weights_are_variables_and_settable(device):
+    # Keras 3: layer.kernel is a variable; numpy() and get_weights() give copies.
     model = en.Sequential([en.Input((2,)), en.layers.Dense(3)])
     layer = model.layers[0]
-    k = layer.kernel
+    k = layer.kernel.numpy()
     k[:] = 99
-    assert not np.any(layer.kernel == 99)
+    assert not np.any(layer.kernel.numpy() == 99)
+    assert layer.kernel.shape == (2, 3) and layer.kernel.path == f"{layer.name}/kernel"
     layer.set_weights([np.full((2, 3), 0.5), np.arange(3.0)])
     np.testing.assert_array_equal(layer.get_weights()[1], [0, 1, 2])
     np.testing.assert_allclose(model.predict(np.ones((1, 2)), verbose=0), [[1.0, 2.0, 3.0]])

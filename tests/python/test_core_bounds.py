@@ -12,10 +12,8 @@ from eigennet import _core
 
 
 def _core_model():
-    spec = _core.LayerSpec()
-    spec.kind = "dense"
-    spec.n_units = 3
-    return _core.Model32(4, [spec], 0)
+    spec = _core.LayerSpec("dense", {"units": 3})
+    return _core.Model32(_core.GraphSpec.chain(4, [spec]), 0)
 
 
 @pytest.mark.parametrize("index", [1, 2, 10**9, 2**63])

@@ -110,7 +110,7 @@ CASES = [
         "model_unconnected",
         lambda: en.Model(x_input, L.Dense(2)(en.Input((4,)))),
         ValueError,
-        "not computed from",
+        "Graph disconnected",
     ),
     ("sequential_object", lambda: en.Sequential([object()]), ValueError, "object"),
     # optimizers
@@ -162,7 +162,7 @@ CASES = [
     ),
     (
         "compile_loss_weights",
-        lambda: _regression().compile(loss="mse", loss_weights=[1.0]),
+        lambda: _regression().compile(loss="mse", loss_weights=[1.0, 2.0]),
         ValueError,
         "loss_weights",
     ),

@@ -29,6 +29,7 @@ namespace eigennet {
 struct NodeSpec {
   Index layer = 0;
   std::vector<Index> inputs;
+  int training = -1;  // Keras's call-time training: -1 follows the pass, 0 never, 1 always
 };
 
 struct GraphSpec {
@@ -140,6 +141,7 @@ class Model {
   struct Node {
     Index layer;
     std::vector<Index> inputs;
+    int training = -1;
     Index width = 0;
     std::uint64_t application = 0;  // how many earlier nodes apply the same layer
     Buffer<T> out, work, d;
@@ -198,6 +200,7 @@ class Model {
   Buffer<T> m_out_cat, m_per_sample, m_tmp_grads;
   std::vector<const T*> m_values;  // per value id, the last forward's
   std::vector<bool> m_written, m_layer_written;
+  bool m_forced_training = false;  // some node is always in training mode
 };
 
 extern template class Model<float>;

@@ -1,25 +1,45 @@
-"""Layers: `Input`, `Dense`, `Dropout`, `Activation`, with Keras 3's arguments and defaults."""
+"""Layers with Keras 3's names, arguments and defaults, one module per class."""
 
 from __future__ import annotations
 
-from eigennet.layers.core import (
-    Activation,
-    Dense,
-    Dropout,
-    Flatten,
-    Input,
-    InputLayer,
-    KerasTensor,
-    Layer,
-)
+from eigennet.layers.activation import Activation
+from eigennet.layers.batch_normalization import BatchNormalization
+from eigennet.layers.dense import Dense
+from eigennet.layers.dropout import Dropout
+from eigennet.layers.embedding import Embedding
+from eigennet.layers.flatten import Flatten
+from eigennet.layers.gaussian_dropout import GaussianDropout
+from eigennet.layers.gaussian_noise import GaussianNoise
+from eigennet.layers.identity import Identity
+from eigennet.layers.input_layer import Input, InputLayer
+from eigennet.layers.layer import KerasTensor, Layer
+from eigennet.layers.layer_normalization import LayerNormalization
+from eigennet.layers.merging import Add, Average, Concatenate, Multiply, Subtract
+from eigennet.layers.normalization import Normalization
+from eigennet.layers.reshape import Reshape
 
-__all__ = [
-    "Activation",
-    "Dense",
-    "Dropout",
-    "Flatten",
-    "Input",
-    "InputLayer",
-    "KerasTensor",
-    "Layer",
-]
+LAYER_CLASSES: dict[str, type[Layer]] = {
+    cls.__name__: cls
+    for cls in (
+        Activation,
+        Add,
+        Average,
+        BatchNormalization,
+        Concatenate,
+        Dense,
+        Dropout,
+        Embedding,
+        Flatten,
+        GaussianDropout,
+        GaussianNoise,
+        Identity,
+        LayerNormalization,
+        Multiply,
+        Normalization,
+        Reshape,
+        Subtract,
+    )
+}
+"""Every layer class a model file may name (loading builds only these)."""
+
+__all__ = [*LAYER_CLASSES, "Input", "InputLayer", "KerasTensor", "Layer"]

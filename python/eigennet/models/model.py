@@ -1,31 +1,37 @@
-"""Model: a functional model built from `Input` to outputs through a chain of layers."""
+"""Model: a functional model, a graph of layers from `Input`s to outputs (Keras's functional
+API): several inputs and outputs, shared layers, merges, nested models."""
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from eigennet.layers.core import Flatten, InputLayer, KerasTensor, Layer, unique_name
+from eigennet.layers.input_layer import InputLayer
+from eigennet.layers.layer import KerasTensor, Layer, Node, unique_name, write_checked
 from eigennet.models.net import _Net
-from eigennet.trainers import data
 from eigennet.trainers.trainer import Trainer
+from eigennet.variables import Variable
 
 
-def _single(tensors: Any, what: str) -> KerasTensor:
-    if isinstance(tensors, (list, tuple)):
-        if len(tensors) != 1:
-            raise ValueError(
-                f"eigennet models have exactly one input and one output. Received {len(tensors)} "
-                f"{what}."
-            )
-        tensors = tensors[0]
-    if isinstance(tensors, dict):
-        raise ValueError(f"{what} must be a KerasTensor, not a dict.")
-    if not isinstance(tensors, KerasTensor):
-        raise TypeError(f"{what} must be a KerasTensor from eigennet.Input. Received: {tensors!r}")
-    return tensors
+def _flatten_struct(struct: Any, what: str) -> tuple[list[KerasTensor], Any]:
+    """(tensors, structure): a tensor, a list/tuple of them, or a dict of them by name."""
+    if isinstance(struct, KerasTensor):
+        return [struct], None
+    if isinstance(struct, dict):
+        tensors, keys = list(struct.values()), list(struct.keys())
+    elif isinstance(struct, (list, tuple)):
+        tensors, keys = list(struct), len(struct)
+    else:
+        raise TypeError(f"{what} must be KerasTensors from eigennet.Input. Received: {struct!r}")
+    if not tensors:
+        raise ValueError(f"A model needs at least one of its {what}.")
+    for t in tensors:
+        if not isinstance(t, KerasTensor):
+            raise TypeError(f"{what} must be KerasTensors. Received: {t!r}")
+    return tensors, keys
 
 
 class Model(Trainer):
@@ -38,10 +44,16 @@ class Model(Trainer):
         >>> model = Model(x, y)
     """
 
+    _is_model = True
+
     def __init__(
-        self, inputs: Any = None, outputs: Any = None, name: Optional[str] = None, **kwargs: Any
+        self,
+        inputs: Any = None,
+        outputs: Any = None,
+        name: Optional[str] = None,
+        trainable: bool = True,
+        **kwargs: Any,
     ) -> None:
-        kwargs.pop("trainable", None)
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments passed to Model: {kwargs}")
         if inputs is None or outputs is None:
@@ -50,73 +62,131 @@ class Model(Trainer):
                 "a Python call() cannot run inside eigennet's C++ core; use Sequential or "
                 "Model(inputs, outputs)."
             )
-        inp, out = _single(inputs, "inputs"), _single(outputs, "outputs")
-        chain: list[Layer] = []
-        t: Optional[KerasTensor] = out
-        while t is not None and t._layer is not None and not isinstance(t._layer, InputLayer):
-            chain.append(t._layer)
-            t = t._parent
-        if t is None or t is not inp or not isinstance(t._layer, InputLayer):
-            raise ValueError("`outputs` are not computed from `inputs` by a chain of layers.")
-        if not chain:
-            raise ValueError("A model needs at least one layer between inputs and outputs.")
-        chain.reverse()
         self._setup(name or unique_name("functional"))
-        self._input_layer = t._layer
-        self._layers = chain
-        self._build(t._layer.shape)
+        self._set_graph(inputs, outputs)
+        if not trainable:
+            self.trainable = False
 
     name: str
     _layers: list[Layer]
-    _input_layer: Optional[InputLayer]
 
     def _setup(self, name: str) -> None:
         self.name = name
         self._net: Any = None  # the _Net once built
         self._layers = []
-        self._input_layer = None
+        self.inputs: list[KerasTensor] = []
+        self.outputs: list[KerasTensor] = []
+        self._input_keys: Any = None
+        self._output_keys: Any = None
+        self._fitting = False
+        self._trainable = True
         self._init_trainer()
 
-    def _build(self, input_shape: tuple[int, ...]) -> None:
-        input_shape = tuple(int(d) for d in input_shape)
-        shape: tuple[int, ...] = input_shape
-        for layer in self._layers:
-            if isinstance(layer, Flatten):
-                shape = (int(np.prod(shape)),)
-            elif len(shape) != 1:
+    def _set_graph(self, inputs: Any, outputs: Any) -> None:
+        ins, self._input_keys = _flatten_struct(inputs, "inputs")
+        outs, self._output_keys = _flatten_struct(outputs, "outputs")
+        for t in ins:
+            if t._node is not None or not isinstance(t._input_layer, InputLayer):
                 raise ValueError(
-                    f"Layer {layer.name!r} takes flat feature vectors but receives samples of "
-                    f"shape {shape}: put a Flatten layer before it."
+                    f"Model inputs must come from eigennet.Input; {t} is computed by layer "
+                    f"{t._layer.name!r}."
                 )
-        # Flatten is a reshape at the edge (a view of C-ordered input): the core never sees it.
-        core_layers = [layer for layer in self._layers if not isinstance(layer, Flatten)]
-        if not core_layers:
-            raise ValueError("A model needs at least one Dense, Dropout or Activation layer.")
-        self._net = _Net(core_layers, int(np.prod(input_shape)))
-        self._net.input_shape = input_shape
+        if len({id(t) for t in ins}) != len(ins):
+            raise ValueError("The same input appears twice in the model's inputs.")
+        self.inputs, self.outputs = ins, outs
+        self._layers = self._collect_layers()
+        if not any(not isinstance(l, InputLayer) for l in self._layers):
+            raise ValueError("A model needs at least one layer between inputs and outputs.")
+        self._build()
+
+    def _collect_layers(self) -> list[Layer]:
+        """Keras's `model.layers`: the input layers, then every layer (a nested model as one) in
+        the order the graph first uses it."""
+        seen: dict[int, Layer] = {id(t._input_layer): t._input_layer for t in self.inputs}
+        order: list[Layer] = [t._input_layer for t in self.inputs]
+        done: set[int] = {id(t) for t in self.inputs}
+        for out in self.outputs:
+            stack = [out]
+            while stack:
+                t = stack[-1]
+                if id(t) in done:
+                    stack.pop()
+                    continue
+                node: Optional[Node] = t._node
+                if node is None:
+                    raise ValueError(
+                        f"Graph disconnected: cannot obtain value for tensor {t} (input "
+                        f"{t.name!r} is not among the model's inputs)."
+                    )
+                pending = [x for x in node.inputs if id(x) not in done]
+                if pending:
+                    stack.extend(pending)
+                    continue
+                stack.pop()
+                done.add(id(t))
+                if id(node.layer) not in seen:
+                    seen[id(node.layer)] = node.layer
+                    order.append(node.layer)
+        return order
+
+    def _build(self) -> None:
+        if self._fitting:
+            raise RuntimeError(
+                f"Model {self.name!r} is being trained by fit(): its structure cannot change "
+                "until fit returns (stop training with model.stop_training = True first)."
+            )
+        self._net = _Net(self.inputs, self.outputs)
+        for layer in self._net.layers:
+            layer._models.add(self)
         if self.compiled:
             self._compile_core()
 
     # Structure ----------------------------------------------------------------------------
     @property
     def layers(self) -> list[Layer]:
-        """The layers in order (a functional model lists its InputLayer first, as Keras)."""
-        head = [self._input_layer] if self._input_layer is not None else []
-        return head + list(self._layers)
+        """The layers in order (a functional model lists its InputLayers first, as Keras)."""
+        return list(self._layers)
 
     @property
     def built(self) -> bool:
         return self._net is not None
 
-    @property
-    def input_shape(self) -> tuple[Optional[int], int]:
-        self._require_built("input_shape", AttributeError)
-        return (None, *self._net.input_shape)
+    def _shapes(self, shapes: list[tuple[int, ...]], keys: Any) -> Any:
+        out = [(None, *s) for s in shapes]
+        if keys is None:
+            return out[0]
+        return dict(zip(keys, out)) if isinstance(keys, list) else out
 
     @property
-    def output_shape(self) -> tuple[Optional[int], int]:
+    def input_shape(self) -> Any:
+        self._require_built("input_shape", AttributeError)
+        return self._shapes(self._net.input_shapes, self._input_keys)
+
+    @property
+    def output_shape(self) -> Any:
         self._require_built("output_shape", AttributeError)
-        return (None, self._net.n_outputs)
+        return self._shapes(self._net.output_shapes, self._output_keys)
+
+    @property
+    def input(self) -> Any:
+        return self.inputs[0] if len(self.inputs) == 1 else list(self.inputs)
+
+    @property
+    def output(self) -> Any:
+        return self.outputs[0] if len(self.outputs) == 1 else list(self.outputs)
+
+    @property
+    def output_names(self) -> list[str]:
+        """One name per output: its dict key, else the name of the layer that computes it."""
+        if isinstance(self._output_keys, list):
+            return [str(k) for k in self._output_keys]
+        return [t._layer.name for t in self.outputs]
+
+    @property
+    def input_names(self) -> list[str]:
+        if isinstance(self._input_keys, list):
+            return [str(k) for k in self._input_keys]
+        return [t._layer.name for t in self.inputs]
 
     def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Layer:
         """A layer by name or by index in `model.layers`."""
@@ -139,58 +209,104 @@ class Model(Trainer):
             )
 
     def count_params(self) -> int:
-        """Total number of weights."""
+        """Total number of weights, trainable or not."""
         self._require_built("count_params()")
-        return int(self._net.core.n_params)
+        return int(sum(math.prod(v.shape) for v in self.weights))
 
-    # Weights ------------------------------------------------------------------------------
+    # Trainable and weights ----------------------------------------------------------------
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        # As Keras: every layer follows; the change takes effect at the next compile().
+        self._trainable = bool(value)
+        for layer in self._all_layers():
+            layer.trainable = bool(value)
+
+    def _all_layers(self) -> list[Any]:
+        out = []
+        for layer in self.layers:
+            if getattr(layer, "_is_model", False):
+                out.append(layer)
+                out.extend(layer._all_layers())
+            elif not isinstance(layer, InputLayer):
+                out.append(layer)
+        return out
+
+    @property
+    def weights(self) -> list[Variable]:
+        """Every layer's weights, layer by layer (shared layers once)."""
+        if self._net is None:
+            return []
+        return [v for layer in self._net.layers for v in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        return [v for v in self.weights if v.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        return [v for v in self.weights if not v.trainable]
+
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    @property
+    def variables(self) -> list[Variable]:
+        return self.weights
+
     def get_weights(self) -> list[np.ndarray]:
         """Copies of all weights in Keras order: `[kernel_0, bias_0, kernel_1, ...]`."""
         if self._net is None:
             return []
-        params = self._net.core.get_params()
-        out: list[np.ndarray] = []
-        for i in range(len(self._net.layers)):
-            out.extend(self._net.weights_from(params, i))
-        return out
+        return self._net.all_values()
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Sets all weights from arrays in the order and shapes of `get_weights()`."""
         self._require_built("the weight layout")
+        order = self.weights
         weights = list(weights)
-        owners = [(layer.name, s) for layer in self._net.layers for s in layer._weight_shapes()]
-        shapes = [s for _, s in owners]
-        if len(weights) != len(shapes):
+        if len(weights) != len(order):
             raise ValueError(
                 f"You called `set_weights(weights)` on layer '{self.name}' with a weight list of "
-                f"length {len(weights)}, but the layer was expecting {len(shapes)} weights."
+                f"length {len(weights)}, but the layer was expecting {len(order)} weights."
             )
-        params = self._net.core.get_params()
-        offset = 0
-        for i, (w, shape) in enumerate(zip(weights, shapes)):
-            a = np.asarray(w)
-            if a.dtype.kind not in "fiub":
-                raise TypeError(f"Weight {i} must be numeric. Received dtype {a.dtype}")
-            if a.shape != shape:
-                raise ValueError(
-                    f"Layer {owners[i][0]} weight shape {shape} is not compatible with provided "
-                    f"weight shape {a.shape}."
-                )
-            n = int(np.prod(shape))
-            params[offset : offset + n] = a.reshape(-1)
-            offset += n
-        self._net.core.set_params(params)
+        self._net.sync()
+        write_checked(order, weights, lambda i, v: v._layer.name)
 
-    def __call__(self, x: Any, training: bool = False) -> np.ndarray:
-        """Outputs for x as a numpy array (one batch, no progress output). With
-        `training=True` dropout is active, as in Keras (e.g. for Monte Carlo dropout)."""
+    def __call__(self, x: Any, training: Optional[bool] = None) -> Any:
+        """On KerasTensors, applies the model as a layer of a larger graph; on data, the outputs
+        as numpy arrays (one batch, no progress output). With `training=True` dropout and the
+        noise layers are active and BatchNormalization uses batch statistics, as in Keras."""
+        tensors = x if isinstance(x, (list, tuple)) else [x]
+        if tensors and all(isinstance(t, KerasTensor) for t in tensors):
+            return self._call_symbolic(list(tensors), training)
         if not training:
             return self.predict_on_batch(x)
         self._ensure_built(x)
-        fast = self._fast_input(x)
-        if fast is None:
-            fast = data.features(x, self._net.n_inputs, self._net.dtype, "x", self._net.input_shape)
-        return self._net.core.predict_array(fast, len(fast), True)
+        net = self._net
+        net.sync()
+        xa = self._features(x)
+        return self._split_outputs(net.core.predict_array(xa, len(xa), True))
+
+    def _call_symbolic(self, tensors: list[KerasTensor], training: Optional[bool]) -> Any:
+        self._require_built("its graph")
+        if len(tensors) != len(self.inputs):
+            raise ValueError(
+                f"Model {self.name!r} takes {len(self.inputs)} inputs, got {len(tensors)}."
+            )
+        for t, mine in zip(tensors, self.inputs):
+            if tuple(t.shape[1:]) != tuple(mine.shape[1:]):
+                raise ValueError(
+                    f"Model {self.name!r} expects inputs of shape {mine.shape}, got {t.shape}."
+                )
+        node = Node(self, tensors, None if training is None else bool(training))
+        outs = [
+            KerasTensor(o.shape, node, self.name, index=k) for k, o in enumerate(self.outputs)
+        ]
+        return outs[0] if len(outs) == 1 else outs
 
     # Summary ------------------------------------------------------------------------------
     def summary(
@@ -237,7 +353,7 @@ class Model(Trainer):
         return (saving.model_from_bytes, (saving.model_to_bytes(self),))
 
     def get_config(self) -> dict[str, Any]:
-        """The architecture: model class, name, input width and each layer's config."""
+        """The architecture: model class, name, inputs, layers and the graph between them."""
         from eigennet.models import saving
 
         return saving.model_config(self)

@@ -1,14 +1,23 @@
-"""_Net: the C++ model behind a list of layers, and the weight slicing between them."""
+"""_Net: the C++ model behind a graph of layers, and where each layer's weights live.
+
+A layer's weights live in the buffers of one net at a time, its home (layers/layer.py). A net
+that is about to run first adopts every layer of its graph whose home is elsewhere, copying the
+current values in; a counter of home moves makes that check one comparison when nothing moved.
+"""
 
 from __future__ import annotations
 
+import math
 import os
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from eigennet import _core, config
+from eigennet.layers.layer import KerasTensor, Layer, Node
 from eigennet.utils import seeding
+
+_moves = [0]  # bumped whenever a layer's weights change home
 
 
 def _physical_memory() -> float:
@@ -31,62 +40,217 @@ def _check_memory(n_params: int, itemsize: int, layer: Any) -> None:
         )
 
 
-class _Net:
-    """Owns one `_core.Model32/64` built from `layers` (a chain) on `n_inputs` features."""
+def _plan(
+    inputs: Sequence[KerasTensor], outputs: Sequence[KerasTensor]
+) -> tuple[list[Layer], list[Any], list[int]]:
+    """The core graph of inputs -> outputs: its layers (each once, in order of first use), its
+    nodes (value ids: inputs first) and its output ids. Nested models are inlined."""
+    layers: list[Layer] = []
+    layer_index: dict[int, int] = {}
+    nodes: list[Any] = []
+    env: dict[int, int] = {id(t): k for k, t in enumerate(inputs)}
+    n_in = len(inputs)
 
-    def __init__(self, layers: Sequence[Any], n_inputs: int, attach: bool = True) -> None:
-        self.layers = list(layers)
+    def resolve(target: KerasTensor, env: dict[int, int]) -> int:
+        stack = [target]
+        while stack:
+            t = stack[-1]
+            if id(t) in env:
+                stack.pop()
+                continue
+            node: Optional[Node] = t._node
+            if node is None:
+                raise ValueError(
+                    f"Graph disconnected: cannot obtain value for tensor {t} (input "
+                    f"{t.name!r} is not among the model's inputs)."
+                )
+            pending = [x for x in node.inputs if id(x) not in env]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            ids = [env[id(x)] for x in node.inputs]
+            key = -id(node)  # a nested model's outputs, once per call
+            if getattr(node.layer, "_is_model", False):
+                if key not in env:
+                    inner = node.layer
+                    inner._require_built("its graph")
+                    sub = {id(x): i for x, i in zip(inner.inputs, ids)}
+                    outs = [resolve(o, sub) for o in inner.outputs]
+                    env[key] = len(outs)
+                    for k, o in enumerate(outs):
+                        env[key - 1 - k] = o
+                env[id(t)] = env[key - 1 - t._index]
+                continue
+            layer = node.layer
+            if id(layer) not in layer_index:
+                layer_index[id(layer)] = len(layers)
+                layers.append(layer)
+            training = -1 if node.training is None else int(node.training)
+            nodes.append(_core.NodeSpec(layer_index[id(layer)], ids, training))
+            env[id(t)] = n_in + len(nodes) - 1
+        return env[id(target)]
+
+    out_ids = [resolve(t, env) for t in outputs]
+    return layers, nodes, out_ids
+
+
+class _Net:
+    """Owns one `_core.Model32/64` for a graph from `inputs` to `outputs` (KerasTensors)."""
+
+    def __init__(self, inputs: Sequence[KerasTensor], outputs: Sequence[KerasTensor]) -> None:
         self.dtype = np.dtype(config.floatx())
-        specs = []
-        width = n_inputs
+        self.layers, nodes, out_ids = _plan(inputs, outputs)
+        if not nodes:
+            raise ValueError("A model needs at least one layer between inputs and outputs.")
+        self.input_shapes = [tuple(int(d) for d in t.shape[1:]) for t in inputs]
+        self.input_widths = [math.prod(s) for s in self.input_shapes]
+        self.n_inputs = sum(self.input_widths)
+        self.input_shape: tuple[int, ...] = self.input_shapes[0]
+        self.output_shapes = [tuple(int(d) for d in t.shape[1:]) for t in outputs]
+        self.output_widths = [math.prod(s) for s in self.output_shapes]
+        self.n_outputs = sum(self.output_widths)
         n_params = 0
         for layer in self.layers:
-            layer._bind_input(width)
-            specs.append(layer._spec(width))
-            n_params += sum(int(np.prod(s, dtype=np.float64)) for s in layer._weight_shapes())
-            width = layer.compute_output_shape((None, width))[1]
+            n_params += sum(math.prod(s) for _, s, state, _ in layer._weight_decls() if not state)
             _check_memory(n_params, self.dtype.itemsize, layer)
-        existing = [layer.get_weights() for layer in self.layers]
+        graph = _core.GraphSpec(self.input_widths, [l._spec() for l in self.layers], nodes, out_ids)
         core_cls = _core.Model32 if self.dtype == np.float32 else _core.Model64
         try:
-            self.core = core_cls(n_inputs, specs, seeding.next_seed(), config.device())
+            self.core = core_cls(graph, seeding.next_seed(), config.device())
         except (MemoryError, ValueError) as e:
             raise type(e)(f"Cannot build the model: {e}") from None
-        for i, layer in enumerate(self.layers):
-            inits = layer._init_specs()
-            if existing[i]:
-                self.set_layer_weights(i, existing[i])
-            elif inits is not None:
-                self.core.initialize(i, *inits)
-        if attach:
-            for i, layer in enumerate(self.layers):
-                layer._net, layer._index, layer._pending = self, i, None
-        self.n_inputs = n_inputs
-        self.input_shape: tuple[int, ...] = (n_inputs,)  # a sample's shape before Flatten
-        self.n_outputs = width
+        self._index = {id(layer): i for i, layer in enumerate(self.layers)}
+        self._slices = [self._layout(i, layer) for i, layer in enumerate(self.layers)]
+        # Embedding layers that read a model input directly check its indices at the edge.
+        self.index_checks = [
+            (spec.inputs[0], self.layers[spec.layer])
+            for spec in nodes
+            if self.layers[spec.layer]._kind == "embedding" and spec.inputs[0] < len(inputs)
+        ]
+        # Arrays of the model's dtype and layout go to the core unchecked and come back whole.
+        self.fast = (
+            len(self.input_shapes) == 1
+            and len(self.input_shape) == 1
+            and not self.index_checks
+            and len(self.output_shapes) == 1
+            and len(self.output_shapes[0]) == 1
+        )
+        self._seen = -1
+        fresh = [l for l in self.layers if l._home is None and l._values is None]
+        for layer in fresh:
+            i = self._index[id(layer)]
+            for j, (_, _, _, init) in enumerate(layer._weight_decls()):
+                self.core.initialize(i, j, init._spec())
+            layer._home = self
+        if fresh:
+            _moves[0] += 1
+        self.sync()
 
-    def _slices(self, i: int) -> list[tuple[int, tuple[int, ...]]]:
-        offset = self.core.param_offset(i)
+    def _layout(self, i: int, layer: Layer) -> list[tuple[bool, int, tuple[int, ...]]]:
+        """(in the stats buffer, offset, Keras shape) of each weight of layer i."""
         out = []
-        for shape in self.layers[i]._weight_shapes():
-            out.append((offset, shape))
-            offset += int(np.prod(shape))
+        offsets = [int(self.core.param_offset(i)), int(self.core.stats_offset(i))]
+        decls = layer._weight_decls()
+        core_weights = self.core.layer_weights(i)
+        if [(n, tuple(s), st) for n, s, st, _ in decls] != [
+            (n, tuple(s), st) for n, s, st in core_weights
+        ]:
+            raise RuntimeError(f"Layer {layer.name!r}: Python and C++ disagree on its weights.")
+        for _, shape, state in core_weights:
+            out.append((bool(state), offsets[state], tuple(shape)))
+            offsets[state] += math.prod(shape)
         return out
 
-    def weights_from(self, params: np.ndarray, i: int) -> list[np.ndarray]:
+    # Weights -------------------------------------------------------------------------------
+    @classmethod
+    def for_layer(cls, layer: Layer) -> _Net:
+        """The one-layer net of eager calls, which also creates a lone layer's weights."""
+        assert layer._in_shapes is not None
+        net = layer._eager
+        if net is None or net.input_shapes != layer._in_shapes or net.dtype != config.floatx():
+            inputs = [KerasTensor((None, *s)) for s in layer._in_shapes]
+            out_shape = layer._output_sample_shape(layer._in_shapes)
+            output = KerasTensor((None, *out_shape), Node(layer, inputs, None))
+            net = cls(inputs, [output])
+            layer._eager = net
+        net.sync()
+        return net
+
+    def sync(self) -> None:
+        """Adopts the weights of every layer whose home is another net (or the layer)."""
+        if self._seen == _moves[0]:
+            return
+        moved = [l for l in self.layers if l._home is not self]
+        if moved:
+            params, stats = self.core.get_params(), self.core.get_stats()
+            for layer in moved:
+                values = layer._home.layer_values(layer) if layer._home else layer._values
+                for (state, o, shape), v in zip(self._slices[self._index[id(layer)]], values):
+                    (stats if state else params)[o : o + math.prod(shape)] = np.asarray(
+                        v, dtype=self.dtype
+                    ).reshape(-1)
+                layer._home, layer._values = self, None
+            self.core.set_params(params)
+            self.core.set_stats(stats)
+            _moves[0] += 1
+        self._seen = _moves[0]
+
+    def layer_values(self, layer: Layer) -> list[np.ndarray]:
+        params, stats = self.core.get_params(), self.core.get_stats()
+        return self._values_from(params, stats, layer)
+
+    def _values_from(self, params: np.ndarray, stats: np.ndarray, layer: Layer) -> list[np.ndarray]:
         # A kernel is stored column-major (units, in): the bytes of Keras's C-order (in, units).
-        return [params[o : o + int(np.prod(s))].reshape(s).copy() for o, s in self._slices(i)]
+        return [
+            (stats if state else params)[o : o + math.prod(s)].reshape(s).copy()
+            for state, o, s in self._slices[self._index[id(layer)]]
+        ]
 
-    def layer_weights(self, i: int) -> list[np.ndarray]:
-        return self.weights_from(self.core.get_params(), i)
+    def all_values(self) -> list[np.ndarray]:
+        """Every layer's weights, layer by layer in each layer's order."""
+        self.sync()
+        params, stats = self.core.get_params(), self.core.get_stats()
+        return [v for layer in self.layers for v in self._values_from(params, stats, layer)]
 
-    def set_layer_weights(self, i: int, arrays: Sequence[np.ndarray]) -> None:
-        params = self.core.get_params()
-        for (o, s), a in zip(self._slices(i), arrays):
-            params[o : o + int(np.prod(s))] = np.asarray(a, dtype=params.dtype).reshape(-1)
-        self.core.set_params(params)
+    def read_weight(self, layer: Layer, j: int) -> np.ndarray:
+        state, o, s = self._slices[self._index[id(layer)]][j]
+        buf = self.core.get_stats() if state else self.core.get_params()
+        return buf[o : o + math.prod(s)].reshape(s).copy()
 
-    def predict(self, x: np.ndarray, batch_size: int, training: bool = False) -> np.ndarray:
-        x = np.ascontiguousarray(x, dtype=self.dtype)
-        out, _ = self.core.predict(self.core.dataset(x), batch_size)
-        return out
+    def write_weights(self, layer: Layer, values: dict[int, np.ndarray]) -> None:
+        slices = self._slices[self._index[id(layer)]]
+        for state in (False, True):
+            mine = {j: v for j, v in values.items() if slices[j][0] == state}
+            if not mine:
+                continue
+            buf = self.core.get_stats() if state else self.core.get_params()
+            for j, v in mine.items():
+                _, o, s = slices[j]
+                buf[o : o + math.prod(s)] = np.asarray(v, dtype=buf.dtype).reshape(-1)
+            (self.core.set_stats if state else self.core.set_params)(buf)
+
+    # Running --------------------------------------------------------------------------------
+    @classmethod
+    def eager_call(cls, layer: Layer, arrays: list[Any], training: bool) -> np.ndarray:
+        """`layer(x)` on arrays: the layer's one-layer net on one batch."""
+        xs = []
+        for a in arrays:
+            x = np.asarray(a)
+            if x.ndim < 2 or x.shape[0] == 0:
+                raise ValueError(
+                    f"Layer {layer.name!r} expects a batch of samples (batch, ...), got shape "
+                    f"{x.shape}"
+                )
+            xs.append(x)
+        if len({x.shape[0] for x in xs}) != 1:
+            raise ValueError(f"Layer {layer.name!r}: the inputs have different batch sizes.")
+        layer._bind_shapes([tuple(int(d) for d in x.shape[1:]) for x in xs])
+        net = cls.for_layer(layer)
+        n = xs[0].shape[0]
+        flat = [np.asarray(x, dtype=net.dtype).reshape(n, -1) for x in xs]
+        for k, emb in net.index_checks:
+            emb.check_indices(flat[k], "its input")
+        x2 = np.ascontiguousarray(flat[0] if len(flat) == 1 else np.hstack(flat))
+        out = net.core.predict_array(x2, n, training)
+        return out.reshape(n, *net.output_shapes[0])

@@ -19,41 +19,95 @@ from typing import Any, Optional
 import numpy as np
 
 FORMAT = "eigennet"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a graph of layers and a stats.npy; 1: a chain, still read
 _MAX_JSON_BYTES = 1 << 20
 _NPY_HEADER_MAX = 1 << 16
 
 
-def _layer_configs(model: Any) -> list[dict[str, Any]]:
-    return [
-        {"class_name": type(layer).__name__, "config": layer.get_config()}
-        for layer in model._layers
-    ]
+def _layer_entry(layer: Any) -> dict[str, Any]:
+    if getattr(layer, "_is_model", False):
+        return {"class_name": "Model", "config": model_config(layer)}
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 
 def model_config(model: Any) -> dict[str, Any]:
+    """A Sequential: its layers and input shape. A functional model: its layers (nested models
+    inlined), its inputs, and the graph of layer applications between them."""
     from eigennet.models.sequential import Sequential
 
+    net = model._net
+    if isinstance(model, Sequential):
+        return {
+            "class_name": "Sequential",
+            "name": model.name,
+            "trainable": model.trainable,
+            "input_shape": list(net.input_shape) if net is not None else None,
+            "layers": [_layer_entry(layer) for layer in model._layers],
+        }
+    _, nodes, outputs = _plan_of(model)
     return {
-        "class_name": "Sequential" if isinstance(model, Sequential) else "Functional",
+        "class_name": "Functional",
         "name": model.name,
-        "n_inputs": model._net.n_inputs if model._net is not None else None,
-        "input_shape": list(model._net.input_shape) if model._net is not None else None,
-        "layers": _layer_configs(model),
+        "trainable": model.trainable,
+        "inputs": [
+            {"name": t._input_layer.name, "shape": list(t.shape[1:])} for t in model.inputs
+        ],
+        "input_keys": model._input_keys if isinstance(model._input_keys, list) else None,
+        "output_keys": model._output_keys if isinstance(model._output_keys, list) else None,
+        "layers": [_layer_entry(layer) for layer in net.layers],
+        "nodes": [[int(n.layer), [int(i) for i in n.inputs], int(n.training)] for n in nodes],
+        "outputs": [int(i) for i in outputs],
     }
 
 
+def _plan_of(model: Any) -> Any:
+    from eigennet.models.net import _plan
+
+    return _plan(model.inputs, model.outputs)
+
+
+def _serialize_losses(loss: Any) -> Any:
+    from eigennet import losses
+
+    if loss is None:
+        return None
+    if isinstance(loss, dict):
+        return {k: _serialize_losses(v) for k, v in loss.items()}
+    if isinstance(loss, (list, tuple)):
+        return [_serialize_losses(v) for v in loss]
+    return losses.serialize(losses.get(loss))
+
+
+def _deserialize_losses(cfg: Any) -> Any:
+    from eigennet import losses
+
+    if cfg is None:
+        return None
+    if isinstance(cfg, dict) and "class_name" not in cfg:
+        return {k: _deserialize_losses(v) for k, v in cfg.items()}
+    if isinstance(cfg, list):
+        return [_deserialize_losses(v) for v in cfg]
+    return losses.deserialize(cfg)
+
+
+def _metric_names(spec: Any) -> Any:
+    if isinstance(spec, dict):
+        return {k: _metric_names(v) for k, v in spec.items()}
+    if isinstance(spec, (list, tuple)):
+        return [_metric_names(m) for m in spec]
+    return spec if isinstance(spec, str) else getattr(spec, "__name__", str(spec))
+
+
 def _compile_config(model: Any) -> Optional[dict[str, Any]]:
-    from eigennet import losses, optimizers
+    from eigennet import optimizers
 
     if not model.compiled:
         return None
     return {
         "optimizer": optimizers.serialize(model.optimizer),
-        "loss": losses.serialize(model.loss) if model.loss is not None else None,
-        "metrics": [
-            m if isinstance(m, str) else getattr(m, "__name__", str(m)) for m in model._metrics_spec
-        ],
+        "loss": _serialize_losses(model.loss),
+        "loss_weights": model._loss_weights_spec,
+        "metrics": _metric_names(model._metrics_spec),
     }
 
 
@@ -149,6 +203,7 @@ def model_from_bytes(data: bytes) -> Any:
 
 def _model_members(model: Any) -> dict[str, bytes]:
     model._require_built("its architecture")
+    model._net.sync()
     core = model._net.core
     members = {
         "metadata.json": _metadata("model", model),
@@ -156,6 +211,7 @@ def _model_members(model: Any) -> dict[str, bytes]:
             {"model": model_config(model), "compile": _compile_config(model)}
         ).encode(),
         "params.npy": _npy_bytes(core.get_params()),
+        "stats.npy": _npy_bytes(core.get_stats()),
     }
     if model.compiled:
         members["optimizer.npy"] = _npy_bytes(core.get_state())
@@ -174,10 +230,12 @@ def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
             f"The filename must end in `.weights.h5`. Received: filepath={os.fspath(filepath)}"
         )
     model._require_built("its weights")
+    model._net.sync()
     members = {
         "metadata.json": _metadata("weights", model),
         "config.json": json.dumps({"model": model_config(model)}).encode(),
         "params.npy": _npy_bytes(model._net.core.get_params()),
+        "stats.npy": _npy_bytes(model._net.core.get_stats()),
     }
     _atomic_zip(filepath, members, overwrite)
 
@@ -258,7 +316,7 @@ def _check_metadata(arc: _Archive, kinds: tuple[str, ...]) -> dict[str, Any]:
     meta = arc.json("metadata.json")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{arc.path} is not an eigennet file (foreign or corrupted metadata).")
-    if meta.get("format_version") != FORMAT_VERSION:
+    if meta.get("format_version") not in (1, FORMAT_VERSION):
         raise ValueError(f"{arc.path}: unsupported format version {meta.get('format_version')!r}.")
     if meta.get("kind") not in kinds:
         raise ValueError(f"{arc.path} holds {meta.get('kind')!r}, expected one of {kinds}.")
@@ -267,29 +325,60 @@ def _check_metadata(arc: _Archive, kinds: tuple[str, ...]) -> dict[str, Any]:
     return meta
 
 
-def _build_from_config(cfg: Any, path: str) -> Any:
-    from eigennet.layers.core import LAYER_CLASSES, Input
+def _layer_from_entry(entry: Any) -> Any:
+    from eigennet.layers import LAYER_CLASSES
+
+    if entry["class_name"] == "Model":
+        return _model_from_config(entry["config"])
+    cls = LAYER_CLASSES.get(entry["class_name"])
+    if cls is None:
+        raise ValueError(f"unknown layer class {entry['class_name']!r}")
+    config = dict(entry["config"])
+    config.pop("name", None)  # fresh Keras-style names avoid clashes in this session
+    return cls.from_config(config)
+
+
+def _model_from_config(cfg: Any) -> Any:
+    from eigennet.layers import Input
     from eigennet.models.model import Model
     from eigennet.models.sequential import Sequential
 
-    try:
-        input_shape = tuple(int(d) for d in (cfg.get("input_shape") or [cfg["n_inputs"]]))
-        layers = []
-        for entry in cfg["layers"]:
-            cls = LAYER_CLASSES.get(entry["class_name"])
-            if cls is None:
-                raise ValueError(f"unknown layer class {entry['class_name']!r}")
-            config = dict(entry["config"])
-            config.pop("name", None)  # fresh Keras-style names avoid clashes in this session
-            layers.append(cls.from_config(config))
-        if cfg["class_name"] == "Sequential":
-            return Sequential([Input(input_shape), *layers], name=cfg.get("name"))
-        x = Input(input_shape)
+    trainable = bool(cfg.get("trainable", True))
+    layers = [_layer_from_entry(e) for e in cfg["layers"]]
+    if cfg["class_name"] == "Sequential":
+        shape = cfg.get("input_shape") or ([cfg["n_inputs"]] if cfg.get("n_inputs") else None)
+        head = [Input(tuple(int(d) for d in shape))] if shape else []
+        return Sequential([*head, *layers], name=cfg.get("name"), trainable=trainable)
+    if "nodes" not in cfg:  # version 1: a chain from one input
+        x = Input(tuple(int(d) for d in (cfg.get("input_shape") or [cfg["n_inputs"]])))
         t = x
         for layer in layers:
             t = layer(t)
         return Model(x, t, name=cfg.get("name"))
-    except (KeyError, TypeError, AttributeError) as e:
+    values = [Input(tuple(int(d) for d in i["shape"])) for i in cfg["inputs"]]
+    inputs = list(values)
+    for layer_index, ids, training in cfg["nodes"]:
+        if not 0 <= layer_index < len(layers) or not all(0 <= i < len(values) for i in ids):
+            raise ValueError("a node refers to a missing layer or value")
+        args = [values[i] for i in ids]
+        layer = layers[layer_index]
+        call_training = None if training < 0 else bool(training)
+        values.append(layer(args if layer._multi_input else args[0], training=call_training))
+    outputs = [values[i] for i in cfg["outputs"]]
+    in_keys, out_keys = cfg.get("input_keys"), cfg.get("output_keys")
+    ins: Any = dict(zip(in_keys, inputs)) if in_keys else inputs
+    outs: Any = dict(zip(out_keys, outputs)) if out_keys else outputs
+    if not in_keys and len(inputs) == 1:
+        ins = inputs[0]
+    if not out_keys and len(outputs) == 1:
+        outs = outputs[0]
+    return Model(ins, outs, name=cfg.get("name"), trainable=trainable)
+
+
+def _build_from_config(cfg: Any, path: str) -> Any:
+    try:
+        return _model_from_config(cfg)
+    except (KeyError, TypeError, AttributeError, IndexError) as e:
         raise ValueError(f"{path}: the model configuration is invalid ({e!r}).") from None
 
 
@@ -323,16 +412,17 @@ def _load(arc: _Archive, compile: bool) -> Any:
     if not isinstance(cfg, dict) or "model" not in cfg:
         raise ValueError(f"{arc.path}: config.json has no model.")
     model = _with_floatx(meta["dtype"], lambda: _build_from_config(cfg["model"], arc.path))
+    _read_weights(arc, model, np.dtype(meta["dtype"]))
     core = model._net.core
     dtype = model._net.dtype
-    core.set_params(arc.array("params.npy", int(core.n_params), dtype))
     comp = cfg.get("compile")
     if compile and comp:
         try:
             model.compile(
                 optimizer=optimizers.deserialize(comp["optimizer"]),
-                loss=losses.deserialize(comp["loss"]) if comp.get("loss") else None,
-                metrics=list(comp.get("metrics") or []),
+                loss=_deserialize_losses(comp.get("loss")),
+                loss_weights=comp.get("loss_weights"),
+                metrics=comp.get("metrics") or [],
             )
         except (KeyError, TypeError) as e:
             raise ValueError(f"{arc.path}: invalid compile configuration ({e!r}).") from None
@@ -345,6 +435,20 @@ def _load(arc: _Archive, compile: bool) -> Any:
             except (KeyError, TypeError, ValueError, OverflowError) as e:
                 raise ValueError(f"{arc.path}: invalid training state ({e!r}).") from None
     return model
+
+
+def _read_weights(arc: _Archive, model: Any, saved: np.dtype) -> None:
+    """Sets a model's parameters and stats from an archive (stats.npy is absent in version 1
+    files, whose layers had none)."""
+    net = model._net
+    core = net.core
+    net.sync()
+    params = arc.array("params.npy", int(core.n_params), saved)
+    stats = np.zeros(int(core.n_stats), dtype=saved)
+    if "stats.npy" in arc.names or core.n_stats:
+        stats = arc.array("stats.npy", int(core.n_stats), saved)
+    core.set_params(params.astype(net.dtype))
+    core.set_stats(stats.astype(net.dtype))
 
 
 def _with_floatx(dtype: str, build: Any) -> Any:
@@ -361,42 +465,40 @@ def _with_floatx(dtype: str, build: Any) -> Any:
 def clone_model(model: Any) -> Any:
     """A new model with the same architecture and freshly initialised weights, uncompiled
     (Keras's `clone_model`). New layer objects are created; nothing is shared."""
-    from eigennet.layers.core import LAYER_CLASSES
-    from eigennet.models.sequential import Sequential
-
     cfg = model_config(model)
-    if cfg["n_inputs"] is None:
-        layers = []
-        for entry in cfg["layers"]:
-            config = dict(entry["config"])
-            config.pop("name", None)
-            layers.append(LAYER_CLASSES[entry["class_name"]].from_config(config))
-        return Sequential(layers)
-    return _with_floatx(
-        str(model._net.dtype), lambda: _build_from_config(cfg, f"model {model.name!r}")
-    )
+    dtype = str(model._net.dtype) if model._net is not None else None
+    if dtype is None:
+        return _build_from_config(cfg, f"model {model.name!r}")
+    return _with_floatx(dtype, lambda: _build_from_config(cfg, f"model {model.name!r}"))
+
+
+def _signature(entries: Any) -> list[Any]:
+    return [(e["class_name"], e["config"].get("units")) for e in entries]
 
 
 def load_weights(model: Any, filepath: Any) -> None:
     arc = _Archive(filepath)
     try:
-        _check_metadata(arc, ("weights", "model"))
+        meta = _check_metadata(arc, ("weights", "model"))
         model._require_built("its weight layout")
         cfg = arc.json("config.json")
         try:
-            saved = [(e["class_name"], e["config"].get("units")) for e in cfg["model"]["layers"]]
-            n_inputs = cfg["model"]["n_inputs"]
+            saved_cfg = cfg["model"]
+            saved = _signature(saved_cfg["layers"])
+            inputs = saved_cfg.get("inputs")
+            saved_shapes = (
+                [tuple(i["shape"]) for i in inputs]
+                if inputs is not None
+                else [tuple(saved_cfg.get("input_shape") or [saved_cfg["n_inputs"]])]
+            )
         except (KeyError, TypeError, AttributeError) as e:
             raise ValueError(f"{arc.path}: the configuration is invalid ({e!r}).") from None
-        ours = [(type(layer).__name__, getattr(layer, "units", None)) for layer in model._layers]
-        if saved != ours or n_inputs != model._net.n_inputs:
+        ours = _signature(model_config(model)["layers"])
+        if saved != ours or saved_shapes != [tuple(s) for s in model._net.input_shapes]:
             raise ValueError(
-                f"{arc.path} holds weights for layers {saved} on {n_inputs} inputs; this model "
-                f"has {ours} on {model._net.n_inputs} inputs."
+                f"{arc.path} holds weights for layers {saved} on inputs {saved_shapes}; this "
+                f"model has {ours} on inputs {model._net.input_shapes}."
             )
-        core = model._net.core
-        raw_dtype = np.dtype(arc.json("metadata.json")["dtype"])
-        params = arc.array("params.npy", int(core.n_params), raw_dtype)
-        core.set_params(params.astype(model._net.dtype))
+        _read_weights(arc, model, np.dtype(meta["dtype"]))
     finally:
         arc.close()

@@ -1,4 +1,4 @@
-"""Sequential: a plain stack of layers."""
+"""Sequential: a plain stack of layers (a functional graph with one path)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from eigennet.layers.core import InputLayer, KerasTensor, Layer, unique_name
+from eigennet.layers.input_layer import Input, InputLayer
+from eigennet.layers.layer import KerasTensor, Layer, unique_name
 from eigennet.models.model import Model
 
 
@@ -30,7 +31,9 @@ class Sequential(Model):
         for layer in layers or []:
             self.add(layer, rebuild=False)
         if self._input_shape is not None and self._layers:
-            self._build(self._input_shape)
+            self._build_chain()
+        if not trainable:
+            self.trainable = False
 
     @property
     def layers(self) -> list[Layer]:
@@ -43,10 +46,18 @@ class Sequential(Model):
             "`pop()` to change the layers in this model."
         )
 
+    def _check_unchanged(self, action: str) -> None:
+        if self._fitting:
+            raise RuntimeError(
+                f"Model {self.name!r} is being trained by fit(): you cannot {action} until fit "
+                "returns (stop training with model.stop_training = True first)."
+            )
+
     def add(self, layer: Any, rebuild: bool = True) -> None:
         """Appends a layer (or sets the input with an `Input`)."""
-        if isinstance(layer, KerasTensor) and isinstance(layer._layer, InputLayer):
-            layer = layer._layer
+        self._check_unchanged("add() a layer")
+        if isinstance(layer, KerasTensor) and isinstance(layer._input_layer, InputLayer):
+            layer = layer._input_layer
         if isinstance(layer, InputLayer):
             if self._has_input:
                 raise ValueError(self._configured("add a different Input layer to it."))
@@ -55,7 +66,7 @@ class Sequential(Model):
             self._input_shape = layer.shape
             self._has_input = True
             return
-        if not isinstance(layer, Layer):
+        if not isinstance(layer, Layer) and not getattr(layer, "_is_model", False):
             raise ValueError(
                 f"Only instances of eigennet.layers.Layer can be added to a Sequential model. "
                 f"Received: {layer!r} (of type {type(layer).__name__})"
@@ -68,11 +79,16 @@ class Sequential(Model):
                 f"'{layer.name}' is already the name of a layer in this model. Update the `name` "
                 "argument to pass a unique name."
             )
-        if not self._layers and self._input_shape is None and layer._input_shape is not None:
-            self._input_shape = layer._input_shape
+        first_shape = getattr(layer, "_input_shape", None)
+        if not self._layers and self._input_shape is None and first_shape is not None:
+            self._input_shape = first_shape
         self._layers.append(layer)
         if rebuild and self._input_shape is not None:
-            self._build(self._input_shape)
+            try:
+                self._build_chain()
+            except Exception:
+                self._layers.pop()
+                raise
 
     def _configured(self, action: str) -> str:
         """Keras's sentence for an action its Input contradicts."""
@@ -83,18 +99,27 @@ class Sequential(Model):
 
     def pop(self, rebuild: bool = True) -> Layer:
         """Removes and returns the last layer."""
+        self._check_unchanged("pop() a layer")
         if not self._layers:
             raise TypeError("There are no layers in the model.")
         layer = self._layers.pop()
-        layer._net, layer._index = None, -1
         if rebuild and self._layers and self._input_shape is not None:
-            self._build(self._input_shape)
+            self._build_chain()
         elif not self._layers:
             self._net = None
         return layer
 
+    def _build_chain(self) -> None:
+        assert self._input_shape is not None
+        x = Input(self._input_shape)
+        t = x
+        for layer in self._layers:
+            t = layer(t)
+        self.inputs, self.outputs = [x], [t]
+        self._build()
+
     def build(self, input_shape: Any = None) -> None:
-        """Builds the model for inputs of shape `(batch, n_features)`."""
+        """Builds the model for inputs of shape `(batch, ...)`."""
         if input_shape is None:
             raise ValueError("build() needs input_shape=(None, n_features).")
         shape = tuple(int(d) for d in tuple(input_shape)[1:])
@@ -103,7 +128,7 @@ class Sequential(Model):
         if self._net is not None and shape == self._input_shape:
             return  # already built for this shape: building again must not reset the weights
         self._input_shape = shape
-        self._build(self._input_shape)
+        self._build_chain()
 
     def _ensure_built(self, x: Any) -> None:
         if self._net is not None:
@@ -122,4 +147,4 @@ class Sequential(Model):
                 f"{tuple(shape)}: expected (samples, features)."
             )
         self._input_shape = tuple(int(d) for d in shape[1:])
-        self._build(self._input_shape)
+        self._build_chain()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Optional
 
 
@@ -20,17 +21,16 @@ def summary_lines(model: Any, line_length: Optional[int] = None) -> list[str]:
         extra = max(0, line_length - sum(widths) - 4)
         widths[0] += extra
     rows = []
-    shape: Optional[tuple] = None
-    if model._net is not None:
-        shape = (None, *model._net.input_shape)
     for layer in model.layers:
         kind = type(layer).__name__
         if kind == "InputLayer":
             rows.append((f"{layer.name} ({kind})", str((None, *layer.shape)), "0"))
-            continue
-        if shape is not None:
-            shape = layer.compute_output_shape(shape)
-            rows.append((f"{layer.name} ({kind})", str(tuple(shape)), f"{layer.count_params():,}"))
+        elif getattr(layer, "_is_model", False) and layer.built:
+            rows.append((f"{layer.name} ({kind})", str(layer.output_shape),
+                         f"{layer.count_params():,}"))
+        elif layer.built:
+            shape = (None, *layer._output_sample_shape(layer._in_shapes))
+            rows.append((f"{layer.name} ({kind})", str(shape), f"{layer.count_params():,}"))
         else:
             rows.append((f"{layer.name} ({kind})", "?", "0 (unbuilt)"))
 
@@ -64,9 +64,11 @@ def summary_lines(model: Any, line_length: Optional[int] = None) -> list[str]:
         if i + 1 < len(rows):
             out.append(line("├", "┼", "┤", "─"))
     out.append(line("└", "┴", "┘", "─"))
-    total = model._net.core.n_params if model._net is not None else 0
+    trainable = sum(math.prod(v.shape) for v in model.trainable_weights)
+    frozen = sum(math.prod(v.shape) for v in model.non_trainable_weights)
     itemsize = model._net.dtype.itemsize if model._net is not None else 4
+    total = trainable + frozen
     out.append(f" Total params: {total:,} ({_size(total, itemsize)})")
-    out.append(f" Trainable params: {total:,} ({_size(total, itemsize)})")
-    out.append(f" Non-trainable params: 0 ({_size(0, itemsize)})")
+    out.append(f" Trainable params: {trainable:,} ({_size(trainable, itemsize)})")
+    out.append(f" Non-trainable params: {frozen:,} ({_size(frozen, itemsize)})")
     return out

@@ -32,6 +32,17 @@ def _unsupported(kwargs: dict[str, Any], method: str) -> None:
         raise ValueError(f"{method}() does not support these arguments: {sorted(bad)}")
 
 
+def _resolve_loss(loss: Any) -> Any:
+    """compile's loss with every entry resolved to an eigennet.losses object."""
+    if loss is None:
+        return None
+    if isinstance(loss, dict):
+        return {k: _resolve_loss(v) for k, v in loss.items()}
+    if isinstance(loss, (list, tuple)):
+        return [_resolve_loss(v) for v in loss]
+    return losses.get(loss)
+
+
 class Trainer:
     """Mixin of Model with Keras's training methods."""
 
@@ -43,8 +54,10 @@ class Trainer:
         self.compiled = False
         self.stop_training = False
         self.history: Optional[History] = None
-        self._metrics_spec: list[Any] = []
+        self._metrics_spec: Any = []
         self._metric_names: list[str] = []
+        self._loss_weights_spec: Any = None
+        self._output_losses: list[Optional[losses.Loss]] = []
 
     # compile ------------------------------------------------------------------------------
     def compile(
@@ -70,51 +83,214 @@ class Trainer:
             >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
             ...               metrics=["accuracy"])
         """
-        _unsupported(
-            {"loss_weights": loss_weights, "weighted_metrics": weighted_metrics}, "compile"
-        )
+        _unsupported({"weighted_metrics": weighted_metrics}, "compile")
         if steps_per_execution != 1:
             raise ValueError("steps_per_execution must be 1: every epoch already runs in C++.")
-        if metrics is not None and not isinstance(metrics, (list, tuple)):
+        if metrics is not None and not isinstance(metrics, (list, tuple, dict)):
             raise TypeError(
-                f"Expected `metrics` argument to be a list or tuple. Received: metrics={metrics!r}"
+                f"Expected `metrics` argument to be a list, tuple, or dict. Received: "
+                f"metrics={metrics!r}"
             )
         opt = optimizers.get(optimizer)
-        lossobj = losses.get(loss) if loss is not None else None
-        previous = (self.optimizer, self.loss, self._metrics_spec, self.compiled)
-        self.optimizer, self.loss, self._metrics_spec = opt, lossobj, list(metrics or [])
+        previous = (
+            self.optimizer,
+            self.loss,
+            self._metrics_spec,
+            self._loss_weights_spec,
+            self.compiled,
+        )
+        self.optimizer, self.loss, self._metrics_spec = opt, _resolve_loss(loss), metrics or []
+        self._loss_weights_spec = loss_weights
         self.compiled = True
-        if self._net is not None:
-            try:
+        try:
+            if self._net is not None:
                 self._compile_core()
-            except Exception:
-                self.optimizer, self.loss, self._metrics_spec, self.compiled = previous
-                raise
+        except Exception:
+            (
+                self.optimizer,
+                self.loss,
+                self._metrics_spec,
+                self._loss_weights_spec,
+                self.compiled,
+            ) = previous
+            raise
+
+    def _per_output(self, spec: Any, what: str, fill: Any) -> list[Any]:
+        """A compile argument given once, as a list (one per output) or a dict by output name,
+        as one entry per output."""
+        names = self.output_names
+        if isinstance(spec, dict):
+            unknown = [k for k in spec if k not in names]
+            if unknown:
+                raise ValueError(
+                    f"In the dict argument `{what}`, key '{unknown[0]}' does not correspond to "
+                    f"any model output. Received:\n{what}={spec}"
+                )
+            return [spec.get(n, fill) for n in names]
+        if isinstance(spec, (list, tuple)):
+            if len(spec) != len(names):
+                raise ValueError(
+                    f"For a model with multiple outputs, when providing the `{what}` argument "
+                    f"as a list, it should have as many entries as the model has outputs. "
+                    f"Received:\n{what}={spec}\nof length {len(spec)} whereas the model has "
+                    f"{len(names)} outputs."
+                )
+            return list(spec)
+        return [spec] * len(names)
 
     def _compile_core(self) -> None:
         core = self._net.core
         assert self.optimizer is not None
-        loss_name = self.loss.core_name if self.loss is not None else "mean_squared_error"
-        resolved = [metrics.resolve(m, loss_name, core.n_outputs) for m in self._metrics_spec]
-        core.compile(loss_name, self.optimizer._spec(), [kind for _, kind in resolved])
+        n_out = len(self._net.output_widths)
+        if n_out == 1 and not isinstance(self.loss, dict):
+            loss_list = [self.loss[0] if isinstance(self.loss, (list, tuple)) else self.loss]
+            if isinstance(self.loss, (list, tuple)) and len(self.loss) != 1:
+                self._per_output(self.loss, "loss", None)  # raises with Keras's message
+        else:
+            loss_list = self._per_output(self.loss, "loss", None)
+        loss_objs = [losses.get(l) if l is not None else None for l in loss_list]
+        if n_out > 1 and any(l is None for l in loss_objs) and self.loss is not None:
+            missing = [n for n, l in zip(self.output_names, loss_objs) if l is None]
+            raise ValueError(f"No loss given for output(s) {missing}: give one per output.")
+        weights = [1.0] * n_out
+        if self._loss_weights_spec is not None:
+            weights = self._per_output(self._loss_weights_spec, "loss_weights", 1.0)
+            for w in weights:
+                if isinstance(w, bool) or not isinstance(w, (int, float)) or not w >= 0:
+                    raise ValueError(
+                        f"loss_weights must be numbers >= 0. Received: loss_weights="
+                        f"{self._loss_weights_spec!r}"
+                    )
+        spec = self._metrics_spec
+        if n_out == 1:
+            per_metrics = [list(spec.values())[0] if isinstance(spec, dict) else spec]
+            if isinstance(spec, dict):
+                self._per_output(spec, "metrics", [])
+        elif isinstance(spec, dict) or (
+            isinstance(spec, (list, tuple)) and all(isinstance(m, (list, tuple)) for m in spec)
+        ):
+            per_metrics = self._per_output(spec, "metrics", [])
+        elif spec:
+            raise ValueError(
+                "For a model with multiple outputs, `metrics` must be a dict keyed by output "
+                "name or a list with one list of metrics per output. Received: "
+                f"metrics={spec!r}"
+            )
+        else:
+            per_metrics = [[] for _ in range(n_out)]
+        per_metrics = [[m] if isinstance(m, str) else list(m or []) for m in per_metrics]
+        core_losses, core_metrics, names = [], [], []
+        for o, (lobj, width) in enumerate(zip(loss_objs, self._net.output_widths)):
+            core_loss = lobj.core_name if lobj is not None else "mean_squared_error"
+            resolved = [metrics.resolve(m, core_loss, width) for m in per_metrics[o]]
+            core_losses.append(core_loss)
+            core_metrics.append([kind for _, kind in resolved])
+            prefix = "" if n_out == 1 else f"{self.output_names[o]}_"
+            names.append([prefix + name for name, _ in resolved])
+        for i, layer in enumerate(self._net.layers):
+            core.set_trainable(i, bool(layer.trainable))
+        core.compile(core_losses, [float(w) for w in weights], core_metrics, self.optimizer._spec())
         self.optimizer._attach(core)
-        self._metric_names = [name for name, _ in resolved]
+        self._output_losses = loss_objs
+        loss_names = [] if n_out == 1 else [f"{n}_loss" for n in self.output_names]
+        self._metric_names = loss_names + [n for per in names for n in per]
 
     def _ensure_built(self, x: Any) -> None:
         pass
 
     def _targets(self, y: Any, n: int) -> np.ndarray:
-        """y checked and converted for this model's outputs and loss."""
+        """y checked and converted for this model's outputs and losses: (n, Σ target rows)."""
         net = self._net
-        loss = self.loss.core_name if self.loss is not None else ""
-        return data.targets(y, n, net.n_outputs, loss, net.dtype)
+        names = [l.core_name if l is not None else "" for l in self._output_losses]
+        if len(net.output_widths) == 1:
+            return data.targets(y, n, net.n_outputs, names[0], net.dtype)
+        ys = self._per_output_data(y, "y")
+        parts = [
+            data.targets(yo, n, w, loss, net.dtype)
+            for yo, w, loss in zip(ys, net.output_widths, names)
+        ]
+        return np.ascontiguousarray(np.hstack(parts))
+
+    def _per_output_data(self, y: Any, what: str) -> list[Any]:
+        names = self.output_names
+        if isinstance(y, dict):
+            missing = [k for k in names if k not in y]
+            if missing or len(y) != len(names):
+                raise ValueError(
+                    f"{what} must have one entry per output {names}. Received keys {list(y)}."
+                )
+            return [y[k] for k in names]
+        if not isinstance(y, (list, tuple)) or len(y) != len(names):
+            raise ValueError(
+                f"The model has {len(names)} outputs {names}: {what} must be a list of "
+                f"{len(names)} arrays or a dict keyed by output name."
+            )
+        return list(y)
+
+    def _features(self, x: Any) -> np.ndarray:
+        """x checked and converted for this model's inputs: one (n, Σ input widths) array."""
+        net = self._net
+        if len(net.input_widths) == 1:
+            if isinstance(x, (list, tuple)) and len(x) == 1 and hasattr(x[0], "shape"):
+                x = x[0]
+            elif isinstance(x, dict) and len(x) == 1:
+                x = next(iter(x.values()))
+            xa = data.features(x, net.n_inputs, net.dtype, "x", net.input_shape)
+            parts = [xa]
+        else:
+            names = self.input_names
+            if isinstance(x, dict):
+                missing = [k for k in names if k not in x]
+                if missing:
+                    raise ValueError(
+                        f"Missing data for input {missing[0]!r}. You passed a data dictionary "
+                        f"with keys {list(x)}. Expected the following keys: {names}"
+                    )
+                xs = [x[k] for k in names]
+            elif isinstance(x, (list, tuple)) and len(x) == len(names):
+                xs = list(x)
+            else:
+                raise ValueError(
+                    f"The model has {len(names)} inputs {names}: x must be a list of "
+                    f"{len(names)} arrays or a dict keyed by input name."
+                )
+            parts = [
+                data.features(xk, w, net.dtype, f"x[{name!r}]", shape)
+                for xk, w, shape, name in zip(xs, net.input_widths, net.input_shapes, names)
+            ]
+            if len({len(p) for p in parts}) != 1:
+                raise ValueError(
+                    "All inputs must have the same number of samples. Received: "
+                    + ", ".join(f"{n}: {len(p)}" for n, p in zip(names, parts))
+                )
+            xa = np.ascontiguousarray(np.hstack(parts))
+        for k, emb in net.index_checks:
+            emb.check_indices(parts[k], f"input {k}")
+        return xa
+
+    def _split_outputs(self, out: np.ndarray) -> Any:
+        """The core's (n, Σ output widths) as Keras returns it: one array, or one per output
+        (a list, or a dict for a model whose outputs are a dict)."""
+        net = self._net
+        n = out.shape[0]
+        if len(net.output_widths) == 1:
+            shape = net.output_shapes[0]
+            return out if len(shape) == 1 else out.reshape(n, *shape)
+        parts, start = [], 0
+        for w, shape in zip(net.output_widths, net.output_shapes):
+            parts.append(out[:, start : start + w].reshape(n, *shape))
+            start += w
+        keys = getattr(self, "_output_keys", None)
+        return dict(zip(keys, parts)) if isinstance(keys, list) else parts
 
     def _require_loss(self, method: str) -> None:
         if not self.compiled:
             raise ValueError(f"You must call `compile()` before calling `{method}()`.")
         if self.loss is None:
             raise ValueError(f"The model was compiled without a loss: `{method}()` needs one.")
-        losses.warn_if_one_class(self.loss.core_name, self._net.n_outputs)
+        for lobj, w in zip(self._output_losses, self._net.output_widths):
+            if lobj is not None:
+                losses.warn_if_one_class(lobj.core_name, w)
 
     def _logs(self, loss: float, values: Sequence[float], prefix: str = "") -> dict[str, float]:
         logs = {prefix + "loss": float(loss)}
@@ -124,7 +300,7 @@ class Trainer:
 
     def _dataset(self, x: Any, y: Any = None, sample_weight: Any = None) -> Any:
         net = self._net
-        xa = data.features(x, net.n_inputs, net.dtype, "x", net.input_shape)
+        xa = self._features(x)
         if y is None:
             return net.core.dataset(xa)
         ya = self._targets(y, len(xa))
@@ -199,7 +375,8 @@ class Trainer:
             )
         verbose = _resolve_verbose(verbose)
         net = self._net
-        xa = data.features(x, net.n_inputs, net.dtype, "x", net.input_shape)
+        net.sync()
+        xa = self._features(x)
         ya = self._targets(y, len(xa))
         wa = data.sample_weights(ya, sample_weight, class_weight, net.dtype)
         val_ds = None
@@ -238,6 +415,33 @@ class Trainer:
         )
         batch_mode = cbs.uses_batch_hooks
         self.stop_training = False
+        self._fitting = True
+        try:
+            logs = self._epochs(
+                cbs, net, train_ds, val_ds, batch_size, val_batch, shuffle, steps, verbose,
+                batch_mode, initial_epoch, epochs,
+            )
+        finally:
+            self._fitting = False
+        cbs.on_train_end(logs)
+        self.history = history
+        return history
+
+    def _epochs(
+        self,
+        cbs: CallbackList,
+        net: Any,
+        train_ds: Any,
+        val_ds: Any,
+        batch_size: int,
+        val_batch: int,
+        shuffle: bool,
+        steps: int,
+        verbose: int,
+        batch_mode: bool,
+        initial_epoch: int,
+        epochs: int,
+    ) -> dict[str, float]:
         cbs.on_train_begin()
         logs: dict[str, float] = {}
         for epoch in range(initial_epoch, epochs):
@@ -259,11 +463,10 @@ class Trainer:
             if bar is not None:
                 bar.update(r.batches, logs, finalize=True)
             cbs.on_epoch_end(epoch, logs)
+            net.sync()  # a callback may have used a layer in another model
             if self.stop_training:
                 break
-        cbs.on_train_end(logs)
-        self.history = history
-        return history
+        return logs
 
     def _epoch_progress(
         self, cbs: Optional[CallbackList], bar: Optional[Progbar], steps: int
@@ -306,6 +509,7 @@ class Trainer:
         _unsupported({"steps": steps}, "evaluate")
         self._ensure_built(x)
         self._require_loss("evaluate")
+        self._net.sync()
         batch_size = data.positive_int(
             _DEFAULT_BATCH if batch_size is None else batch_size, "batch_size"
         )
@@ -331,24 +535,27 @@ class Trainer:
         steps: Any = None,
         callbacks: Any = None,
     ) -> np.ndarray:
-        """Outputs of the model for x, shape `(n, n_outputs)`, in batches of `batch_size`."""
+        """Outputs of the model for x, shape `(n, n_outputs)` (a list or dict of arrays for a
+        model with several outputs), in batches of `batch_size`."""
         net = self._net
         if (
             verbose == 0
             and type(x) is np.ndarray
             and net is not None
+            and net.fast
             and x.dtype == net.dtype
             and x.ndim == 2
-            and len(net.input_shape) == 1
             and x.flags.c_contiguous
             and (batch_size is None or (type(batch_size) is int and batch_size > 0))
             and steps is None
         ):
             # The common serving call: already the model's dtype and layout, silent. The core
             # still checks the feature count and emptiness.
+            net.sync()
             return net.core.predict_array(x, batch_size or _DEFAULT_BATCH)
         _unsupported({"steps": steps}, "predict")
         self._ensure_built(x)
+        self._net.sync()
         batch_size = data.positive_int(
             _DEFAULT_BATCH if batch_size is None else batch_size, "batch_size"
         )
@@ -360,8 +567,8 @@ class Trainer:
                     one = Progbar(1, verbose)
                     out = self._net.core.predict_array(fast, batch_size)
                     one.update(1, {}, finalize=True)
-                    return out
-                return self._net.core.predict_array(fast, batch_size)
+                    return self._split_outputs(out)
+                return self._split_outputs(self._net.core.predict_array(fast, batch_size))
         ds = self._dataset(x)
         steps_n = math.ceil(ds.size / batch_size)
         bar = Progbar(steps_n, verbose) if verbose else None
@@ -375,7 +582,7 @@ class Trainer:
         out, _ = self._net.core.predict(ds, batch_size, progress)
         if bar is not None:
             bar.update(steps_n, {}, finalize=True)
-        return out
+        return self._split_outputs(out)
 
     def train_on_batch(
         self,
@@ -404,9 +611,10 @@ class Trainer:
         self, x: Any, y: Any, train: bool, sample_weight: Any = None, class_weight: Any = None
     ) -> Any:
         net = self._net
+        net.sync()
         xa = self._fast_input(x)
         if xa is None:
-            xa = data.features(x, net.n_inputs, net.dtype, "x", net.input_shape)
+            xa = self._features(x)
         ya = self._targets(y, len(xa))
         wa = data.sample_weights(ya, sample_weight, class_weight, net.dtype)
         return net.core.train_arrays(xa, ya, train, wa)
@@ -414,10 +622,11 @@ class Trainer:
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """Outputs for one batch, shape `(n, n_outputs)`."""
         self._ensure_built(x)
+        self._net.sync()
         fast = self._fast_input(x)
         if fast is None:
-            fast = data.features(x, self._net.n_inputs, self._net.dtype, "x", self._net.input_shape)
-        return self._net.core.predict_array(fast, len(fast))
+            fast = self._features(x)
+        return self._split_outputs(self._net.core.predict_array(fast, len(fast)))
 
     def _fast_input(self, x: Any) -> Optional[np.ndarray]:
         """x itself when it is already what the core reads (no checks or copies needed)."""
@@ -426,7 +635,7 @@ class Trainer:
             type(x) is np.ndarray
             and x.dtype == net.dtype
             and x.ndim == 2
-            and len(net.input_shape) == 1
+            and net.fast
             and x.shape[1] == net.n_inputs
             and x.shape[0] > 0
             and x.flags.c_contiguous
