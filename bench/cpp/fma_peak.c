@@ -13,8 +13,9 @@
 #else
 #define W 4
 #endif
-#define CHAINS 12 /* > FMA latency x FMA ports (4 x 2 on current x86 cores); 14 registers in use \
-                   */
+#define CHAINS                                                                      \
+  12 /* > FMA latency x FMA ports (4 x 2 on current x86 cores); 14 registers in use \
+      */
 
 typedef float vec __attribute__((vector_size(W * 4)));
 

@@ -1,17 +1,17 @@
 // Specs that Python fills in once at build/compile time: layers, initialisers, optimizers.
+#include <map>
+
 #include "common.h"
 #include "eigennet/backend.h"
 #include "eigennet/model.h"
-
-#include <map>
 
 namespace eigennet::bindings {
 
 void bind_config(py::module_& m) {
   py::class_<LayerSpec>(m, "LayerSpec")
       .def(py::init([](const std::string& kind, std::map<std::string, std::int64_t> ints,
-                       std::map<std::string, double> nums,
-                       std::map<std::string, std::string> strs, bool trainable) {
+                       std::map<std::string, double> nums, std::map<std::string, std::string> strs,
+                       bool trainable) {
              LayerSpec l;
              l.kind = kind;
              l.ints = std::move(ints);

@@ -166,8 +166,9 @@ struct PyModel {
   /// A data set holds this model's device memory and target layout: no other model may use it.
   void check_owner(const PyDataSet<T>& d) const {
     if (d.owner != this)
-      throw py::value_error("This data set was made by another model: make one with this "
-                            "model's dataset().");
+      throw py::value_error(
+          "This data set was made by another model: make one with this "
+          "model's dataset().");
   }
 
   Model<T> model;

@@ -225,12 +225,12 @@ class CudaBackend final : public Backend<T> {
     record({word(Op::Axpby), word(n), word(a), word(x), word(b), word(y)}, nullptr,
            [=](const DynSlot*) { cuda::axpby(n, a, x, b, y, s); });
   }
-  void copy_rows(const T* src, Index src_rows, Index src_row, T* dst, Index dst_rows,
-                 Index dst_row, Index n_rows, Index cols) override {
+  void copy_rows(const T* src, Index src_rows, Index src_row, T* dst, Index dst_rows, Index dst_row,
+                 Index n_rows, Index cols) override {
     issue_pending();
     cudaStream_t s = stream();
-    record({word(Op::CopyRows), word(src), word(src_rows), word(src_row), word(dst),
-            word(dst_rows), word(dst_row), word(n_rows), word(cols)},
+    record({word(Op::CopyRows), word(src), word(src_rows), word(src_row), word(dst), word(dst_rows),
+            word(dst_row), word(n_rows), word(cols)},
            nullptr, [=](const DynSlot*) {
              cuda::copy_rows(src, src_rows, src_row, dst, dst_rows, dst_row, n_rows, cols, s);
            });
@@ -257,9 +257,8 @@ class CudaBackend final : public Backend<T> {
                          const T* beta, T* Y) override {
     issue_pending();
     cudaStream_t s = stream();
-    record({word(Op::Normalize), word(axis), word(X), word(rows), word(cols), word(mean),
-            word(var), word(compute_stats), word(eps), word(eps_outside), word(gamma), word(beta),
-            word(Y)},
+    record({word(Op::Normalize), word(axis), word(X), word(rows), word(cols), word(mean), word(var),
+            word(compute_stats), word(eps), word(eps_outside), word(gamma), word(beta), word(Y)},
            nullptr, [=](const DynSlot*) {
              cuda::normalize_forward(axis, X, rows, cols, mean, var, compute_stats, eps,
                                      eps_outside, gamma, beta, Y, s);
@@ -267,8 +266,7 @@ class CudaBackend final : public Backend<T> {
   }
   void normalize_backward(NormAxis axis, const T* X, const T* dY, Index rows, Index cols,
                           const T* mean, const T* var, bool batch_stats, double eps,
-                          bool eps_outside, const T* gamma, T* dX, T* dgamma,
-                          T* dbeta) override {
+                          bool eps_outside, const T* gamma, T* dX, T* dgamma, T* dbeta) override {
     issue_pending();
     cudaStream_t s = stream();
     record({word(Op::NormalizeBackward), word(axis), word(X), word(dY), word(rows), word(cols),
@@ -279,8 +277,8 @@ class CudaBackend final : public Backend<T> {
                                       eps_outside, gamma, dX, dgamma, dbeta, s);
            });
   }
-  void embedding_forward(const T* table, Index dim, Index vocab, const T* idx, Index L,
-                         Index cols, T* out) override {
+  void embedding_forward(const T* table, Index dim, Index vocab, const T* idx, Index L, Index cols,
+                         T* out) override {
     issue_pending();
     cudaStream_t s = stream();
     record({word(Op::Embedding), word(table), word(dim), word(vocab), word(idx), word(L),
@@ -289,8 +287,8 @@ class CudaBackend final : public Backend<T> {
              cuda::embedding_forward(table, dim, vocab, idx, L, cols, out, s);
            });
   }
-  void embedding_backward(const T* dOut, Index dim, Index vocab, const T* idx, Index L,
-                          Index cols, T* dtable) override {
+  void embedding_backward(const T* dOut, Index dim, Index vocab, const T* idx, Index L, Index cols,
+                          T* dtable) override {
     issue_pending();
     cudaStream_t s = stream();
     record({word(Op::EmbeddingBackward), word(dOut), word(dim), word(vocab), word(idx), word(L),

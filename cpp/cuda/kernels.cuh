@@ -178,9 +178,8 @@ void normalize_forward(NormAxis axis, const T* X, Index rows, Index cols, T* mea
                        const T* beta, T* Y, cudaStream_t s);
 template <typename T>
 void normalize_backward(NormAxis axis, const T* X, const T* dY, Index rows, Index cols,
-                        const T* mean, const T* var, bool batch_stats, double eps,
-                        bool eps_outside, const T* gamma, T* dX, T* dgamma, T* dbeta,
-                        cudaStream_t s);
+                        const T* mean, const T* var, bool batch_stats, double eps, bool eps_outside,
+                        const T* gamma, T* dX, T* dgamma, T* dbeta, cudaStream_t s);
 template <typename T>
 void embedding_forward(const T* table, Index dim, Index vocab, const T* idx, Index L, Index cols,
                        T* out, cudaStream_t s);

@@ -149,9 +149,8 @@ void normalize_forward(NormAxis axis, const T* X, Index rows, Index cols, T* mea
 }
 template <typename T>
 void normalize_backward(NormAxis axis, const T* X, const T* dY, Index rows, Index cols,
-                        const T* mean, const T* var, bool batch_stats, double eps,
-                        bool eps_outside, const T* gamma, T* dX, T* dgamma, T* dbeta,
-                        cudaStream_t s) {
+                        const T* mean, const T* var, bool batch_stats, double eps, bool eps_outside,
+                        const T* gamma, T* dX, T* dgamma, T* dbeta, cudaStream_t s) {
   const Lines L = lines_of(axis, rows, cols);
   if (dgamma || dbeta) {
     affine_grads_kernel<T><<<blocks_for(rows), kThreads, 0, s>>>(
@@ -166,33 +165,33 @@ void normalize_backward(NormAxis axis, const T* X, const T* dY, Index rows, Inde
 template <typename T>
 void embedding_forward(const T* table, Index dim, Index vocab, const T* idx, Index L, Index cols,
                        T* out, cudaStream_t s) {
-  embedding_kernel<T><<<blocks_for(dim * L * cols), kThreads, 0, s>>>(table, dim, vocab, idx, L,
-                                                                      cols, out);
+  embedding_kernel<T>
+      <<<blocks_for(dim * L * cols), kThreads, 0, s>>>(table, dim, vocab, idx, L, cols, out);
   check_launch("embedding_kernel");
 }
 template <typename T>
 void embedding_backward(const T* dOut, Index dim, Index vocab, const T* idx, Index L, Index cols,
                         T* dtable, cudaStream_t s) {
-  embedding_backward_kernel<T><<<blocks_for(dim * vocab), kThreads, 0, s>>>(dOut, dim, vocab, idx,
-                                                                            L, cols, dtable);
+  embedding_backward_kernel<T>
+      <<<blocks_for(dim * vocab), kThreads, 0, s>>>(dOut, dim, vocab, idx, L, cols, dtable);
   check_launch("embedding_backward_kernel");
 }
 
-#define EIGENNET_INSTANTIATE(T)                                                                 \
-  template void axpby<T>(Index, T, const T*, T, T*, cudaStream_t);                              \
-  template void copy_rows<T>(const T*, Index, Index, T*, Index, Index, Index, Index,             \
-                             cudaStream_t);                                                     \
-  template void scale_columns<T>(T*, Index, Index, const T*, cudaStream_t);                     \
-  template void normal_fill<T>(T*, Index, double, double, DropoutDyn, const DropoutDyn*,        \
-                               cudaStream_t);                                                   \
-  template void normalize_forward<T>(NormAxis, const T*, Index, Index, T*, T*, bool, double,    \
-                                     bool, const T*, const T*, T*, cudaStream_t);               \
-  template void normalize_backward<T>(NormAxis, const T*, const T*, Index, Index, const T*,     \
-                                      const T*, bool, double, bool, const T*, T*, T*, T*,       \
-                                      cudaStream_t);                                            \
-  template void embedding_forward<T>(const T*, Index, Index, const T*, Index, Index, T*,        \
-                                     cudaStream_t);                                             \
-  template void embedding_backward<T>(const T*, Index, Index, const T*, Index, Index, T*,       \
+#define EIGENNET_INSTANTIATE(T)                                                                    \
+  template void axpby<T>(Index, T, const T*, T, T*, cudaStream_t);                                 \
+  template void copy_rows<T>(const T*, Index, Index, T*, Index, Index, Index, Index,               \
+                             cudaStream_t);                                                        \
+  template void scale_columns<T>(T*, Index, Index, const T*, cudaStream_t);                        \
+  template void normal_fill<T>(T*, Index, double, double, DropoutDyn, const DropoutDyn*,           \
+                               cudaStream_t);                                                      \
+  template void normalize_forward<T>(NormAxis, const T*, Index, Index, T*, T*, bool, double, bool, \
+                                     const T*, const T*, T*, cudaStream_t);                        \
+  template void normalize_backward<T>(NormAxis, const T*, const T*, Index, Index, const T*,        \
+                                      const T*, bool, double, bool, const T*, T*, T*, T*,          \
+                                      cudaStream_t);                                               \
+  template void embedding_forward<T>(const T*, Index, Index, const T*, Index, Index, T*,           \
+                                     cudaStream_t);                                                \
+  template void embedding_backward<T>(const T*, Index, Index, const T*, Index, Index, T*,          \
                                       cudaStream_t);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)

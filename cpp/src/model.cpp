@@ -35,7 +35,9 @@ Model<T>::Model(Index n_inputs, std::vector<LayerSpec> layers, std::unique_ptr<B
 
 template <typename T>
 Model<T>::Model(GraphSpec graph, std::unique_ptr<Backend<T>> backend, std::uint64_t seed)
-    : m_backend(std::move(backend)), m_rng(seed), m_dropout_seed(mix64(seed ^ 0xd1b54a32d192ed03ULL)) {
+    : m_backend(std::move(backend)),
+      m_rng(seed),
+      m_dropout_seed(mix64(seed ^ 0xd1b54a32d192ed03ULL)) {
   plan(graph);
   m_params = Buffer<T>(*m_backend, m_n_params);
   m_grads = Buffer<T>(*m_backend, m_n_params);
@@ -82,14 +84,14 @@ void Model<T>::plan(const GraphSpec& g) {
     const NodeSpec& ns = g.nodes[k];
     const Index id = m_n_in + static_cast<Index>(k);
     if (ns.layer < 0 || ns.layer >= static_cast<Index>(n_layers))
-      throw std::invalid_argument(node_error(k, "layer index " + std::to_string(ns.layer) +
-                                                    " is out of range"));
+      throw std::invalid_argument(
+          node_error(k, "layer index " + std::to_string(ns.layer) + " is out of range"));
     if (ns.inputs.empty()) throw std::invalid_argument(node_error(k, "has no inputs"));
     std::vector<Index> widths;
     for (Index in : ns.inputs) {
       if (in < 0 || in >= id)
-        throw std::invalid_argument(node_error(k, "input " + std::to_string(in) +
-                                                      " is not an earlier value"));
+        throw std::invalid_argument(
+            node_error(k, "input " + std::to_string(in) + " is not an earlier value"));
       widths.push_back(value_width(in));
       ++m_consumers[static_cast<std::size_t>(in)];
     }
@@ -112,9 +114,10 @@ void Model<T>::plan(const GraphSpec& g) {
       m_weights[li] = m_layers[li]->weights();
     } else {
       if (widths != built_widths[li])
-        throw std::invalid_argument(node_error(
-            k, "layer " + std::to_string(li) + " was built for other input shapes and cannot be "
-                                               "applied to these"));
+        throw std::invalid_argument(
+            node_error(k, "layer " + std::to_string(li) +
+                              " was built for other input shapes and cannot be "
+                              "applied to these"));
       node.width = m_layer_width[li];
     }
     node.application = static_cast<std::uint64_t>(std::count_if(
@@ -140,7 +143,8 @@ void Model<T>::plan(const GraphSpec& g) {
   }
   for (Index out : g.outputs) {
     if (out < 0 || out >= n_values)
-      throw std::invalid_argument("Output " + std::to_string(out) + " is not a value of the graph.");
+      throw std::invalid_argument("Output " + std::to_string(out) +
+                                  " is not a value of the graph.");
     m_outputs.push_back(out);
     m_output_widths.push_back(value_width(out));
     m_n_outputs += value_width(out);
@@ -360,19 +364,14 @@ template <typename T>
 ForwardArgs<T> Model<T>::forward_args(Node& n, Index batch, bool training) {
   const std::size_t li = static_cast<std::size_t>(n.layer);
   const Index po = m_param_offset[li], so = m_stats_offset[li];
-  return ForwardArgs<T>{*m_backend,
-                        batch,
-                        n.training < 0 ? training : n.training == 1,
-                        n.in,
-                        n.out.data(),
-                        po >= 0 ? m_params.data() + po : nullptr,
-                        so >= 0 ? m_stats.data() + so : nullptr,
-                        n.work.data(),
-                        // The first application keeps the stream of a chain's layer i; later
-                        // ones get their own.
-                        mix64(m_dropout_seed + static_cast<std::uint64_t>(n.layer) +
-                              (n.application << 32)),
-                        m_dropout_counter};
+  return ForwardArgs<T>{
+      *m_backend, batch, n.training < 0 ? training : n.training == 1, n.in, n.out.data(),
+      po >= 0 ? m_params.data() + po : nullptr, so >= 0 ? m_stats.data() + so : nullptr,
+      n.work.data(),
+      // The first application keeps the stream of a chain's layer i; later
+      // ones get their own.
+      mix64(m_dropout_seed + static_cast<std::uint64_t>(n.layer) + (n.application << 32)),
+      m_dropout_counter};
 }
 
 template <typename T>
@@ -394,7 +393,8 @@ const T* Model<T>::forward(const T* X, Index batch, bool training) {
     Node& n = m_nodes[k];
     for (std::size_t s = 0; s < n.inputs.size(); ++s)
       n.in[s] = m_values[static_cast<std::size_t>(n.inputs[s])];
-    n.value = m_layers[static_cast<std::size_t>(n.layer)]->forward(forward_args(n, batch, training));
+    n.value =
+        m_layers[static_cast<std::size_t>(n.layer)]->forward(forward_args(n, batch, training));
     m_values[static_cast<std::size_t>(m_n_in) + k] = n.value;
   }
   if (training || m_forced_training) ++m_dropout_counter;
@@ -421,8 +421,7 @@ T* Model<T>::d_target(Index id, std::size_t slot) {
 }
 
 template <typename T>
-void Model<T>::loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad,
-                                const T* w) {
+void Model<T>::loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad, const T* w) {
   std::fill(m_written.begin(), m_written.end(), false);
   const Index rows = n_targets();
   const bool several = m_outputs.size() > 1;
@@ -487,12 +486,12 @@ void Model<T>::backward(Index batch) {
     T* grads = nullptr;
     if (po >= 0) grads = m_layer_written[li] ? m_tmp_grads.data() : m_grads.data() + po;
     bool logits_grad = false;
-    for (std::size_t o = 0; o < m_outputs.size(); ++o) logits_grad = logits_grad || (m_fused[o] && m_outputs[o] == id);
+    for (std::size_t o = 0; o < m_outputs.size(); ++o)
+      logits_grad = logits_grad || (m_fused[o] && m_outputs[o] == id);
     m_layers[li]->backward(BackwardArgs<T>{*m_backend, batch, n.in, n.value, n.d.data(),
                                            logits_grad, d_in,
                                            po >= 0 ? m_params.data() + po : nullptr, grads,
-                                           so >= 0 ? m_stats.data() + so : nullptr,
-                                           n.work.data()});
+                                           so >= 0 ? m_stats.data() + so : nullptr, n.work.data()});
     if (po >= 0) {
       if (m_layer_written[li])
         m_backend->axpby(m_param_size[li], T(1), m_tmp_grads.data(), T(1), m_grads.data() + po);

@@ -11,15 +11,41 @@ Progress = Optional[Callable[[int, int, float, list[float]], Optional[bool]]]
 
 class LayerSpec:
     kind: str
-    n_units: int
-    activation: str
-    use_bias: bool
-    l1: float
-    l2: float
-    rate: float
-    has_seed: bool
-    seed: int
-    def __init__(self) -> None: ...
+    ints: dict[str, int]
+    nums: dict[str, float]
+    strs: dict[str, str]
+    trainable: bool
+    def __init__(
+        self,
+        kind: str,
+        ints: dict[str, int] = ...,
+        nums: dict[str, float] = ...,
+        strs: dict[str, str] = ...,
+        trainable: bool = True,
+    ) -> None: ...
+
+def layer_kinds() -> list[str]: ...
+
+class NodeSpec:
+    layer: int
+    inputs: list[int]
+    training: int
+    def __init__(self, layer: int, inputs: list[int], training: int = -1) -> None: ...
+
+class GraphSpec:
+    input_widths: list[int]
+    layers: list[LayerSpec]
+    nodes: list[NodeSpec]
+    outputs: list[int]
+    def __init__(
+        self,
+        input_widths: list[int],
+        layers: list[LayerSpec],
+        nodes: list[NodeSpec],
+        outputs: list[int],
+    ) -> None: ...
+    @staticmethod
+    def chain(n_inputs: int, layers: list[LayerSpec]) -> GraphSpec: ...
 
 class Initializer:
     def __init__(
@@ -69,20 +95,34 @@ class _Model:
     n_inputs: int
     n_outputs: int
     n_params: int
+    n_stats: int
+    n_layers: int
+    n_trainable_params: int
+    output_widths: list[int]
     n_targets: int
     device: str
     compiled: bool
     iterations: int
     learning_rate: float
-    def __init__(
-        self, n_inputs: int, layers: list[LayerSpec], seed: int, device: str = "cpu"
-    ) -> None: ...
+    def __init__(self, graph: GraphSpec, seed: int, device: str = "cpu") -> None: ...
     def width(self, i: int) -> int: ...
     def param_offset(self, i: int) -> int: ...
-    def initialize(self, i: int, kernel: Initializer, bias: Initializer) -> None: ...
+    def stats_offset(self, i: int) -> int: ...
+    def layer_weights(self, i: int) -> list[tuple[str, tuple[int, ...], bool]]: ...
+    def set_trainable(self, i: int, trainable: bool) -> None: ...
+    def trainable(self, i: int) -> bool: ...
+    def initialize(self, i: int, j: int, init: Initializer) -> None: ...
     def get_params(self) -> npt.NDArray[np.floating]: ...
     def set_params(self, params: npt.ArrayLike) -> None: ...
-    def compile(self, loss: str, optimizer: OptimizerConfig, metrics: list[str]) -> None: ...
+    def get_stats(self) -> npt.NDArray[np.floating]: ...
+    def set_stats(self, stats: npt.ArrayLike) -> None: ...
+    def compile(
+        self,
+        losses: list[str],
+        loss_weights: list[float],
+        metrics: list[list[str]],
+        optimizer: OptimizerConfig,
+    ) -> None: ...
     def set_learning_rate(self, schedule: Schedule) -> None: ...
     def get_state(self) -> npt.NDArray[np.floating]: ...
     def set_state(self, state: npt.ArrayLike) -> None: ...

@@ -185,8 +185,8 @@ class HostShim final : public Backend<T> {
     const T* dx = m.in(x, n);
     m_d->axpby(n, a, dx, b, m.out(y, n));
   }
-  void copy_rows(const T* src, Index src_rows, Index src_row, T* dst, Index dst_rows,
-                 Index dst_row, Index n_rows, Index cols) override {
+  void copy_rows(const T* src, Index src_rows, Index src_row, T* dst, Index dst_rows, Index dst_row,
+                 Index n_rows, Index cols) override {
     Mirror m(*m_d, m_pool);
     const T* s = m.in(src, src_rows * cols);
     m_d->copy_rows(s, src_rows, src_row, m.out(dst, dst_rows * cols), dst_rows, dst_row, n_rows,
@@ -217,8 +217,7 @@ class HostShim final : public Backend<T> {
   }
   void normalize_backward(NormAxis axis, const T* X, const T* dY, Index rows, Index cols,
                           const T* mean, const T* var, bool batch_stats, double eps,
-                          bool eps_outside, const T* gamma, T* dX, T* dgamma,
-                          T* dbeta) override {
+                          bool eps_outside, const T* gamma, T* dX, T* dgamma, T* dbeta) override {
     Mirror m(*m_d, m_pool);
     const Index n_stats = axis == NormAxis::Batch ? rows : cols;
     const T* x = m.in(X, rows * cols);
@@ -231,15 +230,15 @@ class HostShim final : public Backend<T> {
     m_d->normalize_backward(axis, x, dy, rows, cols, mu, v, batch_stats, eps, eps_outside, g, dx,
                             dg, m.out(dbeta, rows));
   }
-  void embedding_forward(const T* table, Index dim, Index vocab, const T* idx, Index L,
-                         Index cols, T* out) override {
+  void embedding_forward(const T* table, Index dim, Index vocab, const T* idx, Index L, Index cols,
+                         T* out) override {
     Mirror m(*m_d, m_pool);
     const T* t = m.in(table, dim * vocab);
     const T* i = m.in(idx, L * cols);
     m_d->embedding_forward(t, dim, vocab, i, L, cols, m.out(out, L * dim * cols));
   }
-  void embedding_backward(const T* dOut, Index dim, Index vocab, const T* idx, Index L,
-                          Index cols, T* dtable) override {
+  void embedding_backward(const T* dOut, Index dim, Index vocab, const T* idx, Index L, Index cols,
+                          T* dtable) override {
     Mirror m(*m_d, m_pool);
     const T* d = m.in(dOut, L * dim * cols);
     const T* i = m.in(idx, L * cols);

@@ -149,16 +149,15 @@ class Backend : public Device {
   /// Y = γ ⊙ (X - μ)·r + β (eigennet/normalization.h) with statistics per row (axis Batch) or per
   /// column (axis Features). X, Y (rows, cols); mean, var (rows or cols) computed from X when
   /// compute_stats, else read; gamma, beta (rows) may be null.
-  virtual void normalize_forward(NormAxis axis, const T* X, Index rows, Index cols, T* mean,
-                                 T* var, bool compute_stats, double eps, bool eps_outside,
-                                 const T* gamma, const T* beta, T* Y) = 0;
+  virtual void normalize_forward(NormAxis axis, const T* X, Index rows, Index cols, T* mean, T* var,
+                                 bool compute_stats, double eps, bool eps_outside, const T* gamma,
+                                 const T* beta, T* Y) = 0;
 
   /// Gradients of normalize_forward from dY (rows, cols): dX (may be null; statistics of the
   /// batch when batch_stats, constants otherwise), dgamma and dbeta (rows, may be null).
   virtual void normalize_backward(NormAxis axis, const T* X, const T* dY, Index rows, Index cols,
                                   const T* mean, const T* var, bool batch_stats, double eps,
-                                  bool eps_outside, const T* gamma, T* dX, T* dgamma,
-                                  T* dbeta) = 0;
+                                  bool eps_outside, const T* gamma, T* dX, T* dgamma, T* dbeta) = 0;
 
   /// Embedding lookup: out rows [k·dim, (k+1)·dim) of column j = table(:, idx(k, j)), with idx
   /// (L, cols) integers stored as T, table (dim, vocab), out (L·dim, cols). An index outside

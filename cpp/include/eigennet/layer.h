@@ -37,9 +37,9 @@ struct LayerSpec {
 /// One weight of a layer, in Keras's order and shape (a Dense kernel is (n_inputs, units) in C
 /// order, i.e. (units, n_inputs) column-major).
 struct WeightSpec {
-  std::string name;           // "kernel", "bias", "gamma", "moving_mean", ...
-  std::vector<Index> shape;   // Keras's shape
-  bool state = false;         // non-trainable state (state buffer), never optimised
+  std::string name;               // "kernel", "bias", "gamma", "moving_mean", ...
+  std::vector<Index> shape;       // Keras's shape
+  bool state = false;             // non-trainable state (state buffer), never optimised
   Index fan_in = 1, fan_out = 1;  // for the variance-scaling initialisers
   Index size() const;
 };

@@ -177,8 +177,8 @@ class Model {
   std::vector<Index> m_layer_width, m_param_offset, m_param_size, m_stats_offset;
   std::vector<bool> m_trainable_next;
   std::vector<Node> m_nodes;
-  std::vector<Index> m_consumers;   // per value id: uses as a node input or output
-  std::vector<bool> m_needs_grad;   // per value id: some trainable parameter is upstream
+  std::vector<Index> m_consumers;  // per value id: uses as a node input or output
+  std::vector<bool> m_needs_grad;  // per value id: some trainable parameter is upstream
   Index m_n_params = 0, m_n_stats = 0, m_n_trainable = 0;
   std::vector<std::pair<Index, Index>> m_segments;  // trainable (offset, size) ranges
   Rng m_rng;

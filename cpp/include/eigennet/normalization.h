@@ -44,8 +44,7 @@ EIGENNET_HD inline void line_moments(const T* x, Index n, Index step, T* mean, T
 /// y_i = γ_i · (x_i - μ) · r + β_i along a line; gamma and beta may be null (1 and 0).
 template <typename T>
 EIGENNET_HD inline void normalize_line(const T* x, T* y, Index n, Index step, T mean, T r,
-                                       const T* gamma, Index g_step, const T* beta,
-                                       Index b_step) {
+                                       const T* gamma, Index g_step, const T* beta, Index b_step) {
   for (Index i = 0; i < n; ++i) {
     const T g = gamma ? gamma[i * g_step] : T(1);
     const T b = beta ? beta[i * b_step] : T(0);
@@ -57,9 +56,9 @@ EIGENNET_HD inline void normalize_line(const T* x, T* y, Index n, Index step, T 
 ///   dx̂ = γ ⊙ dy,   dx = r/n · (n·dx̂ - Σdx̂ - x̂ · Σ(dx̂ ⊙ x̂));
 /// with given (constant) statistics dx = r · dx̂.
 template <typename T>
-EIGENNET_HD inline void normalize_line_backward(const T* x, const T* dy, T* dx, Index n,
-                                                Index step, T mean, T r, const T* gamma,
-                                                Index g_step, bool batch_stats) {
+EIGENNET_HD inline void normalize_line_backward(const T* x, const T* dy, T* dx, Index n, Index step,
+                                                T mean, T r, const T* gamma, Index g_step,
+                                                bool batch_stats) {
   T s1 = 0, s2 = 0;
   if (batch_stats)
     for (Index i = 0; i < n; ++i) {

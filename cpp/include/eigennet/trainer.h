@@ -13,13 +13,13 @@ namespace eigennet {
 
 /// Running totals reported to a progress function and returned at the end of a pass.
 struct PassResult {
-  Index samples = 0;            // samples processed
-  Index batches = 0;            // batches processed
-  double loss = 0.0;            // mean loss (regularisation included) over processed samples
+  Index samples = 0;  // samples processed
+  Index batches = 0;  // batches processed
+  double loss = 0.0;  // mean loss (regularisation included) over processed samples
   // Means over processed samples: with several outputs each output's loss first, then every
   // output's metrics in order.
   std::vector<double> metrics;
-  bool stopped = false;         // the progress function asked to stop
+  bool stopped = false;  // the progress function asked to stop
 };
 
 /// Called at most every `interval` seconds and after the last batch; returning false stops the

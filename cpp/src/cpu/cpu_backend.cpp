@@ -94,8 +94,8 @@ class CpuBackend final : public Backend<T> {
     else
       for (Index i = 0; i < n; ++i) y[i] = a * x[i] + b * y[i];
   }
-  void copy_rows(const T* src, Index src_rows, Index src_row, T* dst, Index dst_rows,
-                 Index dst_row, Index n_rows, Index cols) override {
+  void copy_rows(const T* src, Index src_rows, Index src_row, T* dst, Index dst_rows, Index dst_row,
+                 Index n_rows, Index cols) override {
     for (Index j = 0; j < cols; ++j)
       std::memcpy(dst + j * dst_rows + dst_row, src + j * src_rows + src_row, sizeof(T) * n_rows);
   }
@@ -120,15 +120,15 @@ class CpuBackend final : public Backend<T> {
         const T* x = X + l * line_step;
         if (compute_stats) line_moments(x, len, step, mean + l, var + l);
         const T r = norm_inv_std(var[l], eps, eps_outside);
-        normalize_line(x, Y + l * line_step, len, step, mean[l], r, gamma ? gamma + (by_row ? l : 0) : nullptr,
-                       by_row ? 0 : 1, beta ? beta + (by_row ? l : 0) : nullptr, by_row ? 0 : 1);
+        normalize_line(x, Y + l * line_step, len, step, mean[l], r,
+                       gamma ? gamma + (by_row ? l : 0) : nullptr, by_row ? 0 : 1,
+                       beta ? beta + (by_row ? l : 0) : nullptr, by_row ? 0 : 1);
       }
     });
   }
   void normalize_backward(NormAxis axis, const T* X, const T* dY, Index rows, Index cols,
                           const T* mean, const T* var, bool batch_stats, double eps,
-                          bool eps_outside, const T* gamma, T* dX, T* dgamma,
-                          T* dbeta) override {
+                          bool eps_outside, const T* gamma, T* dX, T* dgamma, T* dbeta) override {
     const bool by_row = axis == NormAxis::Batch;
     const Index n_lines = by_row ? rows : cols, len = by_row ? cols : rows;
     const Index step = by_row ? rows : 1, line_step = by_row ? 1 : rows;
@@ -148,8 +148,8 @@ class CpuBackend final : public Backend<T> {
                                 batch_stats);
     });
   }
-  void embedding_forward(const T* table, Index dim, Index vocab, const T* idx, Index L,
-                         Index cols, T* out) override {
+  void embedding_forward(const T* table, Index dim, Index vocab, const T* idx, Index L, Index cols,
+                         T* out) override {
     for (Index j = 0; j < cols; ++j)
       for (Index k = 0; k < L; ++k) {
         const T v = idx[j * L + k];
@@ -160,8 +160,8 @@ class CpuBackend final : public Backend<T> {
           std::fill(dst, dst + dim, T(0));
       }
   }
-  void embedding_backward(const T* dOut, Index dim, Index vocab, const T* idx, Index L,
-                          Index cols, T* dtable) override {
+  void embedding_backward(const T* dOut, Index dim, Index vocab, const T* idx, Index L, Index cols,
+                          T* dtable) override {
     std::fill(dtable, dtable + dim * vocab, T(0));
     for (Index j = 0; j < cols; ++j)
       for (Index k = 0; k < L; ++k) {

@@ -56,8 +56,7 @@ class BatchNormalization final : public Layer<T> {
     T* dgamma = m_scale ? a.grads : nullptr;
     T* dbeta = m_center ? a.grads + (m_scale ? m_width : 0) : nullptr;
     a.be.normalize_backward(NormAxis::Batch, a.in[0], a.d_out, m_width, a.batch, mean, var,
-                            m_batch_stats, m_eps, false, gamma(a.params), a.d_in[0], dgamma,
-                            dbeta);
+                            m_batch_stats, m_eps, false, gamma(a.params), a.d_in[0], dgamma, dbeta);
   }
 
  private:

@@ -23,12 +23,12 @@ Index positive(const LayerSpec& spec, const char* key, Index limit);
 }  // namespace eigennet::layers
 
 /// Defines make_<name>() for a layer class template, for float and double.
-#define EIGENNET_LAYER_FACTORY(name, Class)                                   \
-  namespace eigennet::layers {                                                \
-  template <typename T>                                                       \
-  std::unique_ptr<Layer<T>> make_##name(const LayerSpec& spec) {              \
-    return std::make_unique<Class<T>>(spec);                                  \
-  }                                                                           \
-  template std::unique_ptr<Layer<float>> make_##name<float>(const LayerSpec&); \
+#define EIGENNET_LAYER_FACTORY(name, Class)                                      \
+  namespace eigennet::layers {                                                   \
+  template <typename T>                                                          \
+  std::unique_ptr<Layer<T>> make_##name(const LayerSpec& spec) {                 \
+    return std::make_unique<Class<T>>(spec);                                     \
+  }                                                                              \
+  template std::unique_ptr<Layer<float>> make_##name<float>(const LayerSpec&);   \
   template std::unique_ptr<Layer<double>> make_##name<double>(const LayerSpec&); \
   }

@@ -9,8 +9,10 @@ class Concatenate final : public Layer<T> {
   explicit Concatenate(const LayerSpec& s) : m_spec(s) { check_keys(s, {}); }
   Index build(const std::vector<Index>& in_widths) override {
     if (in_widths.size() < 2)
-      bad_value(m_spec, "A `Concatenate` layer should be called on a list of at least 2 inputs. "
-                        "Received: " + std::to_string(in_widths.size()) + " input(s).");
+      bad_value(m_spec,
+                "A `Concatenate` layer should be called on a list of at least 2 inputs. "
+                "Received: " +
+                    std::to_string(in_widths.size()) + " input(s).");
     m_widths = in_widths;
     m_total = 0;
     for (Index w : in_widths) m_total += w;

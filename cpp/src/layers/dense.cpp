@@ -27,7 +27,7 @@ class Dense final : public Layer<T> {
     constexpr Index kMaxParams = Index(1) << 40;
     if (m_units > kMaxParams / m_in)
       bad_value(m_spec, "a kernel of " + std::to_string(m_in) + " x " + std::to_string(m_units) +
-                       " is too large");
+                            " is too large");
     return m_units;
   }
   std::vector<WeightSpec> weights() const override {
@@ -47,7 +47,8 @@ class Dense final : public Layer<T> {
   }
   void backward(const BackwardArgs<T>& a) override {
     const T* Z = m_act == Activation::Linear ? a.out : a.work;
-    if (!a.logits_grad) a.be.activation_backward(m_act, Z, a.out, a.d_out, a.d_out, m_units, a.batch);
+    if (!a.logits_grad)
+      a.be.activation_backward(m_act, Z, a.out, a.d_out, a.d_out, m_units, a.batch);
     a.be.dense_backward(a.params, a.in[0], a.d_out, a.grads,
                         m_use_bias ? a.grads + m_units * m_in : nullptr, a.d_in[0], m_units, m_in,
                         a.batch);

@@ -8,7 +8,9 @@ template <typename T>
 class Dropout final : public Layer<T> {
  public:
   explicit Dropout(const LayerSpec& s)
-      : m_spec(s), m_rate(s.get_num("rate", 0)), m_has_seed(s.has("seed")),
+      : m_spec(s),
+        m_rate(s.get_num("rate", 0)),
+        m_has_seed(s.has("seed")),
         m_seed(static_cast<std::uint64_t>(s.get_int("seed", 0))) {
     check_keys(s, {"rate", "seed"});
     if (!(m_rate >= 0.0 && m_rate < 1.0))

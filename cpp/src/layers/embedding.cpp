@@ -20,8 +20,8 @@ class Embedding final : public Layer<T> {
     // Indices travel as T: beyond 2^24 (float) or 2^53 (double) they would not be exact.
     const Index exact = Index(1) << (sizeof(T) == 4 ? 24 : 53);
     if (m_vocab > exact)
-      bad_value(s, "input_dim " + std::to_string(m_vocab) + " is above " +
-                       std::to_string(exact) + ", the largest index this dtype holds exactly.");
+      bad_value(s, "input_dim " + std::to_string(m_vocab) + " is above " + std::to_string(exact) +
+                       ", the largest index this dtype holds exactly.");
     if (m_dim > (Index(1) << 40) / m_vocab) bad_value(s, "the embedding table is too large.");
     if (!(std::isfinite(m_l1) && m_l1 >= 0 && std::isfinite(m_l2) && m_l2 >= 0))
       bad_value(s, "regularisation factors must be finite and >= 0.");

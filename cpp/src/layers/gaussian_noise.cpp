@@ -9,7 +9,9 @@ template <typename T>
 class GaussianNoise final : public Layer<T> {
  public:
   explicit GaussianNoise(const LayerSpec& s)
-      : m_spec(s), m_stddev(s.get_num("stddev", 0)), m_has_seed(s.has("seed")),
+      : m_spec(s),
+        m_stddev(s.get_num("stddev", 0)),
+        m_has_seed(s.has("seed")),
         m_seed(static_cast<std::uint64_t>(s.get_int("seed", 0))) {
     check_keys(s, {"stddev", "seed"});
     if (!(m_stddev >= 0.0 && std::isfinite(m_stddev)))

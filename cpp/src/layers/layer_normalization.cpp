@@ -29,9 +29,8 @@ class LayerNormalization final : public Layer<T> {
   }
   Index workspace(Index batch) const override { return 2 * batch; }  // per-sample statistics
   const T* forward(const ForwardArgs<T>& a) override {
-    a.be.normalize_forward(NormAxis::Features, a.in[0], m_width, a.batch, a.work,
-                           a.work + a.batch, true, m_eps, false, gamma(a.params),
-                           beta(a.params), a.out);
+    a.be.normalize_forward(NormAxis::Features, a.in[0], m_width, a.batch, a.work, a.work + a.batch,
+                           true, m_eps, false, gamma(a.params), beta(a.params), a.out);
     return a.out;
   }
   void backward(const BackwardArgs<T>& a) override {

@@ -16,15 +16,15 @@ class Normalization final : public Layer<T> {
             {"variance", {m_width}, true, m_width, m_width}};
   }
   const T* forward(const ForwardArgs<T>& a) override {
-    a.be.normalize_forward(NormAxis::Batch, a.in[0], m_width, a.batch, a.state,
-                           a.state + m_width, false, kEpsilon, true, nullptr, nullptr, a.out);
+    a.be.normalize_forward(NormAxis::Batch, a.in[0], m_width, a.batch, a.state, a.state + m_width,
+                           false, kEpsilon, true, nullptr, nullptr, a.out);
     return a.out;
   }
   void backward(const BackwardArgs<T>& a) override {
     if (!a.d_in[0]) return;
     a.be.normalize_backward(NormAxis::Batch, a.in[0], a.d_out, m_width, a.batch, a.state,
-                            a.state + m_width, false, kEpsilon, true, nullptr, a.d_in[0],
-                            nullptr, nullptr);
+                            a.state + m_width, false, kEpsilon, true, nullptr, a.d_in[0], nullptr,
+                            nullptr);
   }
 
  private:

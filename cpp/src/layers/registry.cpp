@@ -4,10 +4,11 @@
 
 #include "layers/common.h"
 
-#define EIGENNET_LAYER_KINDS(X)                                                            \
-  X(dense) X(dropout) X(activation) X(identity) X(add) X(subtract) X(multiply) X(average) \
-      X(concatenate) X(batch_normalization) X(layer_normalization) X(normalization)      \
-          X(embedding) X(gaussian_noise) X(gaussian_dropout)
+#define EIGENNET_LAYER_KINDS(X)                                                                 \
+  X(dense)                                                                                      \
+  X(dropout) X(activation) X(identity) X(add) X(subtract) X(multiply) X(average) X(concatenate) \
+      X(batch_normalization) X(layer_normalization) X(normalization) X(embedding)               \
+          X(gaussian_noise) X(gaussian_dropout)
 
 namespace eigennet {
 namespace layers {

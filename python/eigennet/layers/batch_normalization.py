@@ -60,7 +60,10 @@ class BatchNormalization(Layer):
         if isinstance(momentum, bool) or not isinstance(momentum, (int, float)):
             raise TypeError(f"momentum must be a float. Received: momentum={momentum!r}")
         if not (0 <= momentum <= 1) or not math.isfinite(momentum):
-            raise ValueError(f"momentum must be in [0, 1]. Received: momentum={momentum}")
+            raise ValueError(
+                f"`momentum` must be a float between 0 and 1 (inclusive). "
+                f"Received: momentum={momentum}"
+            )
         self.momentum = float(momentum)
         self.epsilon = check_epsilon(epsilon)
         self.center, self.scale = bool(center), bool(scale)
@@ -115,9 +118,7 @@ class BatchNormalization(Layer):
             "beta_initializer": initializers.serialize(self.beta_initializer),
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
-            "moving_variance_initializer": initializers.serialize(
-                self.moving_variance_initializer
-            ),
+            "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
         }
 
     @classmethod

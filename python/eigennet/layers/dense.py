@@ -91,7 +91,9 @@ class Dense(Layer):
 
     def _weight_decls(self) -> list[Any]:
         assert self._in_shapes is not None
-        decls = [("kernel", (self._in_shapes[0][0], self.units), False, self.kernel_initializer)]
+        decls: list[Any] = [
+            ("kernel", (self._in_shapes[0][0], self.units), False, self.kernel_initializer)
+        ]
         if self.use_bias:
             decls.append(("bias", (self.units,), False, self.bias_initializer))
         return decls

@@ -39,7 +39,7 @@ class Embedding(Layer):
     ) -> None:
         super().__init__(**kwargs)
         refuse("Embedding", embeddings_constraint=embeddings_constraint, mask_zero=mask_zero)
-        for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
+        for value in (input_dim, output_dim):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
                 raise ValueError(
                     f"Both `input_dim` and `output_dim` should be positive, "

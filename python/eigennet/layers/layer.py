@@ -53,10 +53,35 @@ class Node:
     """One application of a layer in a functional graph: its layer, input tensors and Keras's
     call-time `training` (None follows the pass)."""
 
+    _count = 0
+
     def __init__(self, layer: Any, inputs: list[KerasTensor], training: Optional[bool]) -> None:
         self.layer = layer
         self.inputs = inputs
         self.training = training
+        # Creation order: a node's inputs always come from earlier nodes, so sorting by it is a
+        # topological order, and the one in which the user wrote the graph (Keras's order).
+        Node._count += 1
+        self.serial = Node._count
+
+
+def reachable(outputs: Sequence[KerasTensor], known: set[int]) -> list[KerasTensor]:
+    """The tensors computed between `known` tensor ids and `outputs`, in creation order.
+    Raises ValueError (Keras's "Graph disconnected") for a path to an input not known."""
+    found: dict[int, KerasTensor] = {}
+    stack = list(outputs)
+    while stack:
+        t = stack.pop()
+        if id(t) in known or id(t) in found:
+            continue
+        if t._node is None:
+            raise ValueError(
+                f"Graph disconnected: cannot obtain value for tensor {t} (input {t.name!r} is "
+                "not among the model's inputs)."
+            )
+        found[id(t)] = t
+        stack.extend(t._node.inputs)
+    return sorted(found.values(), key=lambda t: (t._node.serial if t._node else 0, t._index))
 
 
 class KerasTensor:
@@ -147,9 +172,7 @@ class Layer:
     def _check_inputs(self, shapes: list[tuple[int, ...]]) -> None:
         """Raises ValueError for sample shapes this layer cannot take."""
         if not self._multi_input and len(shapes) != 1:
-            raise ValueError(
-                f"Layer {self.name!r} takes one input. Received {len(shapes)} inputs."
-            )
+            raise ValueError(f"Layer {self.name!r} takes one input. Received {len(shapes)} inputs.")
         if self._flat_only:
             for s in shapes:
                 if len(s) != 1:

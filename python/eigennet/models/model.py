@@ -10,7 +10,14 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from eigennet.layers.input_layer import InputLayer
-from eigennet.layers.layer import KerasTensor, Layer, Node, unique_name, write_checked
+from eigennet.layers.layer import (
+    KerasTensor,
+    Layer,
+    Node,
+    reachable,
+    unique_name,
+    write_checked,
+)
 from eigennet.models.net import _Net
 from eigennet.trainers.trainer import Trainer
 from eigennet.variables import Variable
@@ -18,6 +25,7 @@ from eigennet.variables import Variable
 
 def _flatten_struct(struct: Any, what: str) -> tuple[list[KerasTensor], Any]:
     """(tensors, structure): a tensor, a list/tuple of them, or a dict of them by name."""
+    keys: Any
     if isinstance(struct, KerasTensor):
         return [struct], None
     if isinstance(struct, dict):
@@ -95,38 +103,20 @@ class Model(Trainer):
             raise ValueError("The same input appears twice in the model's inputs.")
         self.inputs, self.outputs = ins, outs
         self._layers = self._collect_layers()
-        if not any(not isinstance(l, InputLayer) for l in self._layers):
+        if not any(not isinstance(lyr, InputLayer) for lyr in self._layers):
             raise ValueError("A model needs at least one layer between inputs and outputs.")
         self._build()
 
     def _collect_layers(self) -> list[Layer]:
         """Keras's `model.layers`: the input layers, then every layer (a nested model as one) in
         the order the graph first uses it."""
-        seen: dict[int, Layer] = {id(t._input_layer): t._input_layer for t in self.inputs}
         order: list[Layer] = [t._input_layer for t in self.inputs]
-        done: set[int] = {id(t) for t in self.inputs}
-        for out in self.outputs:
-            stack = [out]
-            while stack:
-                t = stack[-1]
-                if id(t) in done:
-                    stack.pop()
-                    continue
-                node: Optional[Node] = t._node
-                if node is None:
-                    raise ValueError(
-                        f"Graph disconnected: cannot obtain value for tensor {t} (input "
-                        f"{t.name!r} is not among the model's inputs)."
-                    )
-                pending = [x for x in node.inputs if id(x) not in done]
-                if pending:
-                    stack.extend(pending)
-                    continue
-                stack.pop()
-                done.add(id(t))
-                if id(node.layer) not in seen:
-                    seen[id(node.layer)] = node.layer
-                    order.append(node.layer)
+        seen = {id(layer) for layer in order}
+        for t in reachable(self.outputs, {id(t) for t in self.inputs}):
+            layer = t._layer
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                order.append(layer)
         return order
 
     def _build(self) -> None:
@@ -226,9 +216,9 @@ class Model(Trainer):
             layer.trainable = bool(value)
 
     def _all_layers(self) -> list[Any]:
-        out = []
+        out: list[Any] = []
         for layer in self.layers:
-            if getattr(layer, "_is_model", False):
+            if isinstance(layer, Model):
                 out.append(layer)
                 out.extend(layer._all_layers())
             elif not isinstance(layer, InputLayer):
@@ -303,9 +293,7 @@ class Model(Trainer):
                     f"Model {self.name!r} expects inputs of shape {mine.shape}, got {t.shape}."
                 )
         node = Node(self, tensors, None if training is None else bool(training))
-        outs = [
-            KerasTensor(o.shape, node, self.name, index=k) for k, o in enumerate(self.outputs)
-        ]
+        outs = [KerasTensor(o.shape, node, self.name, index=k) for k, o in enumerate(self.outputs)]
         return outs[0] if len(outs) == 1 else outs
 
     # Summary ------------------------------------------------------------------------------

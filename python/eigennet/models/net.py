@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from eigennet import _core, config
-from eigennet.layers.layer import KerasTensor, Layer, Node
+from eigennet.layers.layer import KerasTensor, Layer, Node, reachable
 from eigennet.utils import seeding
 
 _moves = [0]  # bumped whenever a layer's weights change home
@@ -51,35 +51,20 @@ def _plan(
     env: dict[int, int] = {id(t): k for k, t in enumerate(inputs)}
     n_in = len(inputs)
 
-    def resolve(target: KerasTensor, env: dict[int, int]) -> int:
-        stack = [target]
-        while stack:
-            t = stack[-1]
-            if id(t) in env:
-                stack.pop()
-                continue
-            node: Optional[Node] = t._node
-            if node is None:
-                raise ValueError(
-                    f"Graph disconnected: cannot obtain value for tensor {t} (input "
-                    f"{t.name!r} is not among the model's inputs)."
-                )
-            pending = [x for x in node.inputs if id(x) not in env]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
+    def expand(outs: Sequence[KerasTensor], env: dict[int, int]) -> list[int]:
+        for t in reachable(outs, set(env)):
+            node = t._node
+            assert node is not None
             ids = [env[id(x)] for x in node.inputs]
-            key = -id(node)  # a nested model's outputs, once per call
             if getattr(node.layer, "_is_model", False):
+                key = -id(node)  # a nested model is expanded once per call
                 if key not in env:
                     inner = node.layer
                     inner._require_built("its graph")
                     sub = {id(x): i for x, i in zip(inner.inputs, ids)}
-                    outs = [resolve(o, sub) for o in inner.outputs]
-                    env[key] = len(outs)
-                    for k, o in enumerate(outs):
+                    for k, o in enumerate(expand(inner.outputs, sub)):
                         env[key - 1 - k] = o
+                    env[key] = 1
                 env[id(t)] = env[key - 1 - t._index]
                 continue
             layer = node.layer
@@ -89,9 +74,9 @@ def _plan(
             training = -1 if node.training is None else int(node.training)
             nodes.append(_core.NodeSpec(layer_index[id(layer)], ids, training))
             env[id(t)] = n_in + len(nodes) - 1
-        return env[id(target)]
+        return [env[id(o)] for o in outs]
 
-    out_ids = [resolve(t, env) for t in outputs]
+    out_ids = expand(outputs, env)
     return layers, nodes, out_ids
 
 
@@ -103,24 +88,27 @@ class _Net:
         self.layers, nodes, out_ids = _plan(inputs, outputs)
         if not nodes:
             raise ValueError("A model needs at least one layer between inputs and outputs.")
-        self.input_shapes = [tuple(int(d) for d in t.shape[1:]) for t in inputs]
+        self.input_shapes = [tuple(int(d or 0) for d in t.shape[1:]) for t in inputs]
         self.input_widths = [math.prod(s) for s in self.input_shapes]
         self.n_inputs = sum(self.input_widths)
         self.input_shape: tuple[int, ...] = self.input_shapes[0]
-        self.output_shapes = [tuple(int(d) for d in t.shape[1:]) for t in outputs]
+        self.output_shapes = [tuple(int(d or 0) for d in t.shape[1:]) for t in outputs]
         self.output_widths = [math.prod(s) for s in self.output_shapes]
         self.n_outputs = sum(self.output_widths)
         n_params = 0
         for layer in self.layers:
             n_params += sum(math.prod(s) for _, s, state, _ in layer._weight_decls() if not state)
             _check_memory(n_params, self.dtype.itemsize, layer)
-        graph = _core.GraphSpec(self.input_widths, [l._spec() for l in self.layers], nodes, out_ids)
+        graph = _core.GraphSpec(
+            self.input_widths, [lyr._spec() for lyr in self.layers], nodes, out_ids
+        )
         core_cls = _core.Model32 if self.dtype == np.float32 else _core.Model64
         try:
             self.core = core_cls(graph, seeding.next_seed(), config.device())
         except (MemoryError, ValueError) as e:
             raise type(e)(f"Cannot build the model: {e}") from None
         self._index = {id(layer): i for i, layer in enumerate(self.layers)}
+        self.built_trainable = [bool(layer.trainable) for layer in self.layers]
         self._slices = [self._layout(i, layer) for i, layer in enumerate(self.layers)]
         # Embedding layers that read a model input directly check its indices at the edge.
         self.index_checks = [
@@ -137,7 +125,7 @@ class _Net:
             and len(self.output_shapes[0]) == 1
         )
         self._seen = -1
-        fresh = [l for l in self.layers if l._home is None and l._values is None]
+        fresh = [lyr for lyr in self.layers if lyr._home is None and lyr._values is None]
         for layer in fresh:
             i = self._index[id(layer)]
             for j, (_, _, _, init) in enumerate(layer._weight_decls()):
@@ -168,7 +156,14 @@ class _Net:
         """The one-layer net of eager calls, which also creates a lone layer's weights."""
         assert layer._in_shapes is not None
         net = layer._eager
-        if net is None or net.input_shapes != layer._in_shapes or net.dtype != config.floatx():
+        # trainable acts at build for eager calls (a frozen BatchNormalization normalises with
+        # its moving statistics), as there is no compile.
+        if (
+            net is None
+            or net.input_shapes != layer._in_shapes
+            or net.dtype != config.floatx()
+            or net.built_trainable != [layer.trainable]
+        ):
             inputs = [KerasTensor((None, *s)) for s in layer._in_shapes]
             out_shape = layer._output_sample_shape(layer._in_shapes)
             output = KerasTensor((None, *out_shape), Node(layer, inputs, None))
@@ -181,11 +176,12 @@ class _Net:
         """Adopts the weights of every layer whose home is another net (or the layer)."""
         if self._seen == _moves[0]:
             return
-        moved = [l for l in self.layers if l._home is not self]
+        moved = [lyr for lyr in self.layers if lyr._home is not self]
         if moved:
             params, stats = self.core.get_params(), self.core.get_stats()
             for layer in moved:
                 values = layer._home.layer_values(layer) if layer._home else layer._values
+                assert values is not None
                 for (state, o, shape), v in zip(self._slices[self._index[id(layer)]], values):
                     (stats if state else params)[o : o + math.prod(shape)] = np.asarray(
                         v, dtype=self.dtype

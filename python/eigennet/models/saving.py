@@ -49,9 +49,7 @@ def model_config(model: Any) -> dict[str, Any]:
         "class_name": "Functional",
         "name": model.name,
         "trainable": model.trainable,
-        "inputs": [
-            {"name": t._input_layer.name, "shape": list(t.shape[1:])} for t in model.inputs
-        ],
+        "inputs": [{"name": t._input_layer.name, "shape": list(t.shape[1:])} for t in model.inputs],
         "input_keys": model._input_keys if isinstance(model._input_keys, list) else None,
         "output_keys": model._output_keys if isinstance(model._output_keys, list) else None,
         "layers": [_layer_entry(layer) for layer in net.layers],
@@ -405,7 +403,7 @@ def load_model(
 
 
 def _load(arc: _Archive, compile: bool) -> Any:
-    from eigennet import losses, optimizers
+    from eigennet import optimizers
 
     meta = _check_metadata(arc, ("model",))
     cfg = arc.json("config.json")

@@ -26,8 +26,9 @@ def summary_lines(model: Any, line_length: Optional[int] = None) -> list[str]:
         if kind == "InputLayer":
             rows.append((f"{layer.name} ({kind})", str((None, *layer.shape)), "0"))
         elif getattr(layer, "_is_model", False) and layer.built:
-            rows.append((f"{layer.name} ({kind})", str(layer.output_shape),
-                         f"{layer.count_params():,}"))
+            rows.append(
+                (f"{layer.name} ({kind})", str(layer.output_shape), f"{layer.count_params():,}")
+            )
         elif layer.built:
             shape = (None, *layer._output_sample_shape(layer._in_shapes))
             rows.append((f"{layer.name} ({kind})", str(shape), f"{layer.count_params():,}"))

@@ -10,6 +10,7 @@ import numpy as np
 
 from eigennet import losses, metrics, optimizers
 from eigennet.callbacks.callback import Callback, CallbackList, History
+from eigennet.models.net import _moves as _MOVES
 from eigennet.trainers import data
 from eigennet.utils.progbar import Progbar, is_interactive
 
@@ -47,6 +48,8 @@ class Trainer:
     """Mixin of Model with Keras's training methods."""
 
     _net: Any
+    output_names: Any  # Model's properties
+    input_names: Any
 
     def _init_trainer(self) -> None:
         self.optimizer: Optional[optimizers.Optimizer] = None
@@ -148,9 +151,9 @@ class Trainer:
                 self._per_output(self.loss, "loss", None)  # raises with Keras's message
         else:
             loss_list = self._per_output(self.loss, "loss", None)
-        loss_objs = [losses.get(l) if l is not None else None for l in loss_list]
-        if n_out > 1 and any(l is None for l in loss_objs) and self.loss is not None:
-            missing = [n for n, l in zip(self.output_names, loss_objs) if l is None]
+        loss_objs = [losses.get(lyr) if lyr is not None else None for lyr in loss_list]
+        if n_out > 1 and any(lyr is None for lyr in loss_objs) and self.loss is not None:
+            missing = [n for n, lyr in zip(self.output_names, loss_objs) if lyr is None]
             raise ValueError(f"No loss given for output(s) {missing}: give one per output.")
         weights = [1.0] * n_out
         if self._loss_weights_spec is not None:
@@ -201,7 +204,7 @@ class Trainer:
     def _targets(self, y: Any, n: int) -> np.ndarray:
         """y checked and converted for this model's outputs and losses: (n, Σ target rows)."""
         net = self._net
-        names = [l.core_name if l is not None else "" for l in self._output_losses]
+        names = [lyr.core_name if lyr is not None else "" for lyr in self._output_losses]
         if len(net.output_widths) == 1:
             return data.targets(y, n, net.n_outputs, names[0], net.dtype)
         ys = self._per_output_data(y, "y")
@@ -418,8 +421,18 @@ class Trainer:
         self._fitting = True
         try:
             logs = self._epochs(
-                cbs, net, train_ds, val_ds, batch_size, val_batch, shuffle, steps, verbose,
-                batch_mode, initial_epoch, epochs,
+                cbs,
+                net,
+                train_ds,
+                val_ds,
+                batch_size,
+                val_batch,
+                shuffle,
+                steps,
+                verbose,
+                batch_mode,
+                initial_epoch,
+                epochs,
             )
         finally:
             self._fitting = False
@@ -543,15 +556,16 @@ class Trainer:
             and type(x) is np.ndarray
             and net is not None
             and net.fast
+            and net._seen == _MOVES[0]
             and x.dtype == net.dtype
             and x.ndim == 2
             and x.flags.c_contiguous
             and (batch_size is None or (type(batch_size) is int and batch_size > 0))
             and steps is None
         ):
-            # The common serving call: already the model's dtype and layout, silent. The core
-            # still checks the feature count and emptiness.
-            net.sync()
+            # The common serving call: already the model's dtype and layout, silent, every layer's
+            # weights at home in this model. The core still checks the feature count and
+            # emptiness.
             return net.core.predict_array(x, batch_size or _DEFAULT_BATCH)
         _unsupported({"steps": steps}, "predict")
         self._ensure_built(x)
