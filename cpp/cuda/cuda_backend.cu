@@ -62,6 +62,7 @@ enum class Op : std::uint64_t {
   Optimizer,
   Gather,
   Axpby,
+  Extremum,
   CopyRows,
   ScaleColumns,
   Normal,

@@ -164,6 +164,8 @@ void permutation(std::int64_t* idx, Index n, std::uint64_t seed, const SortScrat
 template <typename T>
 void axpby(Index n, T a, const T* x, T b, T* y, cudaStream_t s);
 template <typename T>
+void extremum(bool maximum, const T* a, const T* b, T* out, T* mask, Index n, cudaStream_t s);
+template <typename T>
 void copy_rows(const T* src, Index src_rows, Index src_row, T* dst, Index dst_rows, Index dst_row,
                Index n_rows, Index cols, cudaStream_t s);
 template <typename T>

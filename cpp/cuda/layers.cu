@@ -21,6 +21,15 @@ __global__ void axpby_kernel(Index n, T a, const T* x, T b, T* y) {
 }
 
 template <typename T>
+__global__ void extremum_kernel(bool maximum, const T* a, const T* b, T* out, T* mask, Index n) {
+  for (Index i = thread_index(); i < n; i += thread_stride()) {
+    const bool take_a = maximum ? a[i] >= b[i] : a[i] <= b[i];
+    out[i] = take_a ? a[i] : b[i];
+    mask[i] = take_a ? T(1) : T(0);
+  }
+}
+
+template <typename T>
 __global__ void copy_rows_kernel(const T* src, Index src_rows, Index src_row, T* dst,
                                  Index dst_rows, Index dst_row, Index n_rows, Index cols) {
   const Index n = n_rows * cols;
@@ -119,6 +128,11 @@ template <typename T>
 void axpby(Index n, T a, const T* x, T b, T* y, cudaStream_t s) {
   axpby_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(n, a, x, b, y);
   check_launch("axpby_kernel");
+}
+template <typename T>
+void extremum(bool maximum, const T* a, const T* b, T* out, T* mask, Index n, cudaStream_t s) {
+  extremum_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(maximum, a, b, out, mask, n);
+  check_launch("extremum_kernel");
 }
 template <typename T>
 void copy_rows(const T* src, Index src_rows, Index src_row, T* dst, Index dst_rows, Index dst_row,

@@ -185,6 +185,13 @@ class HostShim final : public Backend<T> {
     const T* dx = m.in(x, n);
     m_d->axpby(n, a, dx, b, m.out(y, n));
   }
+  void extremum(bool maximum, const T* a, const T* b, T* out, T* mask, Index n) override {
+    Mirror m(*m_d, m_pool);
+    const T* da = m.in(a, n);
+    const T* db = m.in(b, n);
+    T* o = m.out(out, n);
+    m_d->extremum(maximum, da, db, o, m.out(mask, n), n);
+  }
   void copy_rows(const T* src, Index src_rows, Index src_row, T* dst, Index dst_rows, Index dst_row,
                  Index n_rows, Index cols) override {
     Mirror m(*m_d, m_pool);

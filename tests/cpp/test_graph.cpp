@@ -219,6 +219,20 @@ INSTANTIATE_TEST_SUITE_P(
                       },
                       one(LossKind::MeanSquaredError),
                       {}},
+            GraphCase{"maximum_minimum_three_inputs",
+                      [] {
+                        GraphSpec g;
+                        g.input_widths = {3};
+                        g.layers = {dense(2),        dense(2, "tanh"), dense(2, "sigmoid"),
+                                    spec("maximum"), spec("minimum"),  spec("concatenate"),
+                                    dense(1)};
+                        g.nodes = {{0, {0}},    {1, {0}},    {2, {0}}, {3, {1, 2, 3}},
+                                   {4, {1, 2}}, {5, {4, 5}}, {6, {6}}};
+                        g.outputs = {7};
+                        return g;
+                      },
+                      one(LossKind::MeanSquaredError),
+                      {}},
             GraphCase{"two_outputs_weighted",
                       [] {
                         GraphSpec g;

@@ -433,3 +433,20 @@ def test_a_file_from_the_previous_format_still_loads():
         "Dense",
     ]
     model.fit(x, (x.sum(1) > 0).astype("float32"), epochs=1, verbose=0)
+
+
+def test_maximum_and_minimum_forward_and_step(f64):
+    r = _rng(12)
+    x, t = r.normal(size=(6, 3)), r.normal(size=(6, 2))
+    inp = en.Input((3,))
+    a, b = L.Dense(2)(inp), L.Dense(2)(inp)
+    model = en.Model(inp, L.Subtract()([L.Maximum()([a, b]), L.Minimum()([a, b])]))
+    Wa, ba, Wb, bb = model.get_weights()
+    za, zb = x @ Wa + ba, x @ Wb + bb
+    out = np.maximum(za, zb) - np.minimum(za, zb)  # |za - zb|
+    np.testing.assert_allclose(model.predict(x, verbose=0), out, rtol=1e-12)
+    dout = 2 * (out - t) / out.size
+    sign = np.where(za >= zb, 1.0, -1.0)
+    before, after = _sgd_step(model, x, t, lr=0.1)
+    np.testing.assert_allclose(after[0], before[0] - 0.1 * x.T @ (dout * sign), rtol=1e-10)
+    np.testing.assert_allclose(after[2], before[2] + 0.1 * x.T @ (dout * sign), rtol=1e-10)

@@ -134,6 +134,10 @@ class Backend : public Device {
   /// moving statistics).
   virtual void axpby(Index n, T a, const T* x, T b, T* y) = 0;
 
+  /// out = max(a, b) (or min) element-wise over n, and mask = 1 where a was taken (a >= b, or
+  /// a <= b: ties go to a, as TensorFlow's gradient of maximum does), 0 where b was.
+  virtual void extremum(bool maximum, const T* a, const T* b, T* out, T* mask, Index n) = 0;
+
   /// Rows [dst_row, dst_row + n_rows) of dst (dst_rows, cols) = rows [src_row, src_row + n_rows)
   /// of src (src_rows, cols): concatenation along the features and its inverse.
   virtual void copy_rows(const T* src, Index src_rows, Index src_row, T* dst, Index dst_rows,

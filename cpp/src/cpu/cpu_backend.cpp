@@ -94,6 +94,13 @@ class CpuBackend final : public Backend<T> {
     else
       for (Index i = 0; i < n; ++i) y[i] = a * x[i] + b * y[i];
   }
+  void extremum(bool maximum, const T* a, const T* b, T* out, T* mask, Index n) override {
+    for (Index i = 0; i < n; ++i) {
+      const bool take_a = maximum ? a[i] >= b[i] : a[i] <= b[i];
+      out[i] = take_a ? a[i] : b[i];
+      mask[i] = take_a ? T(1) : T(0);
+    }
+  }
   void copy_rows(const T* src, Index src_rows, Index src_row, T* dst, Index dst_rows, Index dst_row,
                  Index n_rows, Index cols) override {
     for (Index j = 0; j < cols; ++j)

@@ -4,11 +4,26 @@
 
 #include "layers/common.h"
 
-#define EIGENNET_LAYER_KINDS(X)                                                                 \
-  X(dense)                                                                                      \
-  X(dropout) X(activation) X(identity) X(add) X(subtract) X(multiply) X(average) X(concatenate) \
-      X(batch_normalization) X(layer_normalization) X(normalization) X(embedding)               \
-          X(gaussian_noise) X(gaussian_dropout)
+// clang-format off
+#define EIGENNET_LAYER_KINDS(X) \
+  X(dense)                      \
+  X(dropout)                    \
+  X(activation)                 \
+  X(identity)                   \
+  X(add)                        \
+  X(subtract)                   \
+  X(multiply)                   \
+  X(average)                    \
+  X(maximum)                    \
+  X(minimum)                    \
+  X(concatenate)                \
+  X(batch_normalization)        \
+  X(layer_normalization)        \
+  X(normalization)              \
+  X(embedding)                  \
+  X(gaussian_noise)             \
+  X(gaussian_dropout)
+// clang-format on
 
 namespace eigennet {
 namespace layers {

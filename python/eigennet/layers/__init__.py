@@ -14,7 +14,15 @@ from eigennet.layers.identity import Identity
 from eigennet.layers.input_layer import Input, InputLayer
 from eigennet.layers.layer import KerasTensor, Layer
 from eigennet.layers.layer_normalization import LayerNormalization
-from eigennet.layers.merging import Add, Average, Concatenate, Multiply, Subtract
+from eigennet.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+)
 from eigennet.layers.normalization import Normalization
 from eigennet.layers.reshape import Reshape
 
@@ -34,6 +42,8 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         GaussianNoise,
         Identity,
         LayerNormalization,
+        Maximum,
+        Minimum,
         Multiply,
         Normalization,
         Reshape,

@@ -1,4 +1,5 @@
-"""The merge layers: Add, Subtract, Multiply, Average (element-wise over inputs of one shape)
+"""The merge layers: Add, Subtract, Multiply, Average, Maximum, Minimum (element-wise over inputs
+of one shape)
 and Concatenate (along the features). Each takes a list of inputs, as in Keras."""
 
 from __future__ import annotations
@@ -60,6 +61,19 @@ class Average(_Merge):
     """The element-wise mean of its inputs."""
 
     _kind = "average"
+
+
+class Maximum(_Merge):
+    """The element-wise maximum of its inputs (the gradient goes to the input taken, the first
+    one on ties)."""
+
+    _kind = "maximum"
+
+
+class Minimum(_Merge):
+    """The element-wise minimum of its inputs."""
+
+    _kind = "minimum"
 
 
 class Concatenate(_Merge):
