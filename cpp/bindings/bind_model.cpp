@@ -1,8 +1,13 @@
 // Model32 / Model64 and DataSet32 / DataSet64: one model with its trainer per Python object.
 // Every pass releases the GIL and holds the model's mutex, so concurrent calls are serialised.
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "common.h"
@@ -13,6 +18,41 @@ namespace {
 
 template <typename T>
 struct PyModel;
+
+/// What a forked child must renew in every live model: its locks (a thread of the parent may
+/// have held them at fork, and that thread does not exist in the child).
+struct ForkSafe {
+  ForkSafe();
+  virtual ~ForkSafe();
+  virtual void renew_after_fork() noexcept = 0;
+};
+
+std::mutex& live_models_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::vector<ForkSafe*>& live_models() {
+  static std::vector<ForkSafe*> v;
+  return v;
+}
+
+void renew_models_after_fork() {
+  // Only the forking thread exists in the child: nothing else can hold these now.
+  new (&live_models_mutex()) std::mutex();
+  for (ForkSafe* m : live_models()) m->renew_after_fork();
+}
+
+ForkSafe::ForkSafe() {
+  static const int registered = pthread_atfork(nullptr, nullptr, &renew_models_after_fork);
+  (void)registered;
+  std::lock_guard<std::mutex> lock(live_models_mutex());
+  live_models().push_back(this);
+}
+ForkSafe::~ForkSafe() {
+  std::lock_guard<std::mutex> lock(live_models_mutex());
+  auto& v = live_models();
+  v.erase(std::remove(v.begin(), v.end(), this), v.end());
+}
 
 template <typename T>
 struct PyDataSet {
@@ -28,7 +68,7 @@ struct PyDataSet {
 };
 
 template <typename T>
-struct PyModel {
+struct PyModel : ForkSafe {
   PyModel(GraphSpec graph, std::uint64_t seed, const std::string& device)
       : model(std::move(graph), make_backend(device), seed), trainer(model) {}
 
@@ -93,29 +133,72 @@ struct PyModel {
     m_retired.push_back(std::move(d));
   }
 
+  /// Runs pass f(trainer, progress) with the GIL released and the model's mutex held, handing
+  /// Python's progress callback the paused pass: calls it makes on this thread (a Keras batch
+  /// callback reading weights, predicting, changing the learning rate) run inside the pass
+  /// without the lock instead of waiting for it forever. Training passes cannot nest.
   template <typename F>
-  auto locked(const py::object& callback, F&& f) {
+  auto locked(const py::object& callback, bool training, F&& f) {
     std::exception_ptr error;
-    ProgressFn progress = make_progress(callback, error);
-    decltype(f(progress)) result;
+    const ProgressFn python = make_progress(callback, error);
+    ProgressFn progress = [&](const PassResult& r) {
+      const std::thread::id previous = m_callback_thread.exchange(std::this_thread::get_id());
+      const bool keep_going = python(r);
+      m_callback_thread = previous;
+      return keep_going;
+    };
+    const bool nested = in_callback();
+    if (nested && (training || m_nested_pass))
+      throw py::value_error(std::string("This model is running a pass that called back into "
+                                        "Python: ") +
+                            (training ? "training it" : "a second nested pass") +
+                            " from there is not supported (reading weights, predicting and "
+                            "evaluating are).");
+    Trainer<T>& t = nested ? nested_trainer : trainer;
+    decltype(f(t, progress)) result;
     {
       py::gil_scoped_release release;
-      std::lock_guard<std::mutex> lock(trainer.mutex());
-      free_retired();
-      result = f(progress);
+      std::unique_lock<std::mutex> lock(trainer.mutex(), std::defer_lock);
+      if (!nested) {
+        lock.lock();
+        free_retired();
+      }
+      m_nested_pass = m_nested_pass || nested;
+      try {
+        result = f(t, progress);
+      } catch (...) {
+        if (nested) m_nested_pass = false;
+        throw;
+      }
+      if (nested) m_nested_pass = false;
     }
     if (error) std::rethrow_exception(error);
     return result;
   }
 
-  /// Runs f with the GIL released and the model's mutex held. Releasing first matters: a pass
-  /// holding the mutex takes the GIL for its progress callback.
+  /// True on the thread whose pass is inside a Python callback.
+  bool in_callback() const { return m_callback_thread.load() == std::this_thread::get_id(); }
+
+  /// Refuses what would change the running pass under its feet, from its own callbacks.
+  void refuse_in_callback(const char* what) const {
+    if (in_callback())
+      throw py::value_error(std::string("Cannot ") + what +
+                            " from a callback of the model's own running pass: do it after "
+                            "fit returns.");
+  }
+
+  /// Runs f with the GIL released and the model's mutex held (not retaken inside a callback of
+  /// the model's own pass, which holds it). Releasing the GIL first matters: a pass holding the
+  /// mutex takes the GIL for its progress callback.
   template <typename F>
-  void locked_call(F&& f) {
+  auto locked_call(F&& f) {
     py::gil_scoped_release release;
-    std::lock_guard<std::mutex> lock(trainer.mutex());
-    free_retired();
-    f();
+    std::unique_lock<std::mutex> lock(trainer.mutex(), std::defer_lock);
+    if (!in_callback()) {
+      lock.lock();
+      free_retired();
+    }
+    return f();
   }
 
   /// Runs f under the model's mutex. Small calls keep the GIL (releasing it costs more than they
@@ -123,6 +206,7 @@ struct PyModel {
   template <typename F>
   auto quick_call(double work, F&& f) {
     constexpr double kReleaseAbove = 1e6;  // multiply-adds, roughly 10 µs
+    if (in_callback()) return f();
     if (work < kReleaseAbove) {
       std::unique_lock<std::mutex> lock(trainer.mutex(), std::try_to_lock);
       if (lock.owns_lock()) {
@@ -130,10 +214,24 @@ struct PyModel {
         return f();
       }
     }
-    py::gil_scoped_release release;
-    std::lock_guard<std::mutex> lock(trainer.mutex());
-    free_retired();
-    return f();
+    return locked_call(std::forward<F>(f));
+  }
+
+  /// Sizes a buffer and fills it under the same lock: the size (the optimizer state's, which
+  /// compile changes) may change between an unlocked read and the copy.
+  template <typename Size, typename Fill>
+  py::array_t<T> sized_copy(Size size, Fill fill) {
+    for (;;) {
+      const Index n = locked_call(size);
+      py::array_t<T> out(n);
+      T* dst = out.mutable_data();
+      const bool done = locked_call([&] {
+        if (size() != n) return false;
+        fill(dst);
+        return true;
+      });
+      if (done) return out;
+    }
   }
 
   /// Outputs (n, n_outputs) for x in batches, without the DataSet object of the general path.
@@ -145,22 +243,44 @@ struct PyModel {
     py::array_t<T> out({n, model.n_outputs()});
     T* dst = out.mutable_data();
     const T* src = a.data();
-    quick_call(static_cast<double>(n) * model.n_params(), [&] {
+    const double work = static_cast<double>(n) * model.n_params();
+    constexpr double kOneCall = 1e8;  // multiply-adds: beyond this, poll Ctrl-C between batches
+    if (work < kOneCall) {
+      quick_call(work, [&] {
+        DataSet<T> data(model.backend(), src, model.n_inputs(), nullptr, 0, n);
+        return active_trainer().predict(data, batch_size, dst, {}, 0.1, training);
+      });
+      return out;
+    }
+    // A long call: in batches of at most kInferenceRows rows, so that Ctrl-C stops it within
+    // about one batch (rows are independent; training=True draws its noise per batch).
+    constexpr Index kInferenceRows = 4096;
+    const bool done = locked(py::none(), false, [&](Trainer<T>& t, const ProgressFn& p) {
       DataSet<T> data(model.backend(), src, model.n_inputs(), nullptr, 0, n);
-      return trainer.predict(data, batch_size, dst, {}, 0.1, training);
+      return t.predict(data, std::min(batch_size, kInferenceRows), dst, p, 0.1, training);
     });
+    (void)done;  // a stop comes with the Python error that locked() rethrows
     return out;
   }
 
   /// One update on (x, y) as one batch; returns the loss and metrics before the update.
   PassResult train_arrays(const py::handle& x, const py::handle& y, bool train,
                           const py::handle& sample_weight) {
+    if (train) refuse_in_callback("train it");
     std::shared_ptr<PyDataSet<T>> ds = dataset(x, y, sample_weight);
     const DataSet<T>& data = *ds->data;
     return quick_call(3.0 * data.size() * model.n_params(), [&] {
       return train ? trainer.fit_epoch(data, data.size(), false)
-                   : trainer.evaluate(data, data.size());
+                   : active_trainer().evaluate(data, data.size());
     });
+  }
+
+  void renew_after_fork() noexcept override {
+    new (&trainer.mutex()) std::mutex();
+    new (&nested_trainer.mutex()) std::mutex();
+    new (&m_retired_mutex) std::mutex();
+    m_callback_thread = std::thread::id();
+    m_nested_pass = false;
   }
 
   /// A data set holds this model's device memory and target layout: no other model may use it.
@@ -171,8 +291,13 @@ struct PyModel {
           "model's dataset().");
   }
 
+  /// The trainer of passes started from a callback of the running pass (its scratch is the
+  /// running pass's own otherwise).
+  Trainer<T>& active_trainer() { return in_callback() ? nested_trainer : trainer; }
+
   Model<T> model;
   Trainer<T> trainer;
+  Trainer<T> nested_trainer{model};
 
  private:
   /// Call with the model's mutex held.
@@ -182,6 +307,8 @@ struct PyModel {
     old.swap(m_retired);
   }
 
+  std::atomic<std::thread::id> m_callback_thread{};
+  bool m_nested_pass = false;  // a pass started from a callback is running
   // Declared last, so retired data sets are freed before the model's backend goes.
   std::mutex m_retired_mutex;
   std::vector<std::unique_ptr<DataSet<T>>> m_retired;
@@ -282,6 +409,7 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
               for (const auto& name : metrics[o]) l.metrics.push_back(metric_from_name(name));
               outputs.push_back(std::move(l));
             }
+            s.refuse_in_callback("compile the model");
             s.locked_call([&] { s.model.compile(outputs, opt); });
           },
           py::arg("losses"), py::arg("loss_weights"), py::arg("metrics"), py::arg("optimizer"))
@@ -299,18 +427,24 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
            })
       .def("get_state",
            [](M& s) {
-             py::array_t<T> out(s.model.n_state());
-             T* dst = out.mutable_data();
-             s.locked_call([&] { s.model.get_state(dst); });
-             return out;
+             return s.sized_copy([&] { return s.model.n_state(); },
+                                 [&](T* dst) { s.model.get_state(dst); });
            })
       .def("set_state",
            [](M& s, const py::handle& obj) {
+             check_numeric(obj, "optimizer state");
              Array<T> a = Array<T>::ensure(obj);
-             if (!a || a.ndim() != 1 || a.shape(0) != s.model.n_state())
-               throw py::value_error("optimizer state must be a vector of " +
-                                     std::to_string(s.model.n_state()) + " values");
-             s.locked_call([&] { s.model.set_state(a.data()); });
+             if (!a || a.ndim() != 1)
+               throw py::value_error("optimizer state must be a vector of values");
+             const T* src = a.data();
+             const Index n = a.shape(0);
+             s.locked_call([&] {
+               if (n != s.model.n_state())
+                 throw std::invalid_argument("optimizer state must be a vector of " +
+                                             std::to_string(s.model.n_state()) + " values, got " +
+                                             std::to_string(n));
+               s.model.set_state(src);
+             });
            })
       .def("get_rng_state",
            [](M& s) {
@@ -338,8 +472,8 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
           [](M& s, const D& d, Index batch_size, bool shuffle, const py::object& cb,
              double interval) {
             s.check_owner(d);
-            return s.locked(cb, [&](const ProgressFn& p) {
-              return s.trainer.fit_epoch(*d.data, batch_size, shuffle, p, interval);
+            return s.locked(cb, true, [&](Trainer<T>& t, const ProgressFn& p) {
+              return t.fit_epoch(*d.data, batch_size, shuffle, p, interval);
             });
           },
           py::arg("data"), py::arg("batch_size"), py::arg("shuffle"),
@@ -349,8 +483,8 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
           [](M& s, const D& d, Index batch_size, const py::object& cb, double interval) {
             s.check_owner(d);
             if (!d.data->y()) throw py::value_error("evaluate needs targets y.");
-            return s.locked(cb, [&](const ProgressFn& p) {
-              return s.trainer.evaluate(*d.data, batch_size, p, interval);
+            return s.locked(cb, false, [&](Trainer<T>& t, const ProgressFn& p) {
+              return t.evaluate(*d.data, batch_size, p, interval);
             });
           },
           py::arg("data"), py::arg("batch_size"), py::arg("callback") = py::none(),
@@ -361,8 +495,8 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
             s.check_owner(d);
             py::array_t<T> out({d.data->size(), s.model.n_outputs()});
             T* dst = out.mutable_data();
-            const bool done = s.locked(cb, [&](const ProgressFn& p) {
-              return s.trainer.predict(*d.data, batch_size, dst, p, interval);
+            const bool done = s.locked(cb, false, [&](Trainer<T>& t, const ProgressFn& p) {
+              return t.predict(*d.data, batch_size, dst, p, interval);
             });
             return py::make_tuple(out, done);
           },

@@ -226,6 +226,12 @@ class CudaBackend final : public Backend<T> {
     record({word(Op::Axpby), word(n), word(a), word(x), word(b), word(y)}, nullptr,
            [=](const DynSlot*) { cuda::axpby(n, a, x, b, y, s); });
   }
+  void extremum(bool maximum, const T* a, const T* b, T* out, T* mask, Index n) override {
+    issue_pending();
+    cudaStream_t s = stream();
+    record({word(Op::Extremum), word(maximum), word(a), word(b), word(out), word(mask), word(n)},
+           nullptr, [=](const DynSlot*) { cuda::extremum(maximum, a, b, out, mask, n, s); });
+  }
   void copy_rows(const T* src, Index src_rows, Index src_row, T* dst, Index dst_rows, Index dst_row,
                  Index n_rows, Index cols) override {
     issue_pending();
@@ -365,28 +371,17 @@ class CudaBackend final : public Backend<T> {
                       const T* grads, T* state, Index n) override {
     issue_pending();
     cudaStream_t s = stream();
-    const bool sgd = cfg.kind == OptimizerKind::SGD;
-    const OptimizerConsts<T> c{cfg.kind,
-                               sgd ? cfg.momentum != 0.0 : cfg.momentum > 0.0,
-                               cfg.nesterov,
-                               static_cast<T>(cfg.momentum),
-                               static_cast<T>(cfg.rho),
-                               static_cast<T>(cfg.epsilon),
-                               static_cast<T>(1.0 - cfg.beta_1),
-                               static_cast<T>(1.0 - cfg.beta_2)};
+    const UpdateConsts<T> c = update_consts<T>(cfg, lr, step);
+    const int slots = cfg.n_slots();
     DynSlot d{};
-    d.optimizer = {lr, 0.0};
-    if (cfg.kind == OptimizerKind::Adam) {
-      const double t = static_cast<double>(step + 1);
-      d.optimizer.alpha =
-          lr * std::sqrt(1.0 - std::pow(cfg.beta_2, t)) / (1.0 - std::pow(cfg.beta_1, t));
-    }
+    // The step's rates change on every replay; in double, cast in the kernel as on the CPU.
+    d.optimizer = {lr, update_consts<double>(cfg, lr, step).alpha};
     record({word(Op::Optimizer), word(c.kind), word(c.momentum), word(c.nesterov), word(c.mu),
             word(c.rho), word(c.eps), word(c.c1), word(c.c2), word(params), word(grads),
             word(state), word(n)},
            &d, [=](const DynSlot* dyn) {
              cuda::optimizer_step(c, d.optimizer, dyn ? &dyn->optimizer : nullptr, params, grads,
-                                  state, n, s);
+                                  state, n, slots, s);
            });
   }
 

@@ -14,6 +14,7 @@
 #include "eigennet/config.h"
 #include "eigennet/normalization.h"
 #include "eigennet/optimizer.h"
+#include "eigennet/optimizer_rules.h"
 
 namespace eigennet::cuda {
 
@@ -51,15 +52,6 @@ struct DynCarry {
   DynBlock block;
   int n;
   DynSlot* slots;
-};
-
-/// The optimizer's constants, cast to T as the CPU backend casts them.
-template <typename T>
-struct OptimizerConsts {
-  OptimizerKind kind;
-  bool momentum;  // SGD: momentum != 0; RMSprop: momentum > 0
-  bool nesterov;
-  T mu, rho, eps, c1, c2;  // c1 = 1 - β₁, c2 = 1 - β₂
 };
 
 /// Threads per block of the element-wise kernels.
@@ -123,9 +115,11 @@ void metric_sum(MetricKind kind, const T* A, const T* Y, Index n_out, Index batc
                 double weight, double* acc, cudaStream_t s);
 
 // optimizers.cu
+/// One step over n parameters; state holds n_slots arrays of n. c's lr and alpha come from d
+/// (or dyn, a replayed step's own).
 template <typename T>
-void optimizer_step(const OptimizerConsts<T>& c, OptimizerDyn d, const OptimizerDyn* dyn, T* w,
-                    const T* g, T* state, Index n, cudaStream_t s);
+void optimizer_step(const UpdateConsts<T>& c, OptimizerDyn d, const OptimizerDyn* dyn, T* w,
+                    const T* g, T* state, Index n, int n_slots, cudaStream_t s);
 /// Blocks of regularize's first pass: its partial sums need 2·kReduceBlocks doubles.
 constexpr int kReduceBlocks = 256;
 template <typename T>

@@ -193,6 +193,7 @@ void embedding_backward(const T* dOut, Index dim, Index vocab, const T* idx, Ind
 
 #define EIGENNET_INSTANTIATE(T)                                                                    \
   template void axpby<T>(Index, T, const T*, T, T*, cudaStream_t);                                 \
+  template void extremum<T>(bool, const T*, const T*, T*, T*, Index, cudaStream_t);                \
   template void copy_rows<T>(const T*, Index, Index, T*, Index, Index, Index, Index,               \
                              cudaStream_t);                                                        \
   template void scale_columns<T>(T*, Index, Index, const T*, cudaStream_t);                        \

@@ -1,63 +1,34 @@
 // Optimizer step and kernel regularisation of the CUDA backend: one kernel over the flat
-// parameter buffer (rules in eigennet/optimizer.h, written as the CPU backend writes them), and a
+// parameter buffer (the rules of eigennet/optimizer_rules.h, which the CPU backend runs too), and a
 // two-pass penalty sum whose block count and order are fixed, so it is deterministic.
 #include "cuda_check.cuh"
+#include "eigennet/optimizer_rules.h"
 #include "kernels.cuh"
 
 namespace eigennet::cuda {
 namespace {
 
 template <typename T>
-__global__ void optimizer_kernel(OptimizerConsts<T> c, OptimizerDyn d, const OptimizerDyn* dyn,
+__global__ void optimizer_kernel(UpdateConsts<T> c, OptimizerDyn d, const OptimizerDyn* dyn,
                                  T* __restrict__ w, const T* __restrict__ g, T* __restrict__ s0,
                                  T* __restrict__ s1, Index n) {
   if (dyn) d = *dyn;
-  const T lr = static_cast<T>(d.lr), alpha = static_cast<T>(d.alpha);
+  // Cast as update_consts() casts them on the CPU.
+  c.lr = static_cast<T>(d.lr);
+  c.alpha = static_cast<T>(d.alpha);
   for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += static_cast<Index>(gridDim.x) * blockDim.x) {
-    const T gi = g[i];
+    T wi = w[i];
+    T a = s0 ? s0[i] : T(0), b = s1 ? s1[i] : T(0);
     switch (c.kind) {
-      case OptimizerKind::SGD:
-        if (!c.momentum) {
-          w[i] -= lr * gi;
-        } else if (c.nesterov) {
-          const T m = c.mu * s0[i] - lr * gi;
-          s0[i] = m;
-          w[i] += c.mu * m - lr * gi;
-        } else {
-          const T m = c.mu * s0[i] - lr * gi;
-          s0[i] = m;
-          w[i] += m;
-        }
-        break;
-      case OptimizerKind::Adam: {
-        const T m = s0[i] + (gi - s0[i]) * c.c1;
-        const T v = s1[i] + (gi * gi - s1[i]) * c.c2;
-        s0[i] = m;
-        s1[i] = v;
-        w[i] -= (m * alpha) / (std::sqrt(v) + c.eps);
-        break;
-      }
-      case OptimizerKind::RMSprop: {
-        const T v = c.rho * s0[i] + (T(1) - c.rho) * gi * gi;
-        s0[i] = v;
-        const T inc = lr * gi / std::sqrt(v + c.eps);
-        if (c.momentum) {
-          const T m = c.mu * s1[i] + inc;
-          s1[i] = m;
-          w[i] -= m;
-        } else {
-          w[i] -= inc;
-        }
-        break;
-      }
-      case OptimizerKind::Adagrad: {
-        const T a = s0[i] + gi * gi;
-        s0[i] = a;
-        w[i] -= lr * gi / std::sqrt(a + c.eps);
-        break;
-      }
+      case OptimizerKind::SGD: sgd_rule(c, wi, g[i], a); break;
+      case OptimizerKind::Adam: adam_rule(c, wi, g[i], a, b); break;
+      case OptimizerKind::RMSprop: rmsprop_rule(c, wi, g[i], a, b); break;
+      case OptimizerKind::Adagrad: adagrad_rule(c, wi, g[i], a); break;
     }
+    w[i] = wi;
+    if (s0) s0[i] = a;
+    if (s1) s1[i] = b;
   }
 }
 
@@ -81,8 +52,7 @@ __global__ void regularize_kernel(const T* __restrict__ w, T* __restrict__ g, In
   for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += static_cast<Index>(gridDim.x) * blockDim.x) {
     const T wi = w[i];
-    const T sign = wi > T(0) ? T(1) : (wi < T(0) ? T(-1) : T(0));
-    if (g) g[i] += tl1 * sign + tl2 * wi;
+    if (g) g[i] += penalty_gradient(wi, tl1, tl2);
     p1 += std::abs(static_cast<double>(wi));
     p2 += static_cast<double>(wi) * wi;
   }
@@ -113,10 +83,10 @@ __global__ void penalty_kernel(const double* __restrict__ partials, double l1, d
 }  // namespace
 
 template <typename T>
-void optimizer_step(const OptimizerConsts<T>& c, OptimizerDyn d, const OptimizerDyn* dyn, T* w,
-                    const T* g, T* state, Index n, cudaStream_t s) {
-  optimizer_kernel<T>
-      <<<blocks_for(n), kThreads, 0, s>>>(c, d, dyn, w, g, state, state ? state + n : nullptr, n);
+void optimizer_step(const UpdateConsts<T>& c, OptimizerDyn d, const OptimizerDyn* dyn, T* w,
+                    const T* g, T* state, Index n, int n_slots, cudaStream_t s) {
+  optimizer_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(
+      c, d, dyn, w, g, n_slots > 0 ? state : nullptr, n_slots > 1 ? state + n : nullptr, n);
   check_launch("optimizer_kernel");
 }
 
@@ -130,10 +100,10 @@ void regularize(const T* w, T* g, Index n, double l1, double l2, double weight, 
   check_launch("penalty_kernel");
 }
 
-#define EIGENNET_INSTANTIATE(T)                                                                 \
-  template void optimizer_step<T>(const OptimizerConsts<T>&, OptimizerDyn, const OptimizerDyn*, \
-                                  T*, const T*, T*, Index, cudaStream_t);                       \
-  template void regularize<T>(const T*, T*, Index, double, double, double, double*, double*,    \
+#define EIGENNET_INSTANTIATE(T)                                                                  \
+  template void optimizer_step<T>(const UpdateConsts<T>&, OptimizerDyn, const OptimizerDyn*, T*, \
+                                  const T*, T*, Index, int, cudaStream_t);                       \
+  template void regularize<T>(const T*, T*, Index, double, double, double, double*, double*,     \
                               cudaStream_t);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)

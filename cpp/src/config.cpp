@@ -1,5 +1,7 @@
 #include "eigennet/config.h"
 
+#include <pthread.h>
+
 #include <stdexcept>
 #include <thread>
 #ifdef _OPENMP
@@ -58,6 +60,17 @@ int default_threads() {
 }
 
 int g_threads = default_threads();
+bool g_forked_child = false;
+
+// libgomp's thread pool does not survive fork: a child's first parallel region would wait for
+// threads that no longer exist. The child runs every kernel on one thread instead (results are
+// the same: they never depend on the thread count).
+void child_after_fork() {
+  g_forked_child = true;
+  g_threads = 1;
+}
+
+const int g_atfork_registered = pthread_atfork(nullptr, nullptr, &child_after_fork);
 
 }  // namespace
 
@@ -76,8 +89,17 @@ const char* metric_name(MetricKind k) { return reverse(kMetrics, static_cast<int
 
 void set_num_threads(int n) {
   if (n < 1) throw std::invalid_argument("num_threads must be >= 1, got " + std::to_string(n));
+  if (n > 1 && g_forked_child)
+    throw std::runtime_error(
+        "This process was forked from one that may have used OpenMP threads, whose pool does not "
+        "survive fork: it runs on 1 thread (num_threads=" +
+        std::to_string(n) +
+        " refused). Use the 'spawn' or 'forkserver' start method for processes that train on "
+        "several threads.");
   g_threads = n;
 }
+
+bool forked_child() { return g_forked_child; }
 
 int num_threads() { return g_threads; }
 

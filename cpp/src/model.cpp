@@ -290,6 +290,13 @@ void Model<T>::compile(std::vector<OutputLoss> outputs, const OptimizerConfig& o
     }
     if (is_sparse(l.loss) && m_output_widths[o] < 2)
       throw std::invalid_argument("Sparse categorical cross-entropy needs at least 2 outputs.");
+    // Integer labels travel as T: beyond 2^24 classes a float label is not exact.
+    constexpr Index kExactFloat = Index(1) << 24;
+    if (is_sparse(l.loss) && sizeof(T) == sizeof(float) && m_output_widths[o] > kExactFloat)
+      throw std::invalid_argument(
+          "Sparse labels of " + std::to_string(m_output_widths[o]) +
+          " classes are not exact in float32 (above 2**24): use float64 (set_floatx) or "
+          "one-hot targets.");
   }
   m_losses = std::move(outputs);
   m_optimizer = optimizer;
@@ -325,7 +332,31 @@ void Model<T>::get_state(T* out) const {
 }
 
 template <typename T>
+void Model<T>::set_iterations(std::int64_t step) {
+  if (step < 0) throw std::invalid_argument("iterations must be >= 0, got " + std::to_string(step));
+  m_step = step;
+}
+
+template <typename T>
 void Model<T>::set_state(const T* in) {
+  const int slots = m_optimizer.n_slots();
+  const OptimizerKind kind = m_optimizer.kind;
+  Index base = 0;
+  for (const auto& seg : m_segments)
+    for (int s = 0; s < slots; ++s, base += seg.second) {
+      const bool second_moment = (kind == OptimizerKind::Adam && s == 1) ||
+                                 (kind == OptimizerKind::RMSprop && s == 0) ||
+                                 kind == OptimizerKind::Adagrad;
+      for (Index i = base; i < base + seg.second; ++i)
+        if (!std::isfinite(static_cast<double>(in[i])) || (second_moment && in[i] < T(0)))
+          throw std::invalid_argument("Optimizer state value " +
+                                      std::to_string(static_cast<double>(in[i])) + " at index " +
+                                      std::to_string(i) + " is " +
+                                      (second_moment ? "not a finite value >= 0 (a second "
+                                                       "moment)"
+                                                     : "not finite") +
+                                      ": refusing the state.");
+    }
   m_backend->copy_to_device(m_state.data(), in, m_state.bytes());
 }
 

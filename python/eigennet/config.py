@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
 from eigennet import _core
 
 _FLOATX = "float32"
@@ -23,9 +28,40 @@ __all__ = [
 ]
 
 
+_LOCAL = threading.local()  # a floatx of this thread only, while load_model builds
+
+
 def floatx() -> str:
     """Returns the default float type of new models, `"float32"` or `"float64"`."""
-    return _FLOATX
+    return getattr(_LOCAL, "floatx", None) or _FLOATX
+
+
+@contextlib.contextmanager
+def _thread_floatx(value: str) -> Iterator[None]:
+    """Builds models of `value` on this thread only (loading a file of that dtype) without
+    touching the process-wide setting other threads see."""
+    previous = getattr(_LOCAL, "floatx", None)
+    _LOCAL.floatx = value
+    try:
+        yield
+    finally:
+        _LOCAL.floatx = previous
+
+
+@contextlib.contextmanager
+def _thread_limits(params: int, stats: int) -> Iterator[None]:
+    """Models built on this thread meanwhile may hold at most this many parameters and
+    statistics (a loaded file's arrays bound its architecture)."""
+    previous = getattr(_LOCAL, "limits", None)
+    _LOCAL.limits = (params, stats)
+    try:
+        yield
+    finally:
+        _LOCAL.limits = previous
+
+
+def _limits() -> Any:
+    return getattr(_LOCAL, "limits", None)
 
 
 def set_floatx(value: str) -> None:
@@ -52,6 +88,8 @@ def set_num_threads(n: int) -> None:
         raise TypeError(f"num_threads must be an int. Received: n={n!r}")
     if n < 1:
         raise ValueError(f"num_threads must be >= 1. Received: n={n}")
+    if n > 2**31 - 1:
+        raise ValueError(f"num_threads must be at most 2**31 - 1. Received: n={n}")
     _core.set_num_threads(n)
 
 

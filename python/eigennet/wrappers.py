@@ -98,13 +98,10 @@ def _clone_model(model: Model, keep_weights: bool) -> Model:
     from eigennet.models import saving
 
     cfg = saving.model_config(model)
-    previous = config.floatx()
-    if model._net is not None:
-        config.set_floatx(str(model._net.dtype))
-    try:
-        clone = saving._build_from_config(cfg, f"model {model.name!r}")
-    finally:
-        config.set_floatx(previous)
+    dtype = str(model._net.dtype) if model._net is not None else config.floatx()
+    clone = saving._with_floatx(
+        dtype, lambda: saving._build_from_config(cfg, f"model {model.name!r}")
+    )
     if keep_weights and model.built:
         clone.set_weights(model.get_weights())
     compiled = saving._compile_config(model)

@@ -57,9 +57,13 @@ inline bool is_sparse(LossKind k) {
          k == LossKind::SparseCategoricalCrossentropyLogits;
 }
 
-/// Sets the number of threads used by every kernel (>= 1). Results do not depend on it.
+/// Sets the number of threads used by every kernel (>= 1). Results do not depend on it. In a
+/// process made by fork it stays 1 (std::runtime_error for more): OpenMP's pool does not
+/// survive fork.
 void set_num_threads(int n);
 int num_threads();
+/// True in a process made by fork from one that loaded eigennet.
+bool forked_child();
 
 /// CPU kernel sets compiled into this build that this CPU can run, best first ("avx512",
 /// "avx2", "baseline" on x86-64; "neon" on aarch64; "native" for a -march=native build).

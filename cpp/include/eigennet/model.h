@@ -118,8 +118,12 @@ class Model {
   void check_targets(const T* Y, Index n) const;
   Index n_state() const { return m_optimizer.n_slots() * m_n_trainable; }
   std::int64_t iterations() const { return m_step; }
-  void set_iterations(std::int64_t step) { m_step = step; }
+  /// Throws std::invalid_argument for a negative count (Adam's bias correction needs t >= 1).
+  void set_iterations(std::int64_t step);
   void get_state(T* host_out) const;
+  /// Throws std::invalid_argument, changing nothing, for a non-finite value or a negative
+  /// second moment (Adam's v, RMSprop's v, Adagrad's accumulator), which would make the next
+  /// step NaN.
   void set_state(const T* host_in);
   /// Learning rate of the next step.
   double current_learning_rate() const { return m_optimizer.learning_rate.at(m_step); }

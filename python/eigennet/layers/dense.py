@@ -64,7 +64,11 @@ class Dense(Layer):
     ) -> None:
         super().__init__(**kwargs)
         # Keras raises ValueError for a non-integer as for a non-positive width.
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
+        if (
+            isinstance(units, bool)
+            or not isinstance(units, (int, np.integer))
+            or not 0 < units <= 2**40
+        ):
             raise ValueError(
                 f"Received an invalid value for `units`, expected a positive integer. "
                 f"Received: units={units!r}"

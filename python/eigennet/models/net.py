@@ -95,9 +95,18 @@ class _Net:
         self.output_shapes = [tuple(int(d or 0) for d in t.shape[1:]) for t in outputs]
         self.output_widths = [math.prod(s) for s in self.output_shapes]
         self.n_outputs = sum(self.output_widths)
-        n_params = 0
+        n_params = n_stats = 0
+        limits = config._limits()
         for layer in self.layers:
-            n_params += sum(math.prod(s) for _, s, state, _ in layer._weight_decls() if not state)
+            decls = layer._weight_decls()
+            n_params += sum(math.prod(s) for _, s, state, _ in decls if not state)
+            n_stats += sum(math.prod(s) for _, s, state, _ in decls if state)
+            if limits is not None and (n_params > limits[0] or n_stats > limits[1]):
+                raise ValueError(
+                    f"Layer {layer.name!r} needs more weights than the file holds "
+                    f"({n_params:,} parameters and {n_stats:,} statistics for "
+                    f"{limits[0]:,} and {limits[1]:,} values)."
+                )
             _check_memory(n_params, self.dtype.itemsize, layer)
         graph = _core.GraphSpec(
             self.input_widths, [lyr._spec() for lyr in self.layers], nodes, out_ids

@@ -293,12 +293,31 @@ class _Archive:
             return json.loads(self.read(name, _MAX_JSON_BYTES).decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ValueError(f"{self.path}: {name} is not valid JSON ({e}).") from None
+        except RecursionError:
+            raise ValueError(f"{self.path}: {name} is nested too deeply.") from None
+
+    def values(self, name: str, itemsize: int) -> int:
+        """How many values of itemsize bytes member `name` can hold (0 when absent)."""
+        if name not in self.names:
+            return 0
+        return self.zf.getinfo(name).file_size // itemsize
 
     def array(self, name: str, n: int, dtype: np.dtype) -> np.ndarray:
         raw = self.read(name, n * dtype.itemsize + _NPY_HEADER_MAX)
         try:
+            # The header first: its shape is checked before numpy allocates anything.
+            f = io.BytesIO(raw)
+            version = np.lib.format.read_magic(f)
+            header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, _, declared = header(f)
+            if declared != dtype or tuple(shape) != (n,):
+                raise ValueError(f"it declares {declared} {tuple(shape)}")
             a = np.lib.format.read_array(io.BytesIO(raw), allow_pickle=False)
-        except (ValueError, OSError, EOFError) as e:
+        except (ValueError, OSError, EOFError, TypeError) as e:
             raise ValueError(f"{self.path}: {name} is not a valid array ({e}).") from None
         if a.dtype != dtype or a.shape != (n,):
             raise ValueError(
@@ -376,7 +395,15 @@ def _model_from_config(cfg: Any) -> Any:
 def _build_from_config(cfg: Any, path: str) -> Any:
     try:
         return _model_from_config(cfg)
-    except (KeyError, TypeError, AttributeError, IndexError) as e:
+    except (
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        OverflowError,
+        RecursionError,
+        RuntimeError,
+    ) as e:
         raise ValueError(f"{path}: the model configuration is invalid ({e!r}).") from None
 
 
@@ -403,13 +430,20 @@ def load_model(
 
 
 def _load(arc: _Archive, compile: bool) -> Any:
+    from eigennet import config as en_config
     from eigennet import optimizers
 
     meta = _check_metadata(arc, ("model",))
     cfg = arc.json("config.json")
     if not isinstance(cfg, dict) or "model" not in cfg:
         raise ValueError(f"{arc.path}: config.json has no model.")
-    model = _with_floatx(meta["dtype"], lambda: _build_from_config(cfg["model"], arc.path))
+    # The archive's own arrays bound the architecture before anything is allocated.
+    itemsize = np.dtype(meta["dtype"]).itemsize
+    limits = (arc.values("params.npy", itemsize), arc.values("stats.npy", itemsize))
+    with en_config._thread_limits(*limits):
+        model = _with_floatx(meta["dtype"], lambda: _build_from_config(cfg["model"], arc.path))
+    if model._net is None:
+        raise ValueError(f"{arc.path}: the model has no layers or no input shape.")
     _read_weights(arc, model, np.dtype(meta["dtype"]))
     core = model._net.core
     dtype = model._net.dtype
@@ -452,12 +486,8 @@ def _read_weights(arc: _Archive, model: Any, saved: np.dtype) -> None:
 def _with_floatx(dtype: str, build: Any) -> Any:
     from eigennet import config as en_config
 
-    previous = en_config.floatx()
-    en_config.set_floatx(dtype)
-    try:
+    with en_config._thread_floatx(dtype):
         return build()
-    finally:
-        en_config.set_floatx(previous)
 
 
 def clone_model(model: Any) -> Any:

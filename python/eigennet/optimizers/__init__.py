@@ -6,6 +6,8 @@ import math
 import weakref
 from typing import Any, Union
 
+import numpy as np
+
 from eigennet import _core
 from eigennet.optimizers import schedules
 from eigennet.optimizers.schedules import LearningRateSchedule
@@ -63,6 +65,15 @@ class Optimizer:
 
     @iterations.setter
     def iterations(self, value: int) -> None:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, np.integer))
+            or not 0 <= value < 2**63
+        ):
+            raise ValueError(
+                f"iterations counts updates: it must be an int in [0, 2**63). "
+                f"Received: iterations={value!r}"
+            )
         self._iterations = int(value)
         core = self._core()
         if core is not None:

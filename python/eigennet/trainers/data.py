@@ -173,4 +173,6 @@ def positive_int(value: Any, name: str, allow_none: bool = False) -> Any:
         raise TypeError(f"{name} must be an int. Received: {name}={value!r}")
     if value <= 0:
         raise ValueError(f"{name} must be a positive int. Received: {name}={value}")
+    if value > 2**62:
+        raise ValueError(f"{name} must be at most 2**62. Received: {name}={value}")
     return int(value)
