@@ -103,9 +103,8 @@ struct PyModel : ForkSafe {
     const bool weighted = !sample_weight.is_none();
     if (weighted) {
       if (y.is_none()) throw py::value_error("sample_weight needs targets y.");
-      check_numeric(sample_weight, "sample_weight");
-      w = Array<T>::ensure(sample_weight);
-      if (!w || w.ndim() != 1 || w.shape(0) != n)
+      w = as_array<T>(sample_weight, "sample_weight");
+      if (w.ndim() != 1 || w.shape(0) != n)
         throw py::value_error("sample_weight must be a vector of " + std::to_string(n) +
                               " weights, one per sample");
       for (Index i = 0; i < n; ++i)
@@ -374,9 +373,8 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
            })
       .def("set_params",
            [](M& s, const py::handle& obj) {
-             check_numeric(obj, "params");
-             Array<T> a = Array<T>::ensure(obj);
-             if (!a || a.ndim() != 1 || a.shape(0) != s.model.n_params())
+             Array<T> a = as_array<T>(obj, "params");
+             if (a.ndim() != 1 || a.shape(0) != s.model.n_params())
                throw py::value_error("params must be a vector of " +
                                      std::to_string(s.model.n_params()) + " values");
              s.locked_call([&] { s.model.set_params(a.data()); });
@@ -390,9 +388,8 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
            })
       .def("set_stats",
            [](M& s, const py::handle& obj) {
-             check_numeric(obj, "stats");
-             Array<T> a = Array<T>::ensure(obj);
-             if (!a || a.ndim() != 1 || a.shape(0) != s.model.n_stats())
+             Array<T> a = as_array<T>(obj, "stats");
+             if (a.ndim() != 1 || a.shape(0) != s.model.n_stats())
                throw py::value_error("stats must be a vector of " +
                                      std::to_string(s.model.n_stats()) + " values");
              s.locked_call([&] { s.model.set_stats(a.data()); });
@@ -432,10 +429,8 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
            })
       .def("set_state",
            [](M& s, const py::handle& obj) {
-             check_numeric(obj, "optimizer state");
-             Array<T> a = Array<T>::ensure(obj);
-             if (!a || a.ndim() != 1)
-               throw py::value_error("optimizer state must be a vector of values");
+             Array<T> a = as_array<T>(obj, "optimizer state");
+             if (a.ndim() != 1) throw py::value_error("optimizer state must be a vector of values");
              const T* src = a.data();
              const Index n = a.shape(0);
              s.locked_call([&] {

@@ -23,8 +23,7 @@ std::pair<Index, Index> rows_cols(const Array<T>& a) {
 template <typename T>
 py::array activation(const std::string& name, const py::handle& x, bool derivative) {
   const Activation act = activation_from_name(name);
-  check_numeric(x, "x");
-  Array<T> z = Array<T>::ensure(x);
+  Array<T> z = as_array<T>(x, "x");
   auto [rows, cols] = rows_cols(z);
   Array<T> a(std::vector<py::ssize_t>(z.shape(), z.shape() + z.ndim()));
   Backend<T>& be = cpu_backend<T>();
@@ -42,14 +41,11 @@ py::array activation(const std::string& name, const py::handle& x, bool derivati
 template <typename T>
 py::tuple loss(const std::string& name, const py::handle& y_true, const py::handle& y_pred) {
   const LossKind kind = loss_from_name(name);
-  check_numeric(y_pred, "y_pred");
-  check_numeric(y_true, "y_true");
-  Array<T> p = Array<T>::ensure(y_pred);
-  if (!p || p.ndim() != 2) throw py::value_error("y_pred must be 2-D (samples, outputs).");
+  Array<T> p = as_array<T>(y_pred, "y_pred");
+  if (p.ndim() != 2) throw py::value_error("y_pred must be 2-D (samples, outputs).");
   const Index n = p.shape(0), k = p.shape(1);
   if (n == 0 || k == 0) throw py::value_error("y_pred is empty.");
-  Array<T> y = Array<T>::ensure(y_true);
-  if (!y) throw py::type_error("y_true must be numeric.");
+  Array<T> y = as_array<T>(y_true, "y_true");
   const Index n_y = is_sparse(kind) ? 1 : k;
   if (y.size() != n * n_y)
     throw py::value_error("y_true must hold " + std::to_string(n * n_y) + " values, got " +

@@ -27,12 +27,32 @@ inline void check_numeric(const py::handle& obj, const char* name) {
                          py::str(py::cast<py::array>(obj).dtype()).cast<std::string>() + "'");
 }
 
+/// obj as a C-contiguous array of T, converted once at the edge. TypeError naming `name` for
+/// anything but rectangular real numbers (objects, ragged lists, strings, complex numbers):
+/// numpy would otherwise fail silently, or guess.
+template <typename T>
+Array<T> as_array(const py::handle& obj, const char* name) {
+  py::object raw = py::reinterpret_borrow<py::object>(obj);
+  if (!py::isinstance<py::array>(obj)) {
+    try {
+      raw = py::module_::import("numpy").attr("asarray")(obj);
+    } catch (py::error_already_set&) {
+      throw py::type_error(std::string(name) +
+                           " must be real numbers: a numpy array or a rectangular list.");
+    }
+  }
+  check_numeric(raw, name);
+  Array<T> a = Array<T>::ensure(raw);
+  if (!a)
+    throw py::type_error(std::string(name) +
+                         " must be real numbers: a numpy array or a rectangular list.");
+  return a;
+}
+
 /// Converts obj to a 2-D C-contiguous (n, cols) array of T and checks its column count.
 template <typename T>
 Array<T> as_matrix(const py::handle& obj, const char* name, Index cols) {
-  check_numeric(obj, name);
-  Array<T> a = Array<T>::ensure(obj);
-  if (!a) throw py::type_error(std::string(name) + " must be convertible to a numeric array.");
+  Array<T> a = as_array<T>(obj, name);
   if (a.ndim() != 2)
     throw py::value_error(std::string(name) + " must be 2-D (samples, features), got " +
                           std::to_string(a.ndim()) + " dimensions");

@@ -326,3 +326,106 @@ def test_oversized_integers_get_clear_errors():
         en.Input((2**32, 2**32))
     with pytest.raises(ValueError, match="too large"):
         en.Input((2**62 + 1, 4))
+
+
+# Row 6 ---------------------------------------------------------------------------------------
+_LIMITED = """
+import resource, numpy as np, eigennet as en
+{limit}
+try:
+    en.Sequential([en.Input((1000,)), en.layers.Dense(200_000)])
+    print("built")
+except MemoryError as e:
+    print("refused", "can get" in str(e))
+m = en.Sequential([en.Input((10,)), en.layers.Dense(20_000), en.layers.Dense(1)])
+m.compile("sgd", "mse")
+x = np.zeros((50_000, 10), np.float32)
+try:
+    m.fit(x, np.zeros((50_000, 1)), batch_size=50_000, verbose=0)
+    print("trained")
+except MemoryError as e:
+    print("refused", "batch_size" in str(e))
+"""
+
+
+def test_memory_limits_of_rlimit_are_honoured_before_allocating():
+    # RLIMIT_AS of 1.5 GB beyond what the process already maps: a 200M-parameter layer and a
+    # full-batch fit whose workspaces need ~12 GB raise MemoryError instead of dying.
+    limit = (
+        "import re\n"
+        "vm = int(re.search(r'VmSize:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
+        "cap = vm * 1024 + 1_500_000_000\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (cap, cap))"
+    )
+    r = _run(_LIMITED.format(limit=limit), timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["refused", "True", "refused", "True"], r.stdout
+
+
+def _make_memory_cgroup(limit: int) -> tuple[str, str]:
+    """(folder, file to write a pid into) of a new memory cgroup (v2 or v1), or pytest.skip."""
+    name = f"eigennet-test-{os.getpid()}"
+    try:
+        with open("/sys/fs/cgroup/cgroup.controllers") as f:
+            if "memory" in f.read().split():
+                os.mkdir(f"/sys/fs/cgroup/{name}")
+                with open(f"/sys/fs/cgroup/{name}/memory.max", "w") as g:
+                    g.write(str(limit))
+                return f"/sys/fs/cgroup/{name}", f"/sys/fs/cgroup/{name}/cgroup.procs"
+    except OSError:
+        pass
+    try:
+        os.mkdir(f"/sys/fs/cgroup/memory/{name}")
+        with open(f"/sys/fs/cgroup/memory/{name}/memory.limit_in_bytes", "w") as g:
+            g.write(str(limit))
+        return f"/sys/fs/cgroup/memory/{name}", f"/sys/fs/cgroup/memory/{name}/cgroup.procs"
+    except OSError as e:
+        pytest.skip(f"cannot create a memory cgroup here ({e})")
+
+
+def test_memory_limits_of_a_cgroup_are_honoured_before_allocating():
+    group, procs = _make_memory_cgroup(1_500_000_000)
+    try:
+        code = f"import os\nopen({procs!r}, 'w').write(str(os.getpid()))\n"
+        r = _run(code + _LIMITED.format(limit=""), timeout=120)
+    finally:
+        try:
+            os.rmdir(group)
+        except OSError:
+            pass
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    assert r.stdout.split() == ["refused", "True", "refused", "True"], r.stdout
+
+
+# Row 12 --------------------------------------------------------------------------------------
+def test_raw_core_refuses_objects_ragged_lists_and_strings():
+    from eigennet import _core
+
+    for bad in (object(), [[1.0, 2.0], [3.0]], ["a", "b"], np.array([1 + 2j])):
+        with pytest.raises(TypeError, match="real numbers"):
+            _core.activation("relu", bad)
+        with pytest.raises(TypeError, match="real numbers"):
+            _core.loss("mean_squared_error", bad, np.zeros((2, 1)))
+    core = _model()._net.core
+    for bad in (object(), [[1.0], [2.0, 3.0]], ["x"]):
+        with pytest.raises(TypeError, match="real numbers"):
+            core.set_params(bad)
+        with pytest.raises(TypeError, match="real numbers"):
+            core.dataset(bad)
+
+
+# Row 15 --------------------------------------------------------------------------------------
+def test_a_data_set_of_one_model_is_refused_by_another():
+    small = _model()
+    inp = en.Input((4,))
+    two = en.Model(inp, [L.Dense(1)(inp), L.Dense(3)(inp)])
+    two.compile("sgd", ["mse", "mse"])
+    ds = small._net.core.dataset(np.ones((6, 4), np.float32), np.ones((6, 1)), np.ones(6))
+    for call in (
+        lambda: two._net.core.fit_epoch(ds, 2, False),
+        lambda: two._net.core.evaluate(ds, 2),
+        lambda: two._net.core.predict(ds, 2),
+    ):
+        with pytest.raises(ValueError, match="made by another model"):
+            call()
+    assert small._net.core.evaluate(ds, 2).samples == 6

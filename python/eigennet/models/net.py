@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -20,34 +20,96 @@ from eigennet.utils import seeding
 _moves = [0]  # bumped whenever a layer's weights change home
 
 
-def _physical_memory() -> float:
+def _read_int(path: str) -> Optional[int]:
     try:
-        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        with open(path) as f:
+            text = f.read().strip()
+        return int(text) if text.isdigit() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _cgroup_room() -> Optional[float]:
+    """Bytes this process's memory cgroup (v2, else v1) still allows, if it sets a limit."""
+    try:
+        with open("/proc/self/cgroup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # v2
+            base = f"/sys/fs/cgroup{path}"
+            limit, used = _read_int(f"{base}/memory.max"), _read_int(f"{base}/memory.current")
+        elif "memory" in controllers.split(","):
+            base = f"/sys/fs/cgroup/memory{path}"
+            limit = _read_int(f"{base}/memory.limit_in_bytes")
+            used = _read_int(f"{base}/memory.usage_in_bytes")
+        else:
+            continue
+        if limit is not None and limit < 2**60:
+            return float(limit - (used or 0))
+    return None
+
+
+def _rlimit_room() -> Optional[float]:
+    """Bytes of address space RLIMIT_AS still allows, if it is set."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, ValueError, OSError):
+        return None
+    if soft == resource.RLIM_INFINITY:
+        return None
+    used = 0
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    used = int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return float(soft - used)
+
+
+def available_memory() -> float:
+    """What the process can still get: physical memory, a container's cgroup limit and
+    RLIMIT_AS, whichever is smallest."""
+    try:
+        room = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     except (ValueError, OSError, AttributeError):
-        return float("inf")
+        room = float("inf")
+    for other in (_cgroup_room(), _rlimit_room()):
+        if other is not None:
+            room = min(room, other)
+    return room
 
 
 def _check_memory(n_params: int, itemsize: int, layer: Any) -> None:
     # Parameters, gradients and up to two optimizer slots: refuse early rather than let the
-    # allocation or the first touch of the pages exhaust the machine.
+    # allocation or the first touch of the pages exhaust the machine (or the container's limit:
+    # the kernel's OOM killer would end the process instead of an exception).
     needed = 4.0 * n_params * itemsize
-    available = _physical_memory()
+    available = available_memory()
     if needed > available:
         raise MemoryError(
             f"Layer {layer.name!r} brings the model to {n_params:,} parameters, which need about "
-            f"{needed / 2**30:,.1f} GiB for weights, gradients and optimizer state; this machine "
-            f"has {available / 2**30:,.1f} GiB."
+            f"{needed / 2**30:,.1f} GiB for weights, gradients and optimizer state; this process "
+            f"can get {available / 2**30:,.1f} GiB."
         )
 
 
 def _plan(
     inputs: Sequence[KerasTensor], outputs: Sequence[KerasTensor]
-) -> tuple[list[Layer], list[Any], list[int]]:
+) -> tuple[list[Layer], list[Any], list[int], list[int]]:
     """The core graph of inputs -> outputs: its layers (each once, in order of first use), its
-    nodes (value ids: inputs first) and its output ids. Nested models are inlined."""
+    nodes (value ids: inputs first), its output ids and each node's output width. Nested models
+    are inlined."""
     layers: list[Layer] = []
     layer_index: dict[int, int] = {}
     nodes: list[Any] = []
+    widths: list[int] = []
     env: dict[int, int] = {id(t): k for k, t in enumerate(inputs)}
     n_in = len(inputs)
 
@@ -73,11 +135,12 @@ def _plan(
                 layers.append(layer)
             training = -1 if node.training is None else int(node.training)
             nodes.append(_core.NodeSpec(layer_index[id(layer)], ids, training))
+            widths.append(math.prod(int(d or 0) for d in t.shape[1:]))
             env[id(t)] = n_in + len(nodes) - 1
         return [env[id(o)] for o in outs]
 
     out_ids = expand(outputs, env)
-    return layers, nodes, out_ids
+    return layers, nodes, out_ids, widths
 
 
 class _Net:
@@ -85,12 +148,14 @@ class _Net:
 
     def __init__(self, inputs: Sequence[KerasTensor], outputs: Sequence[KerasTensor]) -> None:
         self.dtype = np.dtype(config.floatx())
-        self.layers, nodes, out_ids = _plan(inputs, outputs)
+        self.layers, nodes, out_ids, widths = _plan(inputs, outputs)
         if not nodes:
             raise ValueError("A model needs at least one layer between inputs and outputs.")
         self.input_shapes = [tuple(int(d or 0) for d in t.shape[1:]) for t in inputs]
         self.input_widths = [math.prod(s) for s in self.input_shapes]
         self.n_inputs = sum(self.input_widths)
+        # Per sample of a batch: each node's output, gradient and workspace, and the inputs.
+        self.values_per_sample = 3 * sum(widths) + self.n_inputs
         self.input_shape: tuple[int, ...] = self.input_shapes[0]
         self.output_shapes = [tuple(int(d or 0) for d in t.shape[1:]) for t in outputs]
         self.output_widths = [math.prod(s) for s in self.output_shapes]
@@ -234,6 +299,18 @@ class _Net:
                 _, o, s = slices[j]
                 buf[o : o + math.prod(s)] = np.asarray(v, dtype=buf.dtype).reshape(-1)
             (self.core.set_stats if state else self.core.set_params)(buf)
+
+    def check_batch(self, batch: int, what: str) -> None:
+        """MemoryError, before anything is allocated, for a batch whose workspaces this process
+        cannot get."""
+        needed = float(batch) * self.values_per_sample * self.dtype.itemsize
+        available = available_memory()
+        if needed > available:
+            raise MemoryError(
+                f"A {what} batch of {batch:,} samples needs about {needed / 2**30:,.1f} GiB of "
+                f"workspace for this model; this process can get {available / 2**30:,.1f} GiB. "
+                "Use a smaller batch_size."
+            )
 
     # Running --------------------------------------------------------------------------------
     @classmethod

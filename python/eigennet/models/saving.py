@@ -44,7 +44,7 @@ def model_config(model: Any) -> dict[str, Any]:
             "input_shape": list(net.input_shape) if net is not None else None,
             "layers": [_layer_entry(layer) for layer in model._layers],
         }
-    _, nodes, outputs = _plan_of(model)
+    _, nodes, outputs, _ = _plan_of(model)
     return {
         "class_name": "Functional",
         "name": model.name,

@@ -169,18 +169,18 @@ class Trainer:
             per_metrics = [list(spec.values())[0] if isinstance(spec, dict) else spec]
             if isinstance(spec, dict):
                 self._per_output(spec, "metrics", [])
+        elif not spec:
+            per_metrics = [[] for _ in range(n_out)]
         elif isinstance(spec, dict) or (
             isinstance(spec, (list, tuple)) and all(isinstance(m, (list, tuple)) for m in spec)
         ):
             per_metrics = self._per_output(spec, "metrics", [])
-        elif spec:
+        else:
             raise ValueError(
                 "For a model with multiple outputs, `metrics` must be a dict keyed by output "
                 "name or a list with one list of metrics per output. Received: "
                 f"metrics={spec!r}"
             )
-        else:
-            per_metrics = [[] for _ in range(n_out)]
         per_metrics = [[m] if isinstance(m, str) else list(m or []) for m in per_metrics]
         core_losses, core_metrics, names = [], [], []
         for o, (lobj, width) in enumerate(zip(loss_objs, self._net.output_widths)):
@@ -407,6 +407,7 @@ class Trainer:
             val_ds = net.core.dataset(xa[split_at:], ya[split_at:], val_w)
             xa, ya = xa[:split_at], ya[:split_at]
             wa = None if wa is None else wa[:split_at]
+        net.check_batch(min(batch_size, len(xa)), "training")
         train_ds = net.core.dataset(xa, ya, wa)
         steps = math.ceil(len(xa) / batch_size)
 
@@ -528,6 +529,7 @@ class Trainer:
         )
         verbose = _resolve_verbose(verbose)
         ds = self._dataset(x, y, sample_weight)
+        self._net.check_batch(min(batch_size, ds.size), "evaluation")
         steps_n = math.ceil(ds.size / batch_size)
         bar = Progbar(steps_n, verbose) if verbose else None
         r = self._net.core.evaluate(ds, batch_size, self._epoch_progress(None, bar, steps_n))
@@ -584,6 +586,7 @@ class Trainer:
                     return self._split_outputs(out)
                 return self._split_outputs(self._net.core.predict_array(fast, batch_size))
         ds = self._dataset(x)
+        self._net.check_batch(min(batch_size, ds.size), "prediction")
         steps_n = math.ceil(ds.size / batch_size)
         bar = Progbar(steps_n, verbose) if verbose else None
         progress = None
@@ -631,6 +634,7 @@ class Trainer:
             xa = self._features(x)
         ya = self._targets(y, len(xa))
         wa = data.sample_weights(ya, sample_weight, class_weight, net.dtype)
+        net.check_batch(len(xa), "training" if train else "evaluation")
         return net.core.train_arrays(xa, ya, train, wa)
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
