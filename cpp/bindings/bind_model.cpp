@@ -251,12 +251,15 @@ struct PyModel : ForkSafe {
       });
       return out;
     }
-    // A long call: in batches of at most kInferenceRows rows, so that Ctrl-C stops it within
-    // about one batch (rows are independent; training=True draws its noise per batch).
-    constexpr Index kInferenceRows = 4096;
+    // A long call: in batches of about kBatchWork multiply-adds (64 to 4096 rows), so that
+    // Ctrl-C stops it within about one batch on any kernel set (rows are independent;
+    // training=True draws its noise per batch).
+    constexpr double kBatchWork = 4e8;
+    const Index rows = static_cast<Index>(std::clamp(
+        kBatchWork / std::max<double>(1.0, static_cast<double>(model.n_params())), 64.0, 4096.0));
     const bool done = locked(py::none(), false, [&](Trainer<T>& t, const ProgressFn& p) {
       DataSet<T> data(model.backend(), src, model.n_inputs(), nullptr, 0, n);
-      return t.predict(data, std::min(batch_size, kInferenceRows), dst, p, 0.1, training);
+      return t.predict(data, std::min(batch_size, rows), dst, p, 0.1, training);
     });
     (void)done;  // a stop comes with the Python error that locked() rethrows
     return out;

@@ -16,10 +16,9 @@ struct Name {
   int value;
 };
 
-constexpr Name kActivations[] = {
-    {"linear", 0},     {"sigmoid", 1}, {"tanh", 2}, {"relu", 3},     {"softmax", 4},
-    {"leaky_relu", 5}, {"elu", 6},     {"gelu", 7}, {"softplus", 8},
-};
+#define EIGENNET_NAME_ENTRY(id, name) {name, static_cast<int>(Activation::id)},
+constexpr Name kActivations[] = {EIGENNET_ACTIVATIONS(EIGENNET_NAME_ENTRY)};
+#undef EIGENNET_NAME_ENTRY
 constexpr Name kLosses[] = {
     {"mean_squared_error", 0},
     {"mean_absolute_error", 1},

@@ -18,7 +18,23 @@ namespace eigennet {
 
 using Index = std::ptrdiff_t;
 
-enum class Activation { Linear, Sigmoid, Tanh, Relu, Softmax, LeakyRelu, Elu, Gelu, Softplus };
+// The activations and their Keras names: the only list (formulas in activations.h).
+// clang-format off
+#define EIGENNET_ACTIVATIONS(X) \
+  X(Linear, "linear")           \
+  X(Sigmoid, "sigmoid")         \
+  X(Tanh, "tanh")               \
+  X(Relu, "relu")               \
+  X(Softmax, "softmax")         \
+  X(LeakyRelu, "leaky_relu")    \
+  X(Elu, "elu")                 \
+  X(Gelu, "gelu")               \
+  X(Softplus, "softplus")
+// clang-format on
+
+#define EIGENNET_ENUM_ENTRY(id, name) id,
+enum class Activation { EIGENNET_ACTIVATIONS(EIGENNET_ENUM_ENTRY) };
+#undef EIGENNET_ENUM_ENTRY
 
 enum class LossKind {
   MeanSquaredError,
