@@ -73,6 +73,9 @@ def _rlimit_room() -> Optional[float]:
     return float(soft - used)
 
 
+_SMALL = float(64 << 20)  # below this, a request is not worth reading /proc and /sys for
+
+
 def available_memory() -> float:
     """What the process can still get: physical memory, a container's cgroup limit and
     RLIMIT_AS, whichever is smallest."""
@@ -91,6 +94,8 @@ def _check_memory(n_params: int, itemsize: int, layer: Any) -> None:
     # allocation or the first touch of the pages exhaust the machine (or the container's limit:
     # the kernel's OOM killer would end the process instead of an exception).
     needed = 4.0 * n_params * itemsize
+    if needed < _SMALL:
+        return
     available = available_memory()
     if needed > available:
         raise MemoryError(
@@ -304,6 +309,8 @@ class _Net:
         """MemoryError, before anything is allocated, for a batch whose workspaces this process
         cannot get."""
         needed = float(batch) * self.values_per_sample * self.dtype.itemsize
+        if needed < _SMALL:
+            return
         available = available_memory()
         if needed > available:
             raise MemoryError(
