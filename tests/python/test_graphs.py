@@ -450,3 +450,24 @@ def test_maximum_and_minimum_forward_and_step(f64):
     before, after = _sgd_step(model, x, t, lr=0.1)
     np.testing.assert_allclose(after[0], before[0] - 0.1 * x.T @ (dout * sign), rtol=1e-10)
     np.testing.assert_allclose(after[2], before[2] + 0.1 * x.T @ (dout * sign), rtol=1e-10)
+
+
+def test_training_keeps_its_weights_when_a_batch_callback_uses_a_shared_layer_elsewhere():
+    shared = L.Dense(3)
+    trained = en.Sequential([en.Input((2,)), shared, L.Dense(1)])
+    other = en.Sequential([en.Input((2,)), shared])
+    trained.compile(en.optimizers.SGD(0.1), "mse")
+    x, y = np.random.rand(32, 2).astype("float32"), np.random.rand(32, 1)
+
+    class UseElsewhere(en.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            other.predict(x[:1], verbose=0)  # moves the shared layer's home mid-epoch
+
+    reference = en.models.clone_model(trained)
+    reference.set_weights(trained.get_weights())
+    reference.compile(en.optimizers.SGD(0.1), "mse")
+    trained.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0, callbacks=[UseElsewhere()])
+    reference.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(trained.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(other.get_weights()[0], trained.get_weights()[0])

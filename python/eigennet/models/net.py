@@ -271,6 +271,16 @@ class _Net:
             _moves[0] += 1
         self._seen = _moves[0]
 
+    def claim(self) -> None:
+        """After training: this net holds the newest weights of all its layers, even if a batch
+        callback meanwhile had another model adopt a shared layer (its copy is now older)."""
+        moved = [layer for layer in self.layers if layer._home is not self]
+        for layer in moved:
+            layer._home, layer._values = self, None
+        if moved:
+            _moves[0] += 1
+        self._seen = _moves[0]
+
     def layer_values(self, layer: Layer) -> list[np.ndarray]:
         params, stats = self.core.get_params(), self.core.get_stats()
         return self._values_from(params, stats, layer)

@@ -470,6 +470,7 @@ class Trainer:
             r = net.core.fit_epoch(
                 train_ds, batch_size, bool(shuffle), progress, 0.0 if batch_mode else 0.1
             )
+            net.claim()
             logs = self._logs(r.loss, r.metrics)
             if val_ds is not None:
                 v = net.core.evaluate(val_ds, val_batch)
@@ -635,7 +636,10 @@ class Trainer:
         ya = self._targets(y, len(xa))
         wa = data.sample_weights(ya, sample_weight, class_weight, net.dtype)
         net.check_batch(len(xa), "training" if train else "evaluation")
-        return net.core.train_arrays(xa, ya, train, wa)
+        result = net.core.train_arrays(xa, ya, train, wa)
+        if train:
+            net.claim()
+        return result
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """Outputs for one batch, shape `(n, n_outputs)`."""
