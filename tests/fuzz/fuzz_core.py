@@ -157,7 +157,8 @@ def main() -> int:
                 print(f"SystemError (a C++ bug surfacing): {e}", file=sys.stderr)
                 return 1
             errors += 1
-    print(f"fuzz: {calls} calls, {errors} refused with a Python exception, no crash")
+    print(f"fuzz of {_core.__file__}: {calls} calls, {errors} refused with a Python exception")
+    print("no crash")
     return 0
 
 
