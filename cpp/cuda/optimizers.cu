@@ -20,12 +20,7 @@ __global__ void optimizer_kernel(UpdateConsts<T> c, OptimizerDyn d, const Optimi
        i += static_cast<Index>(gridDim.x) * blockDim.x) {
     T wi = w[i];
     T a = s0 ? s0[i] : T(0), b = s1 ? s1[i] : T(0);
-    switch (c.kind) {
-      case OptimizerKind::SGD: sgd_rule(c, wi, g[i], a); break;
-      case OptimizerKind::Adam: adam_rule(c, wi, g[i], a, b); break;
-      case OptimizerKind::RMSprop: rmsprop_rule(c, wi, g[i], a, b); break;
-      case OptimizerKind::Adagrad: adagrad_rule(c, wi, g[i], a); break;
-    }
+    update_any(c, wi, g[i], a, b);
     w[i] = wi;
     if (s0) s0[i] = a;
     if (s1) s1[i] = b;

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "eigennet/optimizer_rules.h"
+
 namespace eigennet {
 namespace {
 
@@ -43,16 +45,22 @@ double Schedule::at(std::int64_t step) const {
 
 int OptimizerConfig::n_slots() const {
   switch (kind) {
-    case OptimizerKind::SGD: return momentum > 0.0 ? 1 : 0;
-    case OptimizerKind::Adam: return 2;
-    case OptimizerKind::RMSprop: return momentum > 0.0 ? 2 : 1;
-    case OptimizerKind::Adagrad: return 1;
+#define EIGENNET_SLOTS_CASE(id, name) \
+  case OptimizerKind::id: return Rule<OptimizerKind::id>::slots(*this);
+    EIGENNET_OPTIMIZERS(EIGENNET_SLOTS_CASE)
+#undef EIGENNET_SLOTS_CASE
   }
   return 0;
 }
 
-double OptimizerConfig::slot_initial_value(int) const {
-  return kind == OptimizerKind::Adagrad ? initial_accumulator_value : 0.0;
+double OptimizerConfig::slot_initial_value(int slot) const {
+  switch (kind) {
+#define EIGENNET_INITIAL_CASE(id, name) \
+  case OptimizerKind::id: return Rule<OptimizerKind::id>::initial(*this, slot);
+    EIGENNET_OPTIMIZERS(EIGENNET_INITIAL_CASE)
+#undef EIGENNET_INITIAL_CASE
+  }
+  return 0.0;
 }
 
 void OptimizerConfig::validate() const {
@@ -77,20 +85,23 @@ void OptimizerConfig::validate() const {
 }
 
 OptimizerKind optimizer_from_name(const std::string& name) {
-  if (name == "sgd") return OptimizerKind::SGD;
-  if (name == "adam") return OptimizerKind::Adam;
-  if (name == "rmsprop") return OptimizerKind::RMSprop;
-  if (name == "adagrad") return OptimizerKind::Adagrad;
-  throw std::invalid_argument("Unknown optimizer: '" + name +
-                              "'. Expected one of: sgd adam rmsprop adagrad");
+#define EIGENNET_FROM_NAME(id, text) \
+  if (name == text) return OptimizerKind::id;
+  EIGENNET_OPTIMIZERS(EIGENNET_FROM_NAME)
+#undef EIGENNET_FROM_NAME
+  std::string known;
+#define EIGENNET_KNOWN(id, text) known += std::string(" ") + text;
+  EIGENNET_OPTIMIZERS(EIGENNET_KNOWN)
+#undef EIGENNET_KNOWN
+  throw std::invalid_argument("Unknown optimizer: '" + name + "'. Expected one of:" + known);
 }
 
 const char* optimizer_name(OptimizerKind k) {
   switch (k) {
-    case OptimizerKind::SGD: return "sgd";
-    case OptimizerKind::Adam: return "adam";
-    case OptimizerKind::RMSprop: return "rmsprop";
-    case OptimizerKind::Adagrad: return "adagrad";
+#define EIGENNET_NAME_CASE(id, text) \
+  case OptimizerKind::id: return text;
+    EIGENNET_OPTIMIZERS(EIGENNET_NAME_CASE)
+#undef EIGENNET_NAME_CASE
   }
   return "?";
 }

@@ -17,7 +17,18 @@
 
 namespace eigennet {
 
-enum class OptimizerKind { SGD, Adam, RMSprop, Adagrad };
+// The optimizers and their Keras names: the only list (rules in optimizer_rules.h).
+// clang-format off
+#define EIGENNET_OPTIMIZERS(X) \
+  X(SGD, "sgd")                \
+  X(Adam, "adam")              \
+  X(RMSprop, "rmsprop")        \
+  X(Adagrad, "adagrad")
+// clang-format on
+
+#define EIGENNET_ENUM_ENTRY(id, name) id,
+enum class OptimizerKind { EIGENNET_OPTIMIZERS(EIGENNET_ENUM_ENTRY) };
+#undef EIGENNET_ENUM_ENTRY
 
 /// Learning-rate schedule evaluated at the step count before the update (Keras's `iterations`).
 struct Schedule {

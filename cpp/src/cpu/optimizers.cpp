@@ -10,71 +10,39 @@ namespace eigennet::cpu {
 
 // Each update is a plain loop over [a, b) with restrict pointers and the constants in a local
 // copy, so the compiler vectorises it (a lambda capture or a reference to the constants would
-// hide that nothing aliases). The rules themselves are eigennet/optimizer_rules.h's.
-template <typename T>
-void sgd(const UpdateConsts<T>& consts, T* __restrict w, const T* __restrict g, T* __restrict m,
-         Index a, Index b) {
+// hide that nothing aliases). Absent slots are a scratch value the rule does not touch.
+template <OptimizerKind K, typename T>
+void run(const UpdateConsts<T>& consts, T* __restrict w, const T* __restrict g, T* __restrict s0,
+         T* __restrict s1, Index a, Index b) {
   const UpdateConsts<T> c = consts;
-  if (!m) {
-    T unused = 0;
-    for (Index i = a; i < b; ++i) sgd_rule(c, w[i], g[i], unused);
+  T unused0 = 0, unused1 = 0;
+  if (s0 && s1) {
+    for (Index i = a; i < b; ++i) Rule<K>::update(c, w[i], g[i], s0[i], s1[i]);
+  } else if (s0) {
+    for (Index i = a; i < b; ++i) Rule<K>::update(c, w[i], g[i], s0[i], unused1);
   } else {
-    for (Index i = a; i < b; ++i) sgd_rule(c, w[i], g[i], m[i]);
+    for (Index i = a; i < b; ++i) Rule<K>::update(c, w[i], g[i], unused0, unused1);
   }
-}
-
-template <typename T>
-void adam(const UpdateConsts<T>& consts, T* __restrict w, const T* __restrict g, T* __restrict m,
-          T* __restrict v, Index a, Index b) {
-  const UpdateConsts<T> c = consts;
-  for (Index i = a; i < b; ++i) adam_rule(c, w[i], g[i], m[i], v[i]);
-}
-
-template <typename T>
-void rmsprop(const UpdateConsts<T>& consts, T* __restrict w, const T* __restrict g, T* __restrict v,
-             T* __restrict m, Index a, Index b) {
-  const UpdateConsts<T> c = consts;
-  if (!m) {
-    T unused = 0;
-    for (Index i = a; i < b; ++i) rmsprop_rule(c, w[i], g[i], v[i], unused);
-  } else {
-    for (Index i = a; i < b; ++i) rmsprop_rule(c, w[i], g[i], v[i], m[i]);
-  }
-}
-
-template <typename T>
-void adagrad(const UpdateConsts<T>& consts, T* __restrict w, const T* __restrict g,
-             T* __restrict acc, Index a, Index b) {
-  const UpdateConsts<T> c = consts;
-  for (Index i = a; i < b; ++i) adagrad_rule(c, w[i], g[i], acc[i]);
 }
 
 template <typename T>
 void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* w, const T* g,
                     T* state, Index n) {
   const UpdateConsts<T> c = update_consts<T>(cfg, lr, step);
-  T* s0 = state;
-  T* s1 = state + n;
+  const int slots = cfg.n_slots();
+  T* s0 = slots > 0 ? state : nullptr;
+  T* s1 = slots > 1 ? state + n : nullptr;
   constexpr Index kChunk = 1 << 14;
   // Memory-bound: worth a second thread only for large models.
   const double work = static_cast<double>(n);
   switch (cfg.kind) {
-    case OptimizerKind::SGD: {
-      T* m = c.momentum ? s0 : nullptr;
-      parallel_chunks(n, kChunk, work, [&](Index a, Index b) { sgd(c, w, g, m, a, b); });
-      break;
-    }
-    case OptimizerKind::Adam:
-      parallel_chunks(n, kChunk, work, [&](Index a, Index b) { adam(c, w, g, s0, s1, a, b); });
-      break;
-    case OptimizerKind::RMSprop: {
-      T* m = c.momentum ? s1 : nullptr;
-      parallel_chunks(n, kChunk, work, [&](Index a, Index b) { rmsprop(c, w, g, s0, m, a, b); });
-      break;
-    }
-    case OptimizerKind::Adagrad:
-      parallel_chunks(n, kChunk, work, [&](Index a, Index b) { adagrad(c, w, g, s0, a, b); });
-      break;
+#define EIGENNET_RUN_CASE(id, name)                                                            \
+  case OptimizerKind::id:                                                                      \
+    parallel_chunks(n, kChunk, work,                                                           \
+                    [&](Index a, Index b) { run<OptimizerKind::id>(c, w, g, s0, s1, a, b); }); \
+    break;
+    EIGENNET_OPTIMIZERS(EIGENNET_RUN_CASE)
+#undef EIGENNET_RUN_CASE
   }
 }
 
