@@ -53,16 +53,17 @@ class BatchNormalization final : public Layer<T> {
   void backward(const BackwardArgs<T>& a) override {
     const T* mean = m_batch_stats ? a.work : a.state;
     const T* var = m_batch_stats ? a.work + m_width : a.state + m_width;
-    T* dgamma = m_scale ? a.grads : nullptr;
-    T* dbeta = m_center ? a.grads + (m_scale ? m_width : 0) : nullptr;
+    auto [dgamma, dbeta] = affine_views(a.grads, m_scale, m_center, m_width);
     a.be.normalize_backward(NormAxis::Batch, a.in[0], a.d_out, m_width, a.batch, mean, var,
                             m_batch_stats, m_eps, false, gamma(a.params), a.d_in[0], dgamma, dbeta);
   }
 
  private:
-  const T* gamma(const T* params) const { return m_scale ? params : nullptr; }
+  const T* gamma(const T* params) const {
+    return affine_views(params, m_scale, m_center, m_width).first;
+  }
   const T* beta(const T* params) const {
-    return m_center ? params + (m_scale ? m_width : 0) : nullptr;
+    return affine_views(params, m_scale, m_center, m_width).second;
   }
 
   LayerSpec m_spec;

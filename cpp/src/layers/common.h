@@ -4,6 +4,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "eigennet/layer.h"
@@ -19,6 +20,24 @@ Index same_width_inputs(const LayerSpec& spec, const std::vector<Index>& in_widt
 /// A positive integer argument; throws naming it otherwise.
 Index positive(const LayerSpec& spec, const char* key, Index limit);
 [[noreturn]] void bad_value(const LayerSpec& spec, const std::string& what);
+
+/// Backward of a layer that multiplied its input by the mask in `work` when `active`, and
+/// passed it through otherwise (Dropout, GaussianDropout): d_in = d_out ⊙ mask, or d_out.
+template <typename T>
+void masked_backward(const BackwardArgs<T>& a, bool active, Index n) {
+  if (!a.d_in[0]) return;
+  if (active)
+    a.be.multiply(a.d_out, a.work, a.d_in[0], n);
+  else
+    a.be.axpby(n, T(1), a.d_out, T(0), a.d_in[0]);
+}
+
+/// gamma and beta of a normalisation layer's parameters [gamma (if scale), beta (if center)],
+/// each of `width`, null where absent.
+template <typename P>
+std::pair<P*, P*> affine_views(P* params, bool scale, bool center, Index width) {
+  return {scale ? params : nullptr, center ? params + (scale ? width : 0) : nullptr};
+}
 
 }  // namespace eigennet::layers
 

@@ -32,11 +32,7 @@ class GaussianDropout final : public Layer<T> {
     return a.out;
   }
   void backward(const BackwardArgs<T>& a) override {
-    if (!a.d_in[0]) return;
-    if (m_active)
-      a.be.multiply(a.d_out, a.work, a.d_in[0], m_width * a.batch);
-    else
-      a.be.axpby(m_width * a.batch, T(1), a.d_out, T(0), a.d_in[0]);
+    masked_backward(a, m_active, m_width * a.batch);
   }
 
  private:

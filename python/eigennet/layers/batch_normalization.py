@@ -7,11 +7,16 @@ from typing import Any, Optional
 
 from eigennet import initializers
 from eigennet.layers.layer import Layer
-from eigennet.layers.normalization_common import check_axis, check_epsilon, refuse
+from eigennet.layers.normalization_common import (
+    AffineWeights,
+    check_axis,
+    check_epsilon,
+    refuse,
+)
 from eigennet.variables import Variable
 
 
-class BatchNormalization(Layer):
+class BatchNormalization(AffineWeights, Layer):
     """Normalises each feature over the batch in training, and with the moving statistics
     otherwise (also when the layer is frozen, as in Keras 3):
 
@@ -82,22 +87,10 @@ class BatchNormalization(Layer):
     def _weight_decls(self) -> list[Any]:
         assert self._in_shapes is not None
         shape = self._in_shapes[0]
-        decls = []
-        if self.scale:
-            decls.append(("gamma", shape, False, self.gamma_initializer))
-        if self.center:
-            decls.append(("beta", shape, False, self.beta_initializer))
+        decls = self._affine_decls(shape)
         decls.append(("moving_mean", shape, True, self.moving_mean_initializer))
         decls.append(("moving_variance", shape, True, self.moving_variance_initializer))
         return decls
-
-    @property
-    def gamma(self) -> Optional[Variable]:
-        return self._variable("gamma")
-
-    @property
-    def beta(self) -> Optional[Variable]:
-        return self._variable("beta")
 
     @property
     def moving_mean(self) -> Optional[Variable]:
@@ -113,23 +106,7 @@ class BatchNormalization(Layer):
             "axis": self.axis,
             "momentum": self.momentum,
             "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            **self._affine_config(),
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
             "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
         }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> BatchNormalization:
-        config = dict(config)
-        for key in (
-            "beta_initializer",
-            "gamma_initializer",
-            "moving_mean_initializer",
-            "moving_variance_initializer",
-        ):
-            if key in config:
-                config[key] = initializers.deserialize(config[key])
-        return cls(**config)

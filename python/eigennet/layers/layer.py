@@ -316,14 +316,7 @@ class Layer:
                 f"Layer {self.name!r} is not built yet: its weight shapes are unknown. Call it "
                 "on an input or build the model first."
             )
-        order = self.weights
-        weights = list(weights)
-        if len(weights) != len(order):
-            raise ValueError(
-                f"You called `set_weights(weights)` on layer '{self.name}' with a weight list of "
-                f"length {len(weights)}, but the layer was expecting {len(order)} weights."
-            )
-        write_checked(order, weights, lambda i, v: self.name)
+        write_checked(self.weights, list(weights), lambda i, v: self.name, self.name)
 
     def count_params(self) -> int:
         """Number of weights of the layer (it must be built)."""
@@ -386,9 +379,17 @@ def _batch_shapes(shapes: Sequence[tuple[int, ...]]) -> Any:
     return out[0] if len(out) == 1 else out
 
 
-def write_checked(order: list[Variable], weights: list[Any], owner: Any) -> None:
+def write_checked(
+    order: list[Variable], weights: list[Any], owner: Any, caller: Optional[str] = None
+) -> None:
     """Checks every array against its variable (owner(i, v) names the layer in errors), then
-    writes them, once per layer."""
+    writes them, once per layer. With `caller` (the layer or model set_weights was called on)
+    the counts must match too."""
+    if caller is not None and len(weights) != len(order):
+        raise ValueError(
+            f"You called `set_weights(weights)` on layer '{caller}' with a weight list of "
+            f"length {len(weights)}, but the layer was expecting {len(order)} weights."
+        )
     per_layer: dict[int, tuple[Any, dict[int, np.ndarray]]] = {}
     for i, (v, w) in enumerate(zip(order, weights)):
         a = np.asarray(w)

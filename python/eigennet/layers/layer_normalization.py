@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from eigennet import initializers
 from eigennet.layers.layer import Layer
-from eigennet.layers.normalization_common import check_axis, check_epsilon, refuse
-from eigennet.variables import Variable
+from eigennet.layers.normalization_common import (
+    AffineWeights,
+    check_axis,
+    check_epsilon,
+    refuse,
+)
 
 
-class LayerNormalization(Layer):
+class LayerNormalization(AffineWeights, Layer):
     """Normalises each sample over its features with its own mean and biased variance:
     `y = gamma * (x - mean) / sqrt(var + epsilon) + beta`, gamma and beta per feature.
 
@@ -57,37 +61,12 @@ class LayerNormalization(Layer):
 
     def _weight_decls(self) -> list[Any]:
         assert self._in_shapes is not None
-        shape = self._in_shapes[0]
-        decls = []
-        if self.scale:
-            decls.append(("gamma", shape, False, self.gamma_initializer))
-        if self.center:
-            decls.append(("beta", shape, False, self.beta_initializer))
-        return decls
-
-    @property
-    def gamma(self) -> Optional[Variable]:
-        return self._variable("gamma")
-
-    @property
-    def beta(self) -> Optional[Variable]:
-        return self._variable("beta")
+        return self._affine_decls(self._in_shapes[0])
 
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "axis": self.axis,
             "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            **self._affine_config(),
         }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> LayerNormalization:
-        config = dict(config)
-        for key in ("beta_initializer", "gamma_initializer"):
-            if key in config:
-                config[key] = initializers.deserialize(config[key])
-        return cls(**config)

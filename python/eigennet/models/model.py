@@ -256,15 +256,8 @@ class Model(Trainer):
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Sets all weights from arrays in the order and shapes of `get_weights()`."""
         self._require_built("the weight layout")
-        order = self.weights
-        weights = list(weights)
-        if len(weights) != len(order):
-            raise ValueError(
-                f"You called `set_weights(weights)` on layer '{self.name}' with a weight list of "
-                f"length {len(weights)}, but the layer was expecting {len(order)} weights."
-            )
         self._net.sync()
-        write_checked(order, weights, lambda i, v: v._layer.name)
+        write_checked(self.weights, list(weights), lambda i, v: v._layer.name, self.name)
 
     def __call__(self, x: Any, training: Optional[bool] = None) -> Any:
         """On KerasTensors, applies the model as a layer of a larger graph; on data, the outputs
