@@ -108,6 +108,7 @@ void bind_config(py::module_& m) {
       .def_readwrite("epsilon", &OptimizerConfig::epsilon)
       .def_readwrite("initial_accumulator_value", &OptimizerConfig::initial_accumulator_value)
       .def("n_slots", &OptimizerConfig::n_slots)
+      .def("slot_initial_value", &OptimizerConfig::slot_initial_value, py::arg("slot"))
       .def("validate", &OptimizerConfig::validate);
 
   m.def("set_num_threads", &set_num_threads, py::arg("n"));

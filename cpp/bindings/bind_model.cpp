@@ -277,6 +277,93 @@ struct PyModel : ForkSafe {
     });
   }
 
+  /// The outputs (n, n_outputs) of one forward pass kept for tape_gradient.
+  py::array_t<T> tape_forward(const py::handle& x, bool training) {
+    Array<T> a = as_matrix<T>(x, "x", model.n_inputs());
+    const Index n = a.shape(0);
+    py::array_t<T> out({n, model.n_outputs()});
+    T* dst = out.mutable_data();
+    quick_call(static_cast<double>(n) * model.n_params(), [&] {
+      const T* y = model.tape_forward(a.data(), n, training);
+      model.backend().copy_to_host(dst, y, sizeof(T) * n * model.n_outputs());
+    });
+    return out;
+  }
+
+  /// Gradients at the last tape_forward (see Model::tape_gradient); the parameters' stay in the
+  /// model (get_grads), the inputs' (n, n_inputs) are returned when asked for.
+  py::object tape_gradient(const std::vector<py::tuple>& terms, const py::handle& y,
+                           const py::handle& w, const py::handle& dy,
+                           const std::vector<std::pair<Index, double>>& penalties,
+                           const std::vector<bool>& wanted, bool input_grad) {
+    std::vector<TapeLoss> losses;
+    for (const py::tuple& t : terms) {
+      if (t.size() != 5)
+        throw py::value_error("A loss term is (output, loss, coef, divisor, weighted).");
+      losses.push_back(TapeLoss{t[0].cast<Index>(), loss_from_name(t[1].cast<std::string>()),
+                                t[2].cast<double>(), t[3].cast<double>(), t[4].cast<bool>()});
+    }
+    const Index n = model.tape_batch();
+    if (n == 0) throw py::value_error("tape_gradient needs a tape_forward first.");
+    const Index rows = model.tape_target_rows(losses);
+    auto rows_of = [&](const py::handle& obj, const char* name, Index r) {
+      Array<T> a = as_matrix<T>(obj, name, r);
+      if (a.shape(0) != n)
+        throw py::value_error(std::string(name) + " must have " + std::to_string(n) +
+                              " rows (the recorded batch), got " + std::to_string(a.shape(0)));
+      return a;
+    };
+    Array<T> ya, wa, dya;
+    const bool has_y = rows > 0, has_w = !w.is_none(), has_dy = !dy.is_none();
+    if (has_y) ya = rows_of(y, "y", rows);
+    if (has_w) {
+      // (n_terms, n): each term's sample weights in one row.
+      wa = as_matrix<T>(w, "sample_weight", n);
+      if (wa.shape(0) != static_cast<Index>(losses.size()))
+        throw py::value_error("sample_weight must have one row per loss term");
+      for (Index i = 0; i < wa.size(); ++i)
+        if (!(wa.data()[i] >= 0 && std::isfinite(static_cast<double>(wa.data()[i]))))
+          throw py::value_error("sample_weight must be finite and >= 0, got " +
+                                py::str(py::float_(wa.data()[i])).cast<std::string>());
+    }
+    if (has_dy) dya = rows_of(dy, "output_gradients", model.n_outputs());
+    py::array_t<T> dx;
+    T* dx_ptr = nullptr;
+    if (input_grad) {
+      dx = py::array_t<T>({n, model.n_inputs()});
+      dx_ptr = dx.mutable_data();
+    }
+    quick_call(2.0 * n * model.n_params(), [&] {
+      model.tape_gradient(losses, has_y ? ya.data() : nullptr, has_w ? wa.data() : nullptr,
+                          has_dy ? dya.data() : nullptr, penalties, wanted, dx_ptr);
+    });
+    if (input_grad) return std::move(dx);
+    return py::none();
+  }
+
+  /// One optimizer step on (offset, gradient, slots) per variable; slots are updated in place.
+  void apply_gradients(const OptimizerConfig& cfg, std::int64_t step,
+                       const std::vector<py::tuple>& items) {
+    refuse_in_callback("apply gradients to it");
+    std::vector<Array<T>> keep;
+    std::vector<HandUpdate<T>> updates;
+    keep.reserve(items.size());
+    for (const py::tuple& it : items) {
+      if (it.size() != 3) throw py::value_error("An update is (offset, gradient, slots).");
+      keep.push_back(as_array<T>(it[1], "gradient"));
+      py::array slots = py::cast<py::array>(it[2]);
+      const Index size = keep.back().size();
+      if (!py::isinstance<py::array_t<T>>(slots) || !(slots.flags() & py::array::c_style) ||
+          !slots.writeable() || slots.size() != cfg.n_slots() * size)
+        throw py::value_error("slots must be a writable C-contiguous array of " +
+                              std::to_string(cfg.n_slots() * size) +
+                              " values of the model's dtype");
+      updates.push_back(HandUpdate<T>{it[0].cast<Index>(), size, keep.back().data(),
+                                      static_cast<T*>(slots.mutable_data())});
+    }
+    quick_call(10.0 * model.n_params(), [&] { model.apply_gradients(cfg, step, updates); });
+  }
+
   void renew_after_fork() noexcept override {
     new (&trainer.mutex()) std::mutex();
     new (&nested_trainer.mutex()) std::mutex();
@@ -458,6 +545,21 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
                s.model.set_dropout_stream(v[4], v[5]);
              });
            })
+      .def("tape_forward", &M::tape_forward, py::arg("x"), py::arg("training"))
+      .def("tape_gradient", &M::tape_gradient, py::arg("losses"), py::arg("y"),
+           py::arg("sample_weight"), py::arg("output_gradients"), py::arg("penalties"),
+           py::arg("wanted"), py::arg("input_grad"))
+      .def("get_grads",
+           [](M& s) {
+             py::array_t<T> out(s.model.n_params());
+             T* dst = out.mutable_data();
+             s.quick_call(0.0, [&] { s.model.get_grads(dst); });
+             return out;
+           })
+      .def("apply_gradients", &M::apply_gradients, py::arg("optimizer"), py::arg("iterations"),
+           py::arg("updates"))
+      .def_property_readonly("forward_id", [](M& s) { return s.model.forward_id(); })
+      .def_property_readonly("params_version", [](M& s) { return s.model.params_version(); })
       .def("predict_array", &M::predict_array, py::arg("x"), py::arg("batch_size"),
            py::arg("training") = false)
       .def("train_arrays", &M::train_arrays, py::arg("x"), py::arg("y"), py::arg("train"),

@@ -194,6 +194,7 @@ void Model<T>::initialize(std::size_t i, std::size_t j, const Initializer& init)
   eigennet::initialize(init, w.fan_in, w.fan_out, host.data(), w.size(), m_rng);
   T* base = w.state ? m_stats.data() + m_stats_offset[i] : m_params.data() + m_param_offset[i];
   m_backend->copy_to_device(base + offset, host.data(), sizeof(T) * w.size());
+  ++m_params_version;
 }
 
 template <typename T>
@@ -212,6 +213,7 @@ void Model<T>::get_params(T* out) const {
 template <typename T>
 void Model<T>::set_params(const T* in) {
   m_backend->copy_to_device(m_params.data(), in, m_params.bytes());
+  ++m_params_version;
 }
 template <typename T>
 void Model<T>::get_stats(T* out) const {
@@ -304,12 +306,7 @@ void Model<T>::compile(std::vector<OutputLoss> outputs, const OptimizerConfig& o
   m_fused.assign(m_outputs.size(), false);
   m_fused_loss.assign(m_outputs.size(), LossKind::MeanSquaredError);
   for (std::size_t o = 0; o < m_outputs.size(); ++o) {
-    const Index id = m_outputs[o];
-    Activation last = Activation::Linear;
-    // Only a value the loss alone consumes may hand the loss its logits.
-    if (id >= m_n_in && m_consumers[static_cast<std::size_t>(id)] == 1)
-      last = m_layers[static_cast<std::size_t>(node_of(id).layer)]->fusable_activation();
-    m_fused_loss[o] = fused_loss(last, m_losses[o].loss);
+    m_fused_loss[o] = fusable_loss(o, m_losses[o].loss);
     m_fused[o] = m_fused_loss[o] != m_losses[o].loss;
   }
   m_state = Buffer<T>(*m_backend, n_state());
@@ -324,6 +321,16 @@ void Model<T>::compile(std::vector<OutputLoss> outputs, const OptimizerConfig& o
   }
   m_step = 0;
   m_compiled = true;
+}
+
+template <typename T>
+LossKind Model<T>::fusable_loss(std::size_t o, LossKind loss) {
+  const Index id = m_outputs[o];
+  Activation last = Activation::Linear;
+  // Only a value the loss alone consumes may hand the loss its logits.
+  if (id >= m_n_in && m_consumers[static_cast<std::size_t>(id)] == 1)
+    last = m_layers[static_cast<std::size_t>(node_of(id).layer)]->fusable_activation();
+  return fused_loss(last, loss);
 }
 
 template <typename T>
@@ -408,6 +415,7 @@ ForwardArgs<T> Model<T>::forward_args(Node& n, Index batch, bool training) {
 template <typename T>
 const T* Model<T>::forward(const T* X, Index batch, bool training) {
   reserve(batch);
+  ++m_forward_id;
   if (m_n_in == 1) {
     m_values[0] = X;
   } else {
@@ -441,12 +449,12 @@ const T* Model<T>::forward(const T* X, Index batch, bool training) {
 }
 
 template <typename T>
-T* Model<T>::d_target(Index id, std::size_t slot) {
+T* Model<T>::d_target(Index id, std::size_t slot, const std::vector<bool>& need) {
   // The first contribution to a value's gradient is written in place, later ones are added.
-  if (!m_needs_grad[static_cast<std::size_t>(id)]) return nullptr;
+  if (!need[static_cast<std::size_t>(id)]) return nullptr;
   if (!m_written[static_cast<std::size_t>(id)]) {
     m_written[static_cast<std::size_t>(id)] = true;
-    return node_of(id).d.data();
+    return d_buffer(id);
   }
   return m_tmp[slot].data();
 }
@@ -473,7 +481,7 @@ void Model<T>::loss_and_metrics(const T* Y, Index batch, double* acc, bool with_
       Node& n = node_of(id);
       P = m_layers[static_cast<std::size_t>(n.layer)]->logits(n.in, n.value, n.work.data());
     }
-    T* grad = with_grad && id >= m_n_in ? d_target(id, 0) : nullptr;
+    T* grad = with_grad && id >= m_n_in ? d_target(id, 0, m_needs_grad) : nullptr;
     m_backend->loss(m_fused_loss[o], P, Yo, width, batch, T(l.weight) / T(batch),
                     m_per_sample.data(), grad);
     if (w) {
@@ -481,8 +489,8 @@ void Model<T>::loss_and_metrics(const T* Y, Index batch, double* acc, bool with_
       m_backend->multiply(m_per_sample.data(), w, m_per_sample.data(), batch);
       if (grad) m_backend->scale_columns(grad, width, batch, w);
     }
-    if (grad && grad != node_of(id).d.data())
-      m_backend->axpby(width * batch, T(1), grad, T(1), node_of(id).d.data());
+    if (grad && grad != d_buffer(id))
+      m_backend->axpby(width * batch, T(1), grad, T(1), d_buffer(id));
     m_backend->sum_into(m_per_sample.data(), batch, l.weight, acc + kAccLoss);
     if (several) m_backend->sum_into(m_per_sample.data(), batch, 1.0, acc + kAccOutputs + o);
     for (MetricKind m : l.metrics) {
@@ -503,22 +511,22 @@ void Model<T>::penalty(double weight, double* acc, bool with_grad) {
 }
 
 template <typename T>
-void Model<T>::backward(Index batch) {
+void Model<T>::backward(Index batch, const std::vector<bool>& need,
+                        const std::vector<bool>& fused) {
   std::fill(m_layer_written.begin(), m_layer_written.end(), false);
   for (std::size_t k = m_nodes.size(); k-- > 0;) {
     Node& n = m_nodes[k];
     const Index id = m_n_in + static_cast<Index>(k);
-    if (!m_needs_grad[static_cast<std::size_t>(id)] || !m_written[static_cast<std::size_t>(id)])
-      continue;
+    if (!need[static_cast<std::size_t>(id)] || !m_written[static_cast<std::size_t>(id)]) continue;
     const std::size_t li = static_cast<std::size_t>(n.layer);
     std::vector<T*>& d_in = n.d_in;
-    for (std::size_t s = 0; s < n.inputs.size(); ++s) d_in[s] = d_target(n.inputs[s], s + 1);
+    for (std::size_t s = 0; s < n.inputs.size(); ++s) d_in[s] = d_target(n.inputs[s], s + 1, need);
     const Index po = m_param_offset[li], so = m_stats_offset[li];
     T* grads = nullptr;
     if (po >= 0) grads = m_layer_written[li] ? m_tmp_grads.data() : m_grads.data() + po;
     bool logits_grad = false;
     for (std::size_t o = 0; o < m_outputs.size(); ++o)
-      logits_grad = logits_grad || (m_fused[o] && m_outputs[o] == id);
+      logits_grad = logits_grad || (fused[o] && m_outputs[o] == id);
     m_layers[li]->backward(BackwardArgs<T>{*m_backend, batch, n.in, n.value, n.d.data(),
                                            logits_grad, d_in,
                                            po >= 0 ? m_params.data() + po : nullptr, grads,
@@ -530,8 +538,8 @@ void Model<T>::backward(Index batch) {
     }
     for (std::size_t s = 0; s < n.inputs.size(); ++s) {
       const Index in = n.inputs[s];
-      if (d_in[s] && d_in[s] != node_of(in).d.data())
-        m_backend->axpby(value_width(in) * batch, T(1), d_in[s], T(1), node_of(in).d.data());
+      if (d_in[s] && d_in[s] != d_buffer(in))
+        m_backend->axpby(value_width(in) * batch, T(1), d_in[s], T(1), d_buffer(in));
     }
   }
 }
@@ -541,7 +549,7 @@ void Model<T>::train_batch(const T* X, const T* Y, Index batch, double* acc, con
   if (!m_compiled) throw std::logic_error("The model must be compiled before training.");
   forward(X, batch, true);
   loss_and_metrics(Y, batch, acc, true, w);
-  backward(batch);
+  backward(batch, m_needs_grad, m_fused);
   penalty(static_cast<double>(batch), acc, true);
   const double lr = m_optimizer.learning_rate.at(m_step);
   const Index slots = m_optimizer.n_slots();
@@ -552,6 +560,7 @@ void Model<T>::train_batch(const T* X, const T* Y, Index batch, double* acc, con
     seg_base += slots * seg.second;
   }
   ++m_step;
+  ++m_params_version;
 }
 
 template <typename T>

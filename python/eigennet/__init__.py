@@ -36,6 +36,7 @@ from eigennet import (
 )
 from eigennet.layers import Input
 from eigennet.models import Model, Sequential
+from eigennet.tape import GradientTape
 
 
 def __getattr__(name: str) -> object:
@@ -48,6 +49,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "GradientTape",
     "Input",
     "Model",
     "Sequential",

@@ -7,11 +7,11 @@ is reduced); loss objects such as `MeanSquaredError()` return the mean over samp
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Optional, Union
 
 import numpy as np
 
-from eigennet import _core
+from eigennet import _core, tape
 from eigennet.utils import serialization
 
 
@@ -28,6 +28,20 @@ def warn_if_one_class(core_name: str, n_outputs: int) -> None:
 
 
 def _per_sample(core_name: str, y_true: Any, y_pred: Any) -> np.ndarray:
+    """Per-sample values; on an output recorded by a GradientTape, values the tape can
+    differentiate (tape.PerSampleLoss)."""
+    values, t, tracked = _evaluate(core_name, y_true, y_pred)
+    if tracked is None:
+        return values
+    return tape.per_sample_losses(core_name, values, t, tracked)
+
+
+def _evaluate(
+    core_name: str, y_true: Any, y_pred: Any
+) -> tuple[np.ndarray, np.ndarray, Optional[tape.TrackedOutput]]:
+    """Per-sample values, the targets as (n, target rows), and y_pred when a tape may
+    differentiate its loss (a recorded (batch, features) output)."""
+    tracked = tape.tracked_output(y_pred)
     p = np.asarray(y_pred)
     if p.dtype != np.float32:
         p = p.astype(np.float64)
@@ -50,8 +64,38 @@ def _per_sample(core_name: str, y_true: Any, y_pred: Any) -> np.ndarray:
         )
     warn_if_one_class(core_name, p.shape[-1])
     p2 = p.reshape(-1, p.shape[-1])
-    values, _ = _core.loss(core_name, t.reshape(-1), p2)
-    return values.reshape(lead)
+    t2 = t.reshape(p2.shape[0], -1)
+    values, _ = _core.loss(core_name, t2.reshape(-1), p2)
+    if tracked is not None and p.ndim != 2:
+        raise ValueError(
+            "GradientTape differentiates losses of (batch, features) outputs; this output has "
+            f"shape {p.shape}: flatten it (a Flatten or Reshape layer) before the loss."
+        )
+    return values.reshape(lead), np.ascontiguousarray(t2), tracked
+
+
+def _weighted_mean(
+    core_name: str, y_true: Any, y_pred: Any, sample_weight: Any
+) -> Union[float, tape.TapeValue]:
+    """Keras's sum_over_batch_size: Σ w_i l_i over the number of per-sample values."""
+    values, t, tracked = _evaluate(core_name, y_true, y_pred)
+    w = None
+    if sample_weight is not None:
+        sw = np.asarray(sample_weight)
+        if sw.dtype.kind not in "fiub":
+            raise TypeError(f"sample_weight must hold numbers. Received dtype {sw.dtype}")
+        if sw.ndim == values.ndim + 1 and sw.shape[-1] == 1:
+            sw = sw[..., 0]
+        try:
+            w = np.broadcast_to(sw.astype(values.dtype), values.shape)
+        except ValueError:
+            raise ValueError(
+                f"sample_weight of shape {sw.shape} does not broadcast to the per-sample losses "
+                f"of shape {values.shape}."
+            ) from None
+    if tracked is not None:
+        return tape.loss_value(core_name, values, t, tracked, w)
+    return float(np.mean(values if w is None else values * w))
 
 
 def mean_squared_error(y_true: Any, y_pred: Any) -> np.ndarray:
@@ -122,8 +166,11 @@ class Loss:
     def core_name(self) -> str:
         return self._core_base + ("_from_logits" if self.from_logits else "")
 
-    def __call__(self, y_true: Any, y_pred: Any) -> float:
-        return float(np.mean(_per_sample(self.core_name, y_true, y_pred)))
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        """The mean over samples of the per-sample losses, each weighted by sample_weight when
+        given (Keras's sum_over_batch_size); on an output a GradientTape recorded, a
+        `TapeValue` it can differentiate."""
+        return _weighted_mean(self.core_name, y_true, y_pred, sample_weight)
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as a dict."""

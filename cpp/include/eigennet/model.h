@@ -48,6 +48,24 @@ struct OutputLoss {
   std::vector<MetricKind> metrics;
 };
 
+/// One loss of a recorded forward pass that tape_gradient differentiates: coef / divisor times
+/// the sum over samples of loss(Y, output) (times the sample weights when weighted).
+struct TapeLoss {
+  Index output = 0;
+  LossKind loss = LossKind::MeanSquaredError;
+  double coef = 1.0, divisor = 1.0;
+  bool weighted = false;
+};
+
+/// One variable's update by a hand-driven optimizer: parameters [offset, offset + size) with
+/// their gradient and the optimizer's slots for them ((n_slots, size) row-major), host memory.
+template <typename T>
+struct HandUpdate {
+  Index offset = 0, size = 0;
+  const T* grad = nullptr;
+  T* state = nullptr;
+};
+
 /// Slots of the accumulator a batch adds into: [total loss, penalty, per-output losses (only
 /// with several outputs), metrics of output 0, of output 1, ...].
 enum : int { kAccLoss = 0, kAccPenalty = 1, kAccOutputs = 2 };
@@ -141,6 +159,33 @@ class Model {
   /// Size of the accumulator train_batch and test_batch write.
   Index n_acc() const;
 
+  // A custom training loop (model_tape.cpp): a recorded forward pass, the gradient of losses of
+  // its outputs, and optimizer steps with gradients and slots the caller holds.
+  /// forward() on a copy of X (host (n_inputs, batch)) that stays valid for tape_gradient;
+  /// returns the outputs (n_outputs, batch) in device memory.
+  const T* tape_forward(const T* X, Index batch, bool training);
+  /// Samples of the last tape_forward (0 before any).
+  Index tape_batch() const { return m_tape_batch; }
+  /// Rows of the targets tape_gradient takes for these losses; throws std::invalid_argument
+  /// naming a bad output index, coefficient or divisor.
+  Index tape_target_rows(const std::vector<TapeLoss>& losses) const;
+  /// Counts forward passes: tape_gradient needs the last one to be a tape_forward.
+  std::uint64_t forward_id() const { return m_forward_id; }
+  /// Counts writes of the parameters (set_params, initialize, train_batch, apply_gradients).
+  std::uint64_t params_version() const { return m_params_version; }
+  /// Gradients of Σ_t losses[t] + Σ_o ⟨dY_o, output_o⟩ + Σ_(l, c) c · penalty_l at the last
+  /// tape_forward, into the gradient buffer (get_grads; zero for layers not reached). Y is host
+  /// (Σ_t target rows of t, batch), w host or null: per term a row of batch weights (row-major
+  /// (n_terms, batch)), dY host (n_outputs, batch) or null; wanted[i]: layer i's parameter gradients are needed; dX host (n_inputs, batch):
+  /// the inputs' gradient, when not null. Throws std::invalid_argument naming a bad value.
+  void tape_gradient(const std::vector<TapeLoss>& losses, const T* Y, const T* w, const T* dY,
+                     const std::vector<std::pair<Index, double>>& penalties,
+                     const std::vector<bool>& wanted, T* dX);
+  void get_grads(T* host_out) const;
+  /// One step of cfg at iteration step (its learning rate there) on each update's parameters.
+  void apply_gradients(const OptimizerConfig& cfg, std::int64_t step,
+                       const std::vector<HandUpdate<T>>& updates);
+
  private:
   struct Node {
     Index layer;
@@ -168,8 +213,14 @@ class Model {
   ForwardArgs<T> forward_args(Node& n, Index batch, bool training);
   void loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad, const T* w);
   void penalty(double weight, double* acc, bool with_grad);
-  void backward(Index batch);
-  T* d_target(Index id, std::size_t slot);
+  /// need: per value id, its gradient is wanted; fused: per output, its loss took logits.
+  void backward(Index batch, const std::vector<bool>& need, const std::vector<bool>& fused);
+  T* d_target(Index id, std::size_t slot, const std::vector<bool>& need);
+  T* d_buffer(Index id) {
+    return id < m_n_in ? m_in_grad[static_cast<std::size_t>(id)].data() : node_of(id).d.data();
+  }
+  /// Whether output o's loss may take its layer's logits (a value only the loss consumes).
+  LossKind fusable_loss(std::size_t o, LossKind loss);
 
   // First, so that every buffer below is freed while the backend still exists.
   std::unique_ptr<Backend<T>> m_backend;
@@ -205,6 +256,14 @@ class Model {
   std::vector<const T*> m_values;  // per value id, the last forward's
   std::vector<bool> m_written, m_layer_written;
   bool m_forced_training = false;  // some node is always in training mode
+
+  // Custom loops: the recorded input, the inputs' gradients and staging for host arguments.
+  std::uint64_t m_forward_id = 0, m_params_version = 0, m_tape_id = 0;
+  Index m_tape_batch = 0;
+  Buffer<T> m_tape_x, m_tape_y, m_tape_yt, m_tape_w, m_tape_dy, m_tape_dx, m_hand_state;
+  std::vector<Buffer<T>> m_in_grad;
+  std::vector<bool> m_tape_need, m_tape_fused;
+  Buffer<double> m_tape_acc;
 };
 
 extern template class Model<float>;

@@ -285,6 +285,15 @@ class Layer:
         return list(self._variables)
 
     @property
+    def losses(self) -> list[Any]:
+        """The layer's regularisation penalty while it is trainable (Keras's `layer.losses`),
+        as a scalar a GradientTape can differentiate."""
+        from eigennet import tape
+
+        p = tape.penalty_value(self) if self.built else None
+        return [] if p is None else [p]
+
+    @property
     def trainable_variables(self) -> list[Variable]:
         return self.trainable_weights
 

@@ -9,6 +9,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from eigennet import tape as _tape
 from eigennet.layers.input_layer import InputLayer
 from eigennet.layers.layer import (
     KerasTensor,
@@ -247,6 +248,14 @@ class Model(Trainer):
     def variables(self) -> list[Variable]:
         return self.weights
 
+    @property
+    def losses(self) -> list[Any]:
+        """The regularisation penalties of the trainable layers (Keras's `model.losses`), as
+        scalars a GradientTape can differentiate: add `sum(model.losses)` to a custom loss."""
+        if self._net is None:
+            return []
+        return [p for layer in self._net.layers if (p := _tape.penalty_value(layer)) is not None]
+
     def get_weights(self) -> list[np.ndarray]:
         """Copies of all weights in Keras order: `[kernel_0, bias_0, kernel_1, ...]`."""
         if self._net is None:
@@ -266,6 +275,11 @@ class Model(Trainer):
         tensors = x if isinstance(x, (list, tuple)) else [x]
         if tensors and all(isinstance(t, KerasTensor) for t in tensors):
             return self._call_symbolic(list(tensors), training)
+        if _tape.recording():
+            self._ensure_built(x)
+            self._net.sync()
+            xa = np.ascontiguousarray(self._features(x))
+            return _tape.record(self._net, xa, bool(training), self._input_list(x), self._pack)
         if not training:
             return self.predict_on_batch(x)
         self._ensure_built(x)

@@ -14,6 +14,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from eigennet import _core, config
+from eigennet import tape as _tape
 from eigennet.layers.layer import KerasTensor, Layer, Node, reachable
 from eigennet.utils import seeding
 
@@ -351,5 +352,7 @@ class _Net:
         for k, emb in net.index_checks:
             emb.check_indices(flat[k], "its input")
         x2 = np.ascontiguousarray(flat[0] if len(flat) == 1 else np.hstack(flat))
+        if _tape.recording():
+            return _tape.record(net, x2, training, arrays, lambda parts: parts[0])
         out = net.core.predict_array(x2, n, training)
         return out.reshape(n, *net.output_shapes[0])

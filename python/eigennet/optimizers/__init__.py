@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import warnings
 import weakref
-from typing import Any, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -38,6 +39,9 @@ class Optimizer:
         self.name = name or self._kind
         self._models: list[weakref.ref[Any]] = []
         self._iterations = 0
+        # Custom loops: each variable's slots (kept with the variable), the last variables.
+        self._slots: dict[int, tuple[Any, np.ndarray]] = {}
+        self._variables: Optional[list[Any]] = None
 
     @staticmethod
     def _check_lr(lr: Any) -> LearningRate:
@@ -119,6 +123,99 @@ class Optimizer:
 
     def _fill(self, c: Any) -> None:
         pass
+
+    # Custom loops ---------------------------------------------------------------------------
+    def apply_gradients(self, grads_and_vars: Any) -> int:
+        """Applies `zip(grads, variables)` (Keras's `apply_gradients`): one update, in C++ on
+        the model's buffers, the same arithmetic as a step of `fit`. Returns `iterations`."""
+        pairs = list(grads_and_vars)
+        for p in pairs:
+            if not isinstance(p, (tuple, list)) or len(p) != 2:
+                raise TypeError(
+                    "apply_gradients takes (gradient, variable) pairs, e.g. "
+                    f"zip(grads, model.trainable_weights). Received: {p!r}"
+                )
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+        return self.iterations
+
+    def apply(self, grads: Sequence[Any], trainable_variables: Optional[Sequence[Any]] = None) -> None:
+        """Applies one update of `grads` to `trainable_variables` (Keras's `apply`): the
+        variables of the last call when they are not given. Each variable keeps its own slots
+        (momentum, moments), created on its first update."""
+        from eigennet.variables import Variable
+
+        if trainable_variables is None:
+            if self._variables is None:
+                raise ValueError(
+                    "apply() needs trainable_variables on its first call (the optimizer is not "
+                    "built with any yet)."
+                )
+            trainable_variables = self._variables
+        grads, variables = list(grads), list(trainable_variables)
+        if len(grads) != len(variables):
+            raise ValueError(
+                f"Expected one gradient per variable: {len(grads)} gradients for "
+                f"{len(variables)} variables."
+            )
+        spec = self._spec()
+        n_slots = spec.n_slots()
+        groups: dict[int, tuple[Any, list[Any]]] = {}
+        missing = []
+        for g, v in zip(grads, variables):
+            if not isinstance(v, Variable):
+                raise TypeError(f"Optimizers update eigennet variables. Received: {v!r}")
+            if g is None:
+                missing.append(v.path)
+                continue
+            if not v.trainable:
+                raise ValueError(
+                    f"Variable {v.path} is not trainable (a frozen layer's weight or "
+                    "non-trainable state): the optimizer does not update it."
+                )
+            net = v._layer._home
+            if net is None:
+                raise ValueError(
+                    f"Variable {v.path} has no values in a model yet: call the model (or layer) "
+                    "on data once before updating its weights."
+                )
+            ga = np.asarray(g)
+            if ga.dtype.kind not in "fiub":
+                raise TypeError(f"The gradient of {v.path} must hold numbers, got dtype {ga.dtype}.")
+            if ga.shape != v.shape:
+                raise ValueError(
+                    f"The gradient of {v.path} has shape {ga.shape}; the variable has shape "
+                    f"{v.shape}."
+                )
+            _, offset, _ = net._slices[net._index[id(v._layer)]][v._index]
+            slots = self._slots_of(v, net.dtype, n_slots, spec)
+            groups.setdefault(id(net), (net, []))[1].append(
+                (offset, np.ascontiguousarray(ga, dtype=net.dtype).reshape(-1), slots)
+            )
+        if missing:
+            warnings.warn(
+                f"Gradients do not exist for variables {missing} when minimizing the loss.",
+                stacklevel=2,
+            )
+        self._variables = variables
+        step = self.iterations
+        for net, updates in groups.values():
+            net.core.apply_gradients(spec, step, updates)
+        self.iterations = step + 1
+
+    def _slots_of(self, v: Any, dtype: Any, n_slots: int, spec: Any) -> np.ndarray:
+        """v's slots ((n_slots, size) flattened), created with the optimizer's starting values."""
+        key = id(v)
+        entry = self._slots.get(key)
+        size = math.prod(v.shape)
+        if entry is None or entry[1].dtype != dtype or entry[1].size != n_slots * size:
+            start = np.empty((n_slots, size), dtype=dtype)
+            for k in range(n_slots):
+                start[k] = spec.slot_initial_value(k)
+            if entry is not None and entry[1].size == n_slots * size:
+                start[...] = entry[1].reshape(n_slots, size)
+            entry = (v, start.reshape(-1))
+            self._slots[key] = entry
+        return entry[1]
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as a dict (a schedule in its serialized form)."""

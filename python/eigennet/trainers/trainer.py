@@ -283,8 +283,24 @@ class Trainer:
         for w, shape in zip(net.output_widths, net.output_shapes):
             parts.append(out[:, start : start + w].reshape(n, *shape))
             start += w
+        return self._pack(parts)
+
+    def _pack(self, parts: list[Any]) -> Any:
+        """One value per output as Keras returns them: the value, a list or a dict."""
+        if len(parts) == 1:
+            return parts[0]
         keys = getattr(self, "_output_keys", None)
         return dict(zip(keys, parts)) if isinstance(keys, list) else parts
+
+    def _input_list(self, x: Any) -> list[Any]:
+        """The caller's input objects in input order (watched inputs are found among them)."""
+        if isinstance(x, dict):
+            if len(x) == 1:
+                return list(x.values())
+            return [x[k] for k in self.input_names]
+        if isinstance(x, (list, tuple)):
+            return list(x)
+        return [x]
 
     def _require_loss(self, method: str) -> None:
         if not self.compiled:

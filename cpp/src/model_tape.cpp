@@ -1,0 +1,250 @@
+// Custom training loops: a recorded forward pass, the gradient of losses of its outputs (or of
+// any dL/dy the caller computed), and optimizer steps over gradients the caller hands back.
+// The gradient runs the same loss, backward and penalty operations as train_batch, and the step
+// the same optimizer_step, so a loop of tape_gradient + apply_gradients is train_batch's update.
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "eigennet/losses.h"
+#include "eigennet/model.h"
+
+namespace eigennet {
+namespace {
+
+/// Grows b to at least n elements (staging for host arguments: nothing is allocated per call
+/// once the largest batch has been seen).
+template <typename E>
+void at_least(Buffer<E>& b, Device& d, Index n) {
+  if (b.size() < n) b = Buffer<E>(d, n);
+}
+
+}  // namespace
+
+template <typename T>
+const T* Model<T>::tape_forward(const T* X, Index batch, bool training) {
+  if (batch <= 0)
+    throw std::invalid_argument("The batch must hold at least one sample, got " +
+                                std::to_string(batch));
+  at_least(m_tape_x, *m_backend, m_n_inputs * batch);
+  m_backend->copy_to_device(m_tape_x.data(), X, sizeof(T) * m_n_inputs * batch);
+  const T* out = forward(m_tape_x.data(), batch, training);
+  m_tape_id = m_forward_id;
+  m_tape_batch = batch;
+  return out;
+}
+
+template <typename T>
+void Model<T>::get_grads(T* out) const {
+  m_backend->copy_to_host(out, m_grads.data(), m_grads.bytes());
+}
+
+template <typename T>
+Index Model<T>::tape_target_rows(const std::vector<TapeLoss>& losses) const {
+  Index rows = 0;
+  for (const TapeLoss& t : losses) {
+    if (t.output < 0 || t.output >= static_cast<Index>(m_outputs.size()))
+      throw std::invalid_argument("Loss output " + std::to_string(t.output) +
+                                  " is out of range: the model has " +
+                                  std::to_string(m_outputs.size()) + " outputs.");
+    if (!std::isfinite(t.coef) || !std::isfinite(t.divisor) || t.divisor <= 0)
+      throw std::invalid_argument("A loss's coefficient must be finite and its divisor positive.");
+    const Index width = m_output_widths[static_cast<std::size_t>(t.output)];
+    if (is_sparse(t.loss) && width < 2)
+      throw std::invalid_argument("Sparse categorical cross-entropy needs at least 2 outputs.");
+    rows += is_sparse(t.loss) ? 1 : width;
+  }
+  return rows;
+}
+
+template <typename T>
+void Model<T>::tape_gradient(const std::vector<TapeLoss>& losses, const T* Y, const T* w,
+                             const T* dY, const std::vector<std::pair<Index, double>>& penalties,
+                             const std::vector<bool>& wanted, T* dX) {
+  if (m_tape_batch == 0 || m_tape_id != m_forward_id)
+    throw std::invalid_argument(
+        "tape_gradient needs the activations of a tape_forward, and another forward pass has "
+        "run since (record the call again).");
+  const Index batch = m_tape_batch;
+  if (wanted.size() != m_layers.size())
+    throw std::invalid_argument("wanted must hold one flag per layer (" +
+                                std::to_string(m_layers.size()) + "), got " +
+                                std::to_string(wanted.size()));
+  const Index y_rows = tape_target_rows(losses);
+  std::vector<int> terms(m_outputs.size(), 0);
+  for (const TapeLoss& t : losses) ++terms[static_cast<std::size_t>(t.output)];
+  if (y_rows > 0 && !Y) throw std::invalid_argument("The losses need targets Y.");
+  for (const auto& [layer, coef] : penalties)
+    if (layer < 0 || layer >= static_cast<Index>(m_layers.size()) || !std::isfinite(coef))
+      throw std::invalid_argument("Penalty of layer " + std::to_string(layer) +
+                                  " is out of range or not finite.");
+  // Sparse labels index the outputs: check them before any kernel reads them.
+  Index row = 0;
+  for (const TapeLoss& t : losses) {
+    const Index width = m_output_widths[static_cast<std::size_t>(t.output)];
+    if (is_sparse(t.loss))
+      for (Index j = 0; j < batch; ++j) {
+        const T v = Y[j * y_rows + row];
+        if (!(v >= 0 && v < T(width) && v == static_cast<T>(static_cast<Index>(v))))
+          throw std::invalid_argument("Sparse labels must be integers in [0, " +
+                                      std::to_string(width) + "), got " +
+                                      std::to_string(static_cast<double>(v)) + " at index " +
+                                      std::to_string(j));
+      }
+    row += is_sparse(t.loss) ? 1 : width;
+  }
+
+  // A value needs its gradient when a wanted layer, or a watched input, lies upstream.
+  m_tape_need.assign(m_values.size(), false);
+  for (Index k = 0; k < m_n_in; ++k) m_tape_need[static_cast<std::size_t>(k)] = dX != nullptr;
+  for (std::size_t k = 0; k < m_nodes.size(); ++k) {
+    const Node& n = m_nodes[k];
+    const std::size_t li = static_cast<std::size_t>(n.layer);
+    bool need = m_param_size[li] > 0 && wanted[li];
+    for (Index in : n.inputs) need = need || m_tape_need[static_cast<std::size_t>(in)];
+    m_tape_need[static_cast<std::size_t>(m_n_in) + k] = need;
+  }
+  Device& d = *m_backend;
+  if (dX) {
+    m_in_grad.resize(static_cast<std::size_t>(m_n_in));
+    for (std::size_t k = 0; k < m_in_grad.size(); ++k)
+      at_least(m_in_grad[k], d, m_input_widths[k] * batch);
+  }
+
+  // Host arguments to the device.
+  const Index n_terms = static_cast<Index>(losses.size());
+  if (y_rows) {
+    at_least(m_tape_y, d, y_rows * batch);
+    d.copy_to_device(m_tape_y.data(), Y, sizeof(T) * y_rows * batch);
+  }
+  if (w && n_terms) {
+    at_least(m_tape_w, d, n_terms * batch);
+    d.copy_to_device(m_tape_w.data(), w, sizeof(T) * n_terms * batch);
+  }
+  if (dY) {
+    at_least(m_tape_dy, d, m_n_outputs * batch);
+    d.copy_to_device(m_tape_dy.data(), dY, sizeof(T) * m_n_outputs * batch);
+  }
+  at_least(m_tape_acc, d, 1);
+
+  std::fill(m_written.begin(), m_written.end(), false);
+  m_backend->fill(m_grads.data(), m_n_params, T(0));
+  // An output with one loss and nothing else hands it its logits, as train_batch does.
+  m_tape_fused.assign(m_outputs.size(), false);
+  row = 0;
+  for (Index t = 0; t < n_terms; ++t) {
+    const TapeLoss& l = losses[static_cast<std::size_t>(t)];
+    const std::size_t o = static_cast<std::size_t>(l.output);
+    const Index id = m_outputs[o], width = m_output_widths[o];
+    const Index n_t = is_sparse(l.loss) ? 1 : width;
+    const T* Yt = m_tape_y.data();
+    if (losses.size() > 1) {
+      at_least(m_tape_yt, d, n_t * batch);
+      m_backend->copy_rows(m_tape_y.data(), y_rows, row, m_tape_yt.data(), n_t, 0, n_t, batch);
+      Yt = m_tape_yt.data();
+    }
+    row += n_t;
+    const LossKind kind = terms[o] == 1 && !dY ? fusable_loss(o, l.loss) : l.loss;
+    m_tape_fused[o] = kind != l.loss;
+    const T* P = m_values[static_cast<std::size_t>(id)];
+    if (m_tape_fused[o]) {
+      Node& n = node_of(id);
+      P = m_layers[static_cast<std::size_t>(n.layer)]->logits(n.in, n.value, n.work.data());
+    }
+    T* grad = d_target(id, 0, m_tape_need);
+    if (!grad) continue;
+    m_backend->loss(kind, P, Yt, width, batch, T(l.coef) / T(l.divisor), m_per_sample.data(),
+                    grad);
+    if (l.weighted && w)
+      m_backend->scale_columns(grad, width, batch, m_tape_w.data() + t * batch);
+    if (grad != d_buffer(id)) m_backend->axpby(width * batch, T(1), grad, T(1), d_buffer(id));
+  }
+  if (dY) {
+    Index out_row = 0;
+    for (std::size_t o = 0; o < m_outputs.size(); ++o) {
+      const Index id = m_outputs[o], width = m_output_widths[o];
+      T* grad = d_target(id, 0, m_tape_need);
+      if (grad) {
+        m_backend->copy_rows(m_tape_dy.data(), m_n_outputs, out_row, grad, width, 0, width, batch);
+        if (grad != d_buffer(id)) m_backend->axpby(width * batch, T(1), grad, T(1), d_buffer(id));
+      }
+      out_row += width;
+    }
+  }
+  backward(batch, m_tape_need, m_tape_fused);
+  for (const auto& [layer, coef] : penalties) {
+    const std::size_t li = static_cast<std::size_t>(layer);
+    if (!m_param_size[li]) continue;
+    T* g = m_grads.data() + m_param_offset[li];
+    const T* p = m_params.data() + m_param_offset[li];
+    if (coef == 1.0) {  // train_batch's own addition
+      m_layers[li]->penalty(*m_backend, p, g, 1.0, m_tape_acc.data());
+    } else {
+      m_backend->fill(m_tmp_grads.data(), m_param_size[li], T(0));
+      m_layers[li]->penalty(*m_backend, p, m_tmp_grads.data(), 1.0, m_tape_acc.data());
+      m_backend->axpby(m_param_size[li], T(coef), m_tmp_grads.data(), T(1), g);
+    }
+  }
+  if (dX) {
+    Index in_row = 0;
+    at_least(m_tape_dx, d, m_n_inputs * batch);
+    for (Index k = 0; k < m_n_in; ++k) {
+      const Index wdt = m_input_widths[static_cast<std::size_t>(k)];
+      if (m_written[static_cast<std::size_t>(k)])
+        m_backend->copy_rows(m_in_grad[static_cast<std::size_t>(k)].data(), wdt, 0,
+                             m_tape_dx.data(), m_n_inputs, in_row, wdt, batch);
+      else
+        for (Index j = 0; j < batch; ++j)
+          m_backend->fill(m_tape_dx.data() + j * m_n_inputs + in_row, wdt, T(0));
+      in_row += wdt;
+    }
+    d.copy_to_host(dX, m_tape_dx.data(), sizeof(T) * m_n_inputs * batch);
+  }
+}
+
+template <typename T>
+void Model<T>::apply_gradients(const OptimizerConfig& cfg, std::int64_t step,
+                               const std::vector<HandUpdate<T>>& updates) {
+  cfg.validate();
+  if (step < 0) throw std::invalid_argument("iterations must be >= 0, got " + std::to_string(step));
+  for (const HandUpdate<T>& u : updates)
+    if (u.offset < 0 || u.size <= 0 || u.offset + u.size > m_n_params || !u.grad ||
+        (!u.state && cfg.n_slots() > 0))
+      throw std::invalid_argument("An update's parameters [" + std::to_string(u.offset) + ", " +
+                                  std::to_string(u.offset + u.size) +
+                                  ") are not a range of the model's " +
+                                  std::to_string(m_n_params) + " parameters.");
+  const double lr = cfg.learning_rate.at(step);
+  const Index slots = cfg.n_slots();
+  Device& d = *m_backend;
+  for (const HandUpdate<T>& u : updates) {
+    T* g = m_grads.data() + u.offset;
+    d.copy_to_device(g, u.grad, sizeof(T) * u.size);
+    T* state = u.state;
+    if (!d.is_host() && slots > 0) {
+      at_least(m_hand_state, d, std::max<Index>(1, slots * u.size));
+      d.copy_to_device(m_hand_state.data(), u.state, sizeof(T) * slots * u.size);
+      state = m_hand_state.data();
+    }
+    m_backend->optimizer_step(cfg, lr, step, m_params.data() + u.offset, g, state, u.size);
+    if (!d.is_host() && slots > 0) d.copy_to_host(u.state, state, sizeof(T) * slots * u.size);
+  }
+  ++m_params_version;
+}
+
+// The class itself is instantiated in model.cpp; these are its members defined here.
+#define EIGENNET_TAPE_MEMBERS(T)                                                              \
+  template const T* Model<T>::tape_forward(const T*, Index, bool);                            \
+  template void Model<T>::get_grads(T*) const;                                                \
+  template Index Model<T>::tape_target_rows(const std::vector<TapeLoss>&) const;              \
+  template void Model<T>::tape_gradient(const std::vector<TapeLoss>&, const T*, const T*,     \
+                                        const T*, const std::vector<std::pair<Index, double>>&, \
+                                        const std::vector<bool>&, T*);                        \
+  template void Model<T>::apply_gradients(const OptimizerConfig&, std::int64_t,               \
+                                          const std::vector<HandUpdate<T>>&);
+EIGENNET_TAPE_MEMBERS(float)
+EIGENNET_TAPE_MEMBERS(double)
+#undef EIGENNET_TAPE_MEMBERS
+
+}  // namespace eigennet
