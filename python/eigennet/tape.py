@@ -100,15 +100,24 @@ class TrackedOutput(np.ndarray):
                 np.asarray(a) if isinstance(a, TrackedOutput) else a for a in kwargs["out"]
             )
         result = getattr(ufunc, method)(*plain, **kwargs)
-        return _untracked(result, f"NumPy's {ufunc.__name__}")
+        return _untracked(result, _first_op(inputs, f"NumPy's {ufunc.__name__}"))
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         unwrap = lambda a: np.asarray(a) if isinstance(a, TrackedOutput) else a  # noqa: E731
+        op = _first_op(args, f"numpy.{func.__name__}")
         args = [unwrap(a) for a in args]
         if args and isinstance(args[0], (list, tuple)):
             args[0] = type(args[0])(unwrap(a) for a in args[0])
         result = func(*args, **kwargs)
-        return _untracked(result, f"numpy.{func.__name__}")
+        return _untracked(result, op)
+
+
+def _first_op(inputs: Sequence[Any], op: str) -> str:
+    """The operation that took a value off the tape: an input's own, else this one."""
+    for a in inputs:
+        if isinstance(a, TrackedOutput) and a._call is None and a._op:
+            return a._op
+    return op
 
     def __reduce__(self) -> Any:
         return np.asarray(self).__reduce__()
@@ -575,9 +584,10 @@ def _linearise(target: Any, output_gradients: Any) -> tuple[_Linear, dict[_Call,
     if isinstance(target, (list, tuple)) and target:
         bad = next((t for t in target if not isinstance(t, (TapeValue, TrackedOutput))), target[0])
     op = getattr(bad, "_op", "")
+    kind = "NumPy array" if isinstance(bad, np.ndarray) else type(bad).__name__
     how = f" It was computed with {op} from a recorded output." if op else ""
     raise ValueError(
-        f"tape.gradient cannot differentiate a target of type {type(bad).__name__}.{how} "
+        f"tape.gradient cannot differentiate a target of type {kind}.{how} "
         + _SUPPORTED
     )
 
