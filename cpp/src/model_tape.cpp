@@ -129,7 +129,6 @@ void Model<T>::tape_gradient(const std::vector<TapeLoss>& losses, const T* Y, co
   at_least(m_tape_acc, d, 1);
 
   std::fill(m_written.begin(), m_written.end(), false);
-  m_backend->fill(m_grads.data(), m_n_params, T(0));
   // An output with one loss and nothing else hands it its logits, as train_batch does.
   m_tape_fused.assign(m_outputs.size(), false);
   row = 0;
@@ -173,6 +172,10 @@ void Model<T>::tape_gradient(const std::vector<TapeLoss>& losses, const T* Y, co
     }
   }
   backward(batch, m_tape_need, m_tape_fused);
+  // Layers the backward pass did not reach have a zero gradient.
+  for (std::size_t li = 0; li < m_layers.size(); ++li)
+    if (m_param_size[li] && !m_layer_written[li])
+      m_backend->fill(m_grads.data() + m_param_offset[li], m_param_size[li], T(0));
   for (const auto& [layer, coef] : penalties) {
     const std::size_t li = static_cast<std::size_t>(layer);
     if (!m_param_size[li]) continue;
@@ -219,8 +222,12 @@ void Model<T>::apply_gradients(const OptimizerConfig& cfg, std::int64_t step,
   const Index slots = cfg.n_slots();
   Device& d = *m_backend;
   for (const HandUpdate<T>& u : updates) {
-    T* g = m_grads.data() + u.offset;
-    d.copy_to_device(g, u.grad, sizeof(T) * u.size);
+    // Host memory is read where it is; a device gets a copy in the gradient buffer.
+    const T* g = u.grad;
+    if (!d.is_host()) {
+      d.copy_to_device(m_grads.data() + u.offset, u.grad, sizeof(T) * u.size);
+      g = m_grads.data() + u.offset;
+    }
     T* state = u.state;
     if (!d.is_host() && slots > 0) {
       at_least(m_hand_state, d, std::max<Index>(1, slots * u.size));

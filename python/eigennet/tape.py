@@ -599,6 +599,29 @@ def _add(total: list[Optional[np.ndarray]], parts: Sequence[Optional[np.ndarray]
         total[k] = g if total[k] is None else total[k] + g
 
 
+def _source_plan(net: Any, sources: list[Any]) -> tuple[list[bool], list[Any]]:
+    """Which layers of net the sources need gradients of, and each source's slice of the
+    gradient buffer (None for sources that are not net's parameters). Kept per net while the
+    sources are the same objects."""
+    key = tuple(map(id, sources))
+    cached = getattr(net, "_tape_plan", None)
+    if cached is not None and cached[0] == key:
+        return cached[1], cached[2]
+    wanted = [False] * len(net.layers)
+    where: list[Any] = []
+    for s in sources:
+        layer = getattr(s, "_layer", None)
+        i = net._index.get(id(layer)) if layer is not None else None
+        if i is None or s._state:
+            where.append(None)
+            continue
+        wanted[i] = True
+        _, o, shape = net._slices[i][s._index]
+        where.append((o, o + math.prod(shape), shape))
+    net._tape_plan = (key, wanted, where, sources)  # sources kept: their ids stay theirs
+    return wanted, where
+
+
 def _call_gradient(
     call: _Call,
     terms: list[_Term],
@@ -608,13 +631,10 @@ def _call_gradient(
 ) -> list[Optional[np.ndarray]]:
     """The sources' gradients from one recorded call: one backward pass in C++."""
     net = call.net
-    core = net.core
-    wanted = [False] * len(net.layers)
-    for s in sources:
-        layer = getattr(s, "_layer", None)
-        if layer is not None and id(layer) in net._index:
-            wanted[net._index[id(layer)]] = True
-    watched = [k for k, obj in enumerate(call.inputs) if any(obj is s for s in sources)]
+    wanted, where = _source_plan(net, sources)
+    watched = [
+        k for k, obj in enumerate(call.inputs) if isinstance(obj, np.ndarray) and any(obj is s for s in sources)
+    ]
     specs = [(t.output, t.loss, t.coef, t.divisor, t.weights is not None) for t in terms]
     y = np.hstack([t.y for t in terms]) if len(terms) > 1 else (terms[0].y if terms else None)
     w = None
@@ -623,18 +643,14 @@ def _call_gradient(
         w = np.stack([t.weights if t.weights is not None else np.ones(n) for t in terms])
     pens = [(net._index[id(layer)], k) for layer, k in penalties]
     call.refresh()
-    dx = core.tape_gradient(specs, y, w, dy, pens, wanted, bool(watched))
-    grads = core.get_grads()
+    dx = net.core.tape_gradient(specs, y, w, dy, pens, wanted, bool(watched))
+    grads = net.core.get_grads()
     out: list[Optional[np.ndarray]] = []
-    for s in sources:
-        layer = getattr(s, "_layer", None)
-        if layer is not None and id(layer) in net._index and not s._state:
-            i = net._index[id(layer)]
-            state, o, shape = net._slices[i][s._index]
-            reached = wanted[i] and (terms or dy is not None or any(p[0] == i for p in pens))
-            out.append(grads[o : o + math.prod(shape)].reshape(shape) if reached else None)
+    for s, at in zip(sources, where):
+        if at is not None:
+            out.append(grads[at[0] : at[1]].reshape(at[2]))
             continue
-        k = next((k for k, obj in enumerate(call.inputs) if obj is s), None)
+        k = next((k for k in watched if call.inputs[k] is s), None)
         if k is not None and dx is not None:
             start = sum(net.input_widths[:k])
             part = dx[:, start : start + net.input_widths[k]]

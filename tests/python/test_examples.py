@@ -52,6 +52,7 @@ def test_all_examples_are_tested():
         "04_gradient_descent",
         "05_learning_rates",
         "06_overfitting",
+        "07_gradient_descent_by_hand",
     ]
     readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
     for name in scripts:
@@ -138,3 +139,11 @@ def test_overfitting(tmp_path, monkeypatch, capsys):
     assert _f(v, "early_stopping_restored_val_loss") == pytest.approx(
         _f(v, "too_large_early_stopping_best_val_loss"), abs=1e-3
     )
+
+
+def test_gradient_descent_by_hand(tmp_path, monkeypatch, capsys):
+    v = _run("07_gradient_descent_by_hand", tmp_path, monkeypatch, capsys)
+    assert _f(v, "by_hand_final_loss") < 0.25 * _f(v, "initial_loss")
+    # The by-hand loop and fit's SGD are the same computation.
+    assert v["by_hand_final_loss"] == v["fit_final_loss"]
+    assert _f(v, "max_weight_difference") <= 1e-6

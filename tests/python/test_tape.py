@@ -351,3 +351,59 @@ def test_raw_core_refuses_bad_tape_arguments():
     core.predict_array(np.ones((2, 3), "float32"), 2)
     with pytest.raises(ValueError, match="another forward pass"):
         core.tape_gradient([], None, None, None, [], [True], False)
+
+
+class _TapeModel(en.Model):
+    """Keras's "customising what happens in fit", with the tape."""
+
+    def train_step(self, data):
+        x, y = data
+        with en.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(x, y, y_pred)
+        grads = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+        self.steps_seen += 1
+        return {"loss": float(loss), "twice": 2 * float(loss)}
+
+    def test_step(self, data):
+        x, y = data
+        return {"loss": float(self.compute_loss(x, y, self(x)))}
+
+    def predict_step(self, data):
+        return 10 * np.asarray(self(data[0]))
+
+
+def test_train_step_override_trains_as_fit_does(f64):
+    def build(cls):
+        en.utils.set_random_seed(17)
+        inp = en.Input((4,))
+        out = L.Dense(2)(L.Dense(6, activation="tanh", kernel_regularizer="l2")(inp))
+        m = cls(inp, out)
+        m.compile(optimizer=en.optimizers.Adam(0.01), loss="mse")
+        return m
+
+    rng = np.random.default_rng(11)
+    x, y = rng.normal(size=(40, 4)), rng.normal(size=(40, 2))
+    plain, custom = build(en.Model), build(_TapeModel)
+    custom.steps_seen = 0
+    seen = []
+
+    class Record(en.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append((batch, logs["loss"]))
+
+    h1 = plain.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
+    h2 = custom.fit(
+        x, y, batch_size=8, epochs=3, shuffle=False, verbose=0, callbacks=[Record()],
+        validation_data=(x, y),
+    )
+    assert custom.steps_seen == 15 and [b for b, _ in seen] == list(range(5)) * 3
+    for a, b in zip(plain.get_weights(), custom.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # Keras logs an epoch with its last batch's values when train_step returns plain numbers.
+    assert h2.history["loss"] == [seen[4][1], seen[9][1], seen[14][1]]
+    assert h2.history["twice"] == [2 * v for v in h2.history["loss"]]
+    assert len(h1.history["loss"]) == 3
+    np.testing.assert_allclose(h2.history["val_loss"][-1], custom.evaluate(x, y, verbose=0))
+    np.testing.assert_allclose(custom.predict(x, batch_size=7), 10 * plain.predict(x, verbose=0))

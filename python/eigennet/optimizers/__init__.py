@@ -42,6 +42,7 @@ class Optimizer:
         # Custom loops: each variable's slots (kept with the variable), the last variables.
         self._slots: dict[int, tuple[Any, np.ndarray]] = {}
         self._variables: Optional[list[Any]] = None
+        self._plan: Optional[tuple[Any, list[Any], list[Any]]] = None
 
     @staticmethod
     def _check_lr(lr: Any) -> LearningRate:
@@ -142,8 +143,6 @@ class Optimizer:
         """Applies one update of `grads` to `trainable_variables` (Keras's `apply`): the
         variables of the last call when they are not given. Each variable keeps its own slots
         (momentum, moments), created on its first update."""
-        from eigennet.variables import Variable
-
         if trainable_variables is None:
             if self._variables is None:
                 raise ValueError(
@@ -158,15 +157,55 @@ class Optimizer:
                 f"{len(variables)} variables."
             )
         spec = self._spec()
+        plan = self._plan_for(variables, spec)
+        groups: list[tuple[Any, list[Any]]] = []
+        missing = []
+        for net, items in plan:
+            updates = []
+            for k, offset, shape, slots in items:
+                g = grads[k]
+                if g is None:
+                    missing.append(variables[k].path)
+                    continue
+                if not isinstance(g, np.ndarray) or g.dtype != net.dtype:
+                    g = np.asarray(g)
+                    if g.dtype.kind not in "fiub":
+                        raise TypeError(
+                            f"The gradient of {variables[k].path} must hold numbers, got dtype "
+                            f"{g.dtype}."
+                        )
+                if g.shape != shape:
+                    raise ValueError(
+                        f"The gradient of {variables[k].path} has shape {g.shape}; the variable "
+                        f"has shape {shape}."
+                    )
+                updates.append((offset, g, slots))
+            groups.append((net, updates))
+        if missing:
+            warnings.warn(
+                f"Gradients do not exist for variables {missing} when minimizing the loss.",
+                stacklevel=2,
+            )
+        step = self.iterations
+        for net, updates in groups:
+            if updates:
+                net.core.apply_gradients(spec, step, updates)
+        self.iterations = step + 1
+
+    def _plan_for(self, variables: list[Any], spec: Any) -> list[tuple[Any, list[Any]]]:
+        """Per model holding them: (index in variables, offset, shape, slots) of each variable.
+        Kept while the same variables stay in the same models with the same optimizer kind."""
+        from eigennet.models.net import _moves
+        from eigennet.variables import Variable
+
+        key = (tuple(map(id, variables)), _moves[0], spec.kind, tuple(v.trainable for v in variables))
+        if self._plan is not None and self._plan[0] == key:
+            return self._plan[1]
         n_slots = spec.n_slots()
         groups: dict[int, tuple[Any, list[Any]]] = {}
-        missing = []
-        for g, v in zip(grads, variables):
+        for k, v in enumerate(variables):
             if not isinstance(v, Variable):
                 raise TypeError(f"Optimizers update eigennet variables. Received: {v!r}")
-            if g is None:
-                missing.append(v.path)
-                continue
             if not v.trainable:
                 raise ValueError(
                     f"Variable {v.path} is not trainable (a frozen layer's weight or "
@@ -178,29 +217,13 @@ class Optimizer:
                     f"Variable {v.path} has no values in a model yet: call the model (or layer) "
                     "on data once before updating its weights."
                 )
-            ga = np.asarray(g)
-            if ga.dtype.kind not in "fiub":
-                raise TypeError(f"The gradient of {v.path} must hold numbers, got dtype {ga.dtype}.")
-            if ga.shape != v.shape:
-                raise ValueError(
-                    f"The gradient of {v.path} has shape {ga.shape}; the variable has shape "
-                    f"{v.shape}."
-                )
             _, offset, _ = net._slices[net._index[id(v._layer)]][v._index]
             slots = self._slots_of(v, net.dtype, n_slots, spec)
-            groups.setdefault(id(net), (net, []))[1].append(
-                (offset, np.ascontiguousarray(ga, dtype=net.dtype).reshape(-1), slots)
-            )
-        if missing:
-            warnings.warn(
-                f"Gradients do not exist for variables {missing} when minimizing the loss.",
-                stacklevel=2,
-            )
+            groups.setdefault(id(net), (net, []))[1].append((k, offset, v.shape, slots))
+        plan = list(groups.values())
         self._variables = variables
-        step = self.iterations
-        for net, updates in groups.values():
-            net.core.apply_gradients(spec, step, updates)
-        self.iterations = step + 1
+        self._plan = (key, plan, variables)  # variables kept: their ids stay theirs
+        return plan
 
     def _slots_of(self, v: Any, dtype: Any, n_slots: int, spec: Any) -> np.ndarray:
         """v's slots ((n_slots, size) flattened), created with the optimizer's starting values."""

@@ -12,6 +12,7 @@ from eigennet import losses, metrics, optimizers
 from eigennet.callbacks.callback import Callback, CallbackList, History
 from eigennet.models.net import _moves as _MOVES
 from eigennet.trainers import data
+from eigennet.trainers import steps as _steps
 from eigennet.utils.progbar import Progbar, is_interactive
 
 _DEFAULT_BATCH = 32
@@ -61,6 +62,7 @@ class Trainer:
         self._metric_names: list[str] = []
         self._loss_weights_spec: Any = None
         self._output_losses: list[Optional[losses.Loss]] = []
+        self._loss_weights: list[float] = []
 
     # compile ------------------------------------------------------------------------------
     def compile(
@@ -195,6 +197,7 @@ class Trainer:
         core.compile(core_losses, [float(w) for w in weights], core_metrics, self.optimizer._spec())
         self.optimizer._attach(core)
         self._output_losses = loss_objs
+        self._loss_weights = [float(w) for w in weights]
         loss_names = [] if n_out == 1 else [f"{n}_loss" for n in self.output_names]
         self._metric_names = loss_names + [n for per in names for n in per]
 
@@ -327,6 +330,50 @@ class Trainer:
         return net.core.dataset(xa, ya, wa)
 
     # fit ----------------------------------------------------------------------------------
+    # Custom steps (trainers/steps.py) ---------------------------------------------------------
+    def train_step(self, data: Any) -> dict[str, float]:
+        """One training step on a batch `data` ((x, y) or (x, y, sample_weight)): forward, the
+        compiled loss, gradient and optimizer update; returns the logs. Override it to customise
+        `fit`, which then calls it once per batch (the one place where eigennet runs Python per
+        batch): use `en.GradientTape`, `self.compute_loss` and `self.optimizer`."""
+        return _steps.train_step(self, data)
+
+    def test_step(self, data: Any) -> dict[str, float]:
+        """The logs of one evaluation batch; `evaluate` calls an override once per batch."""
+        return _steps.test_step(self, data)
+
+    def predict_step(self, data: Any) -> Any:
+        """The outputs of one batch `(x,)`; `predict` calls an override once per batch."""
+        return _steps.predict_step(self, data)
+
+    def compute_loss(
+        self,
+        x: Any = None,
+        y: Any = None,
+        y_pred: Any = None,
+        sample_weight: Any = None,
+        training: bool = True,
+    ) -> Any:
+        """Keras's `compute_loss`: the compiled loss of each output (times its loss weight)
+        plus `sum(self.losses)`; differentiable on a GradientTape."""
+        self._require_loss("compute_loss")
+        n_out = len(self._net.output_widths)
+        ys = [y] if n_out == 1 else self._per_output_data(y, "y")
+        if n_out == 1:
+            preds = [y_pred]
+        elif isinstance(y_pred, dict):
+            preds = [y_pred[k] for k in self.output_names]
+        else:
+            preds = list(y_pred)
+        total: Any = 0.0
+        for lobj, weight, yo, po in zip(self._output_losses, self._loss_weights, ys, preds):
+            if lobj is not None:
+                value = lobj(yo, po, sample_weight=sample_weight)
+                total = total + (value if weight == 1.0 else weight * value)
+        for penalty in self.losses:  # type: ignore[attr-defined]
+            total = total + penalty
+        return total
+
     def fit(
         self,
         x: Any = None,
@@ -376,7 +423,10 @@ class Trainer:
         if validation_freq != 1:
             raise ValueError("validation_freq must be 1.")
         self._ensure_built(x)
-        self._require_loss("fit")
+        if not _steps.overridden(self, "train_step"):
+            self._require_loss("fit")
+        elif self.optimizer is None:
+            raise ValueError("You must call `compile()` before calling `fit()`.")
         batch_size = data.positive_int(
             _DEFAULT_BATCH if batch_size is None else batch_size, "batch_size"
         )
@@ -395,6 +445,16 @@ class Trainer:
         verbose = _resolve_verbose(verbose)
         net = self._net
         net.sync()
+        if _steps.overridden(self, "train_step"):
+            if validation_split > 0 or class_weight is not None:
+                raise ValueError(
+                    "validation_split and class_weight are not supported with an overridden "
+                    "train_step: pass validation_data, and sample weights as sample_weight."
+                )
+            return _steps.fit(
+                self, x, y, sample_weight, batch_size, epochs, initial_epoch, bool(shuffle),
+                verbose, callbacks, validation_data, val_batch,
+            )
         xa = self._features(x)
         ya = self._targets(y, len(xa))
         wa = data.sample_weights(ya, sample_weight, class_weight, net.dtype)
@@ -539,11 +599,14 @@ class Trainer:
         """
         _unsupported({"steps": steps}, "evaluate")
         self._ensure_built(x)
-        self._require_loss("evaluate")
-        self._net.sync()
         batch_size = data.positive_int(
             _DEFAULT_BATCH if batch_size is None else batch_size, "batch_size"
         )
+        if _steps.overridden(self, "test_step"):
+            logs = _steps.evaluate(self, x, y, sample_weight, batch_size)
+            return logs if return_dict or len(logs) != 1 else next(iter(logs.values()))
+        self._require_loss("evaluate")
+        self._net.sync()
         verbose = _resolve_verbose(verbose)
         ds = self._dataset(x, y, sample_weight)
         self._net.check_batch(min(batch_size, ds.size), "evaluation")
@@ -592,6 +655,8 @@ class Trainer:
         batch_size = data.positive_int(
             _DEFAULT_BATCH if batch_size is None else batch_size, "batch_size"
         )
+        if _steps.overridden(self, "predict_step"):
+            return _steps.predict(self, x, batch_size)
         verbose = _resolve_verbose(verbose)
         if verbose == 0 or len(x) <= batch_size:
             fast = self._fast_input(x)
