@@ -86,7 +86,9 @@ def main() -> None:
     FigureCanvasAgg(fig)  # headless: matplotlib's Agg backend, no pyplot state
     ax = fig.subplots()
     epochs = range(len(hand_losses))
-    ax.plot(epochs, hand_losses, lw=6, alpha=0.35, label="by hand: tape.gradient, W <- W - eta dJ/dW")
+    ax.plot(
+        epochs, hand_losses, lw=6, alpha=0.35, label="by hand: tape.gradient, W <- W - eta dJ/dW"
+    )
     ax.plot(epochs, fit_losses, "k.--", label="model.fit with SGD(learning_rate=eta)")
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

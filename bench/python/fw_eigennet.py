@@ -1,5 +1,6 @@
-"""eigennet through its public API (train_on_batch, fit, predict, model(x)) and, as
-"eigennet (core)", through the C++ model's own pass on a prebuilt dataset."""
+"""eigennet through its public API (train_on_batch, fit, predict, model(x)), as "eigennet
+(core)" through the C++ model's own pass on a prebuilt dataset, and as "eigennet (tape)" through
+a custom training loop (GradientTape and apply_gradients)."""
 
 from __future__ import annotations
 
@@ -120,4 +121,23 @@ def _case(
     return {
         "eigennet": Bench(timed(step)),
         "eigennet (core)": Bench(timed(lambda: low._net.core.fit_epoch(nxt_ds(), b, False))),
+        TAPE: Bench(timed(tape_step(new_model(), cycler(pool)))),
     }
+
+
+TAPE = "eigennet (tape)"
+
+
+def tape_step(model: Any, nxt: Callable[[], Any]) -> Callable[[], float]:
+    """A custom-loop step: forward on the tape, the compiled loss object, the gradient and
+    apply_gradients (the same update as train_on_batch); returns the loss, as a step does."""
+    loss_fn, opt, variables = model.loss, model.optimizer, model.trainable_weights
+
+    def step() -> float:
+        x, y = nxt()
+        with en.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return float(loss)
+
+    return step

@@ -124,6 +124,8 @@ def target_met(
 ) -> Optional[tuple[bool, str]]:
     """(met, detail) for an eigennet row, or None where no target applies."""
     case, threads = row["case"], row["threads"]
+    if row["variant"] == TAPE:  # its targets are relative to train_on_batch: tape_table
+        return None
     if threads == 1 and CASES_BY_ID[case].kind != "interference":
         ok, detail = True, ""
         if case in PEAK_TARGETS:
@@ -210,6 +212,34 @@ def results_table(
                 )
             lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+TAPE = "eigennet (tape)"
+# Issue 13: a tape step within these multiples of train_on_batch's, at 1 thread.
+TAPE_TARGETS = {"w3-step-b32": 3.0, "w1-step-b128": 1.3}
+
+
+def tape_table(results: list[dict[str, Any]], threads: int) -> list[str]:
+    """A custom-loop step (GradientTape + apply_gradients) against train_on_batch."""
+    idx = _index(results)
+    lines = [
+        "| case | tape step | train_on_batch | tape / train_on_batch | torch step "
+        "| tape / torch | target | met |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for case in CASES:
+        tape, plain = idx.get((case.id, threads, TAPE)), idx.get((case.id, threads, "eigennet"))
+        if tape is None or plain is None:
+            continue
+        torch = _framework_row(results, case.id, threads, "torch")
+        ratio = tape["median_s"] / plain["median_s"]
+        target = TAPE_TARGETS.get(case.id) if threads == 1 else None
+        cells = [case.label, cell(tape), cell(plain), f"{ratio:.2f}", cell(torch)]
+        cells.append(f"{tape['median_s'] / torch['median_s']:.2f}" if torch else "–")
+        cells.append(f"≤ {target:g}x" if target else "")
+        cells.append(("yes" if ratio <= target else "**no**") if target else "")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines if len(lines) > 2 else []
 
 
 def interference_table(results: list[dict[str, Any]], threads: int) -> list[str]:
@@ -307,6 +337,17 @@ def markdown(doc: dict[str, Any]) -> str:
     for t in doc["threads"]:
         out += ["", f"### {t} thread{'s' if t > 1 else ''}", ""]
         out += results_table(results, t, peak, avx512)
+    for t in doc["threads"]:
+        table = tape_table(results, t)
+        if table:
+            out += ["", f"### Custom training loops, {t} thread{'s' if t > 1 else ''}", ""]
+            out += [
+                "A step written with `en.GradientTape` (forward on the tape, the compiled "
+                "loss object, `tape.gradient`, `optimizer.apply_gradients`) against "
+                "`train_on_batch` on the same batches; the torch column is PyTorch's own "
+                "step, which is written the same way.",
+                "",
+            ] + table
     for t in doc["threads"]:
         table = interference_table(results, t)
         if table:

@@ -277,17 +277,23 @@ struct PyModel : ForkSafe {
     });
   }
 
-  /// The outputs (n, n_outputs) of one forward pass kept for tape_gradient.
-  py::array_t<T> tape_forward(const py::handle& x, bool training) {
+  /// One forward pass kept for tape_gradient: (outputs (n, n_outputs), forward_id,
+  /// params_version, and the noise stream (seed, counter) it drew from, to replay it).
+  py::tuple tape_forward(const py::handle& x, bool training) {
     Array<T> a = as_matrix<T>(x, "x", model.n_inputs());
     const Index n = a.shape(0);
     py::array_t<T> out({n, model.n_outputs()});
     T* dst = out.mutable_data();
+    std::uint64_t seed = 0, counter = 0, id = 0, version = 0;
     quick_call(static_cast<double>(n) * model.n_params(), [&] {
+      seed = model.dropout_seed();
+      counter = model.dropout_counter();
       const T* y = model.tape_forward(a.data(), n, training);
       model.backend().copy_to_host(dst, y, sizeof(T) * n * model.n_outputs());
+      id = model.forward_id();
+      version = model.params_version();
     });
-    return out;
+    return py::make_tuple(out, id, version, seed, counter);
   }
 
   /// Gradients at the last tape_forward (see Model::tape_gradient); the parameters' stay in the

@@ -159,14 +159,9 @@ template <typename T>
 void Model<T>::plan_backward() {
   // A value needs its gradient when a trainable parameter lies upstream of it.
   for (std::size_t i = 0; i < m_layers.size(); ++i) m_layers[i]->set_trainable(m_trainable_next[i]);
-  m_needs_grad.assign(m_values.size(), false);
-  for (std::size_t k = 0; k < m_nodes.size(); ++k) {
-    const Node& n = m_nodes[k];
-    const std::size_t li = static_cast<std::size_t>(n.layer);
-    bool need = m_param_size[li] > 0 && m_layers[li]->trainable();
-    for (Index in : n.inputs) need = need || m_needs_grad[static_cast<std::size_t>(in)];
-    m_needs_grad[static_cast<std::size_t>(m_n_in) + k] = need;
-  }
+  std::vector<bool> trainable(m_layers.size());
+  for (std::size_t i = 0; i < m_layers.size(); ++i) trainable[i] = m_layers[i]->trainable();
+  mark_needs(trainable, false, m_needs_grad);
   m_segments.clear();
   m_n_trainable = 0;
   for (std::size_t i = 0; i < m_layers.size(); ++i) {
@@ -177,6 +172,20 @@ void Model<T>::plan_backward() {
     else
       m_segments.emplace_back(m_param_offset[i], m_param_size[i]);
     m_n_trainable += m_param_size[i];
+  }
+}
+
+template <typename T>
+void Model<T>::mark_needs(const std::vector<bool>& wanted, bool inputs,
+                          std::vector<bool>& need) const {
+  need.assign(m_values.size(), false);
+  for (Index k = 0; k < m_n_in; ++k) need[static_cast<std::size_t>(k)] = inputs;
+  for (std::size_t k = 0; k < m_nodes.size(); ++k) {
+    const Node& n = m_nodes[k];
+    const std::size_t li = static_cast<std::size_t>(n.layer);
+    bool needed = m_param_size[li] > 0 && wanted[li];
+    for (Index in : n.inputs) needed = needed || need[static_cast<std::size_t>(in)];
+    need[static_cast<std::size_t>(m_n_in) + k] = needed;
   }
 }
 
@@ -242,6 +251,17 @@ Index Model<T>::n_acc() const {
 }
 
 template <typename T>
+void Model<T>::check_labels(const T* Y, Index rows, Index row, Index n, Index classes) {
+  for (Index j = 0; j < n; ++j) {
+    const T v = Y[j * rows + row];
+    if (!(v >= 0 && v < T(classes) && v == static_cast<T>(static_cast<Index>(v))))
+      throw std::invalid_argument(
+          "Sparse labels must be integers in [0, " + std::to_string(classes) + "), got " +
+          std::to_string(static_cast<double>(v)) + " at index " + std::to_string(j));
+  }
+}
+
+template <typename T>
 void Model<T>::check_targets(const T* Y, Index n) const {
   const Index rows = n_targets();
   Index row = 0;
@@ -250,14 +270,7 @@ void Model<T>::check_targets(const T* Y, Index n) const {
       row += m_output_widths[o];
       continue;
     }
-    const Index k = m_output_widths[o];
-    for (Index j = 0; j < n; ++j) {
-      const T v = Y[j * rows + row];
-      if (!(v >= 0 && v < T(k) && v == static_cast<T>(static_cast<Index>(v))))
-        throw std::invalid_argument("Sparse labels must be integers in [0, " + std::to_string(k) +
-                                    "), got " + std::to_string(static_cast<double>(v)) +
-                                    " at index " + std::to_string(j));
-    }
+    check_labels(Y, rows, row, n, m_output_widths[o]);
     ++row;
   }
 }

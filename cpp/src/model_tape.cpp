@@ -59,21 +59,18 @@ Index Model<T>::tape_target_rows(const std::vector<TapeLoss>& losses) const {
 }
 
 template <typename T>
-void Model<T>::tape_gradient(const std::vector<TapeLoss>& losses, const T* Y, const T* w,
-                             const T* dY, const std::vector<std::pair<Index, double>>& penalties,
-                             const std::vector<bool>& wanted, T* dX) {
+Index Model<T>::check_tape(const std::vector<TapeLoss>& losses, const T* Y,
+                           const std::vector<std::pair<Index, double>>& penalties,
+                           const std::vector<bool>& wanted) const {
   if (m_tape_batch == 0 || m_tape_id != m_forward_id)
     throw std::invalid_argument(
         "tape_gradient needs the activations of a tape_forward, and another forward pass has "
         "run since (record the call again).");
-  const Index batch = m_tape_batch;
   if (wanted.size() != m_layers.size())
     throw std::invalid_argument("wanted must hold one flag per layer (" +
                                 std::to_string(m_layers.size()) + "), got " +
                                 std::to_string(wanted.size()));
   const Index y_rows = tape_target_rows(losses);
-  std::vector<int> terms(m_outputs.size(), 0);
-  for (const TapeLoss& t : losses) ++terms[static_cast<std::size_t>(t.output)];
   if (y_rows > 0 && !Y) throw std::invalid_argument("The losses need targets Y.");
   for (const auto& [layer, coef] : penalties)
     if (layer < 0 || layer >= static_cast<Index>(m_layers.size()) || !std::isfinite(coef))
@@ -83,35 +80,25 @@ void Model<T>::tape_gradient(const std::vector<TapeLoss>& losses, const T* Y, co
   Index row = 0;
   for (const TapeLoss& t : losses) {
     const Index width = m_output_widths[static_cast<std::size_t>(t.output)];
-    if (is_sparse(t.loss))
-      for (Index j = 0; j < batch; ++j) {
-        const T v = Y[j * y_rows + row];
-        if (!(v >= 0 && v < T(width) && v == static_cast<T>(static_cast<Index>(v))))
-          throw std::invalid_argument("Sparse labels must be integers in [0, " +
-                                      std::to_string(width) + "), got " +
-                                      std::to_string(static_cast<double>(v)) + " at index " +
-                                      std::to_string(j));
-      }
+    if (is_sparse(t.loss)) check_labels(Y, y_rows, row, m_tape_batch, width);
     row += is_sparse(t.loss) ? 1 : width;
   }
+  return y_rows;
+}
 
-  // A value needs its gradient when a wanted layer, or a watched input, lies upstream.
-  m_tape_need.assign(m_values.size(), false);
-  for (Index k = 0; k < m_n_in; ++k) m_tape_need[static_cast<std::size_t>(k)] = dX != nullptr;
-  for (std::size_t k = 0; k < m_nodes.size(); ++k) {
-    const Node& n = m_nodes[k];
-    const std::size_t li = static_cast<std::size_t>(n.layer);
-    bool need = m_param_size[li] > 0 && wanted[li];
-    for (Index in : n.inputs) need = need || m_tape_need[static_cast<std::size_t>(in)];
-    m_tape_need[static_cast<std::size_t>(m_n_in) + k] = need;
-  }
+template <typename T>
+void Model<T>::tape_gradient(const std::vector<TapeLoss>& losses, const T* Y, const T* w,
+                             const T* dY, const std::vector<std::pair<Index, double>>& penalties,
+                             const std::vector<bool>& wanted, T* dX) {
+  const Index y_rows = check_tape(losses, Y, penalties, wanted);
+  const Index batch = m_tape_batch;
+  mark_needs(wanted, dX != nullptr, m_tape_need);
   Device& d = *m_backend;
   if (dX) {
     m_in_grad.resize(static_cast<std::size_t>(m_n_in));
     for (std::size_t k = 0; k < m_in_grad.size(); ++k)
       at_least(m_in_grad[k], d, m_input_widths[k] * batch);
   }
-
   // Host arguments to the device.
   const Index n_terms = static_cast<Index>(losses.size());
   if (y_rows) {
@@ -126,25 +113,51 @@ void Model<T>::tape_gradient(const std::vector<TapeLoss>& losses, const T* Y, co
     at_least(m_tape_dy, d, m_n_outputs * batch);
     d.copy_to_device(m_tape_dy.data(), dY, sizeof(T) * m_n_outputs * batch);
   }
-  at_least(m_tape_acc, d, 1);
-
   std::fill(m_written.begin(), m_written.end(), false);
+  seed_tape_losses(losses, y_rows, w != nullptr, dY != nullptr);
+  if (dY) {
+    Index row = 0;
+    for (std::size_t o = 0; o < m_outputs.size(); ++o) {
+      const Index id = m_outputs[o], width = m_output_widths[o];
+      T* grad = d_target(id, 0, m_tape_need);
+      if (grad) {
+        m_backend->copy_rows(m_tape_dy.data(), m_n_outputs, row, grad, width, 0, width, batch);
+        if (grad != d_buffer(id)) m_backend->axpby(width * batch, T(1), grad, T(1), d_buffer(id));
+      }
+      row += width;
+    }
+  }
+  backward(batch, m_tape_need, m_tape_fused);
+  // Layers the backward pass did not reach have a zero gradient.
+  for (std::size_t li = 0; li < m_layers.size(); ++li)
+    if (m_param_size[li] && !m_layer_written[li])
+      m_backend->fill(m_grads.data() + m_param_offset[li], m_param_size[li], T(0));
+  add_tape_penalties(penalties);
+  if (dX) copy_input_gradient(dX);
+}
+
+template <typename T>
+void Model<T>::seed_tape_losses(const std::vector<TapeLoss>& losses, Index y_rows, bool weighted,
+                                bool with_dy) {
+  const Index batch = m_tape_batch;
+  std::vector<int> terms(m_outputs.size(), 0);
+  for (const TapeLoss& t : losses) ++terms[static_cast<std::size_t>(t.output)];
   // An output with one loss and nothing else hands it its logits, as train_batch does.
   m_tape_fused.assign(m_outputs.size(), false);
-  row = 0;
-  for (Index t = 0; t < n_terms; ++t) {
-    const TapeLoss& l = losses[static_cast<std::size_t>(t)];
+  Index row = 0;
+  for (std::size_t t = 0; t < losses.size(); ++t) {
+    const TapeLoss& l = losses[t];
     const std::size_t o = static_cast<std::size_t>(l.output);
     const Index id = m_outputs[o], width = m_output_widths[o];
     const Index n_t = is_sparse(l.loss) ? 1 : width;
     const T* Yt = m_tape_y.data();
     if (losses.size() > 1) {
-      at_least(m_tape_yt, d, n_t * batch);
+      at_least(m_tape_yt, *m_backend, n_t * batch);
       m_backend->copy_rows(m_tape_y.data(), y_rows, row, m_tape_yt.data(), n_t, 0, n_t, batch);
       Yt = m_tape_yt.data();
     }
     row += n_t;
-    const LossKind kind = terms[o] == 1 && !dY ? fusable_loss(o, l.loss) : l.loss;
+    const LossKind kind = terms[o] == 1 && !with_dy ? fusable_loss(o, l.loss) : l.loss;
     m_tape_fused[o] = kind != l.loss;
     const T* P = m_values[static_cast<std::size_t>(id)];
     if (m_tape_fused[o]) {
@@ -153,29 +166,16 @@ void Model<T>::tape_gradient(const std::vector<TapeLoss>& losses, const T* Y, co
     }
     T* grad = d_target(id, 0, m_tape_need);
     if (!grad) continue;
-    m_backend->loss(kind, P, Yt, width, batch, T(l.coef) / T(l.divisor), m_per_sample.data(),
-                    grad);
-    if (l.weighted && w)
-      m_backend->scale_columns(grad, width, batch, m_tape_w.data() + t * batch);
+    m_backend->loss(kind, P, Yt, width, batch, T(l.coef) / T(l.divisor), m_per_sample.data(), grad);
+    if (l.weighted && weighted)
+      m_backend->scale_columns(grad, width, batch, m_tape_w.data() + static_cast<Index>(t) * batch);
     if (grad != d_buffer(id)) m_backend->axpby(width * batch, T(1), grad, T(1), d_buffer(id));
   }
-  if (dY) {
-    Index out_row = 0;
-    for (std::size_t o = 0; o < m_outputs.size(); ++o) {
-      const Index id = m_outputs[o], width = m_output_widths[o];
-      T* grad = d_target(id, 0, m_tape_need);
-      if (grad) {
-        m_backend->copy_rows(m_tape_dy.data(), m_n_outputs, out_row, grad, width, 0, width, batch);
-        if (grad != d_buffer(id)) m_backend->axpby(width * batch, T(1), grad, T(1), d_buffer(id));
-      }
-      out_row += width;
-    }
-  }
-  backward(batch, m_tape_need, m_tape_fused);
-  // Layers the backward pass did not reach have a zero gradient.
-  for (std::size_t li = 0; li < m_layers.size(); ++li)
-    if (m_param_size[li] && !m_layer_written[li])
-      m_backend->fill(m_grads.data() + m_param_offset[li], m_param_size[li], T(0));
+}
+
+template <typename T>
+void Model<T>::add_tape_penalties(const std::vector<std::pair<Index, double>>& penalties) {
+  at_least(m_tape_acc, *m_backend, 1);  // the penalty's value, which nobody reads here
   for (const auto& [layer, coef] : penalties) {
     const std::size_t li = static_cast<std::size_t>(layer);
     if (!m_param_size[li]) continue;
@@ -189,21 +189,24 @@ void Model<T>::tape_gradient(const std::vector<TapeLoss>& losses, const T* Y, co
       m_backend->axpby(m_param_size[li], T(coef), m_tmp_grads.data(), T(1), g);
     }
   }
-  if (dX) {
-    Index in_row = 0;
-    at_least(m_tape_dx, d, m_n_inputs * batch);
-    for (Index k = 0; k < m_n_in; ++k) {
-      const Index wdt = m_input_widths[static_cast<std::size_t>(k)];
-      if (m_written[static_cast<std::size_t>(k)])
-        m_backend->copy_rows(m_in_grad[static_cast<std::size_t>(k)].data(), wdt, 0,
-                             m_tape_dx.data(), m_n_inputs, in_row, wdt, batch);
-      else
-        for (Index j = 0; j < batch; ++j)
-          m_backend->fill(m_tape_dx.data() + j * m_n_inputs + in_row, wdt, T(0));
-      in_row += wdt;
-    }
-    d.copy_to_host(dX, m_tape_dx.data(), sizeof(T) * m_n_inputs * batch);
+}
+
+template <typename T>
+void Model<T>::copy_input_gradient(T* dX) {
+  const Index batch = m_tape_batch;
+  at_least(m_tape_dx, *m_backend, m_n_inputs * batch);
+  Index row = 0;
+  for (Index k = 0; k < m_n_in; ++k) {
+    const Index w = m_input_widths[static_cast<std::size_t>(k)];
+    if (m_written[static_cast<std::size_t>(k)])
+      m_backend->copy_rows(m_in_grad[static_cast<std::size_t>(k)].data(), w, 0, m_tape_dx.data(),
+                           m_n_inputs, row, w, batch);
+    else  // no path from this input to the target
+      for (Index j = 0; j < batch; ++j)
+        m_backend->fill(m_tape_dx.data() + j * m_n_inputs + row, w, T(0));
+    row += w;
   }
+  m_backend->copy_to_host(dX, m_tape_dx.data(), sizeof(T) * m_n_inputs * batch);
 }
 
 template <typename T>
@@ -212,12 +215,12 @@ void Model<T>::apply_gradients(const OptimizerConfig& cfg, std::int64_t step,
   cfg.validate();
   if (step < 0) throw std::invalid_argument("iterations must be >= 0, got " + std::to_string(step));
   for (const HandUpdate<T>& u : updates)
-    if (u.offset < 0 || u.size <= 0 || u.offset + u.size > m_n_params || !u.grad ||
-        (!u.state && cfg.n_slots() > 0))
-      throw std::invalid_argument("An update's parameters [" + std::to_string(u.offset) + ", " +
-                                  std::to_string(u.offset + u.size) +
-                                  ") are not a range of the model's " +
-                                  std::to_string(m_n_params) + " parameters.");
+    if (u.offset < 0 || u.size <= 0 || u.offset > m_n_params || u.size > m_n_params - u.offset ||
+        !u.grad || (!u.state && cfg.n_slots() > 0))
+      throw std::invalid_argument("An update of " + std::to_string(u.size) +
+                                  " parameters at offset " + std::to_string(u.offset) +
+                                  " is not a range of the model's " + std::to_string(m_n_params) +
+                                  " parameters.");
   const double lr = cfg.learning_rate.at(step);
   const Index slots = cfg.n_slots();
   Device& d = *m_backend;
@@ -240,16 +243,25 @@ void Model<T>::apply_gradients(const OptimizerConfig& cfg, std::int64_t step,
   ++m_params_version;
 }
 
-// The class itself is instantiated in model.cpp; these are its members defined here.
-#define EIGENNET_TAPE_MEMBERS(T)                                                              \
-  template const T* Model<T>::tape_forward(const T*, Index, bool);                            \
-  template void Model<T>::get_grads(T*) const;                                                \
-  template Index Model<T>::tape_target_rows(const std::vector<TapeLoss>&) const;              \
-  template void Model<T>::tape_gradient(const std::vector<TapeLoss>&, const T*, const T*,     \
+// model.h declares Model<T> extern (instantiated in model.cpp), which also stops the implicit
+// instantiation of the members defined here: they are instantiated one by one.
+// clang-format off
+#define EIGENNET_TAPE_MEMBERS(T) \
+  template const T* Model<T>::tape_forward(const T*, Index, bool); \
+  template void Model<T>::get_grads(T*) const; \
+  template Index Model<T>::tape_target_rows(const std::vector<TapeLoss>&) const; \
+  template Index Model<T>::check_tape(const std::vector<TapeLoss>&, const T*, \
+                                      const std::vector<std::pair<Index, double>>&, \
+                                      const std::vector<bool>&) const; \
+  template void Model<T>::tape_gradient(const std::vector<TapeLoss>&, const T*, const T*, \
                                         const T*, const std::vector<std::pair<Index, double>>&, \
-                                        const std::vector<bool>&, T*);                        \
-  template void Model<T>::apply_gradients(const OptimizerConfig&, std::int64_t,               \
+                                        const std::vector<bool>&, T*); \
+  template void Model<T>::seed_tape_losses(const std::vector<TapeLoss>&, Index, bool, bool); \
+  template void Model<T>::add_tape_penalties(const std::vector<std::pair<Index, double>>&); \
+  template void Model<T>::copy_input_gradient(T*); \
+  template void Model<T>::apply_gradients(const OptimizerConfig&, std::int64_t, \
                                           const std::vector<HandUpdate<T>>&);
+// clang-format on
 EIGENNET_TAPE_MEMBERS(float)
 EIGENNET_TAPE_MEMBERS(double)
 #undef EIGENNET_TAPE_MEMBERS

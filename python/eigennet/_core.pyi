@@ -75,6 +75,7 @@ class OptimizerConfig:
     initial_accumulator_value: float
     def __init__(self) -> None: ...
     def n_slots(self) -> int: ...
+    def slot_initial_value(self, slot: int) -> float: ...
     def validate(self) -> None: ...
 
 class PassResult:
@@ -131,6 +132,31 @@ class _Model:
     def predict_array(
         self, x: npt.ArrayLike, batch_size: int, training: bool = False
     ) -> npt.NDArray[np.floating]: ...
+    # Custom loops: a recorded forward pass, its gradient, optimizer steps by hand.
+    def tape_forward(
+        self, x: npt.ArrayLike, training: bool
+    ) -> tuple[npt.NDArray[np.floating], int, int, int, int]: ...
+    def tape_gradient(
+        self,
+        losses: list[tuple[int, str, float, float, bool]],
+        y: npt.ArrayLike | None,
+        sample_weight: npt.ArrayLike | None,
+        output_gradients: npt.ArrayLike | None,
+        penalties: list[tuple[int, float]],
+        wanted: list[bool],
+        input_grad: bool,
+    ) -> npt.NDArray[np.floating] | None: ...
+    def get_grads(self) -> npt.NDArray[np.floating]: ...
+    def apply_gradients(
+        self,
+        optimizer: OptimizerConfig,
+        iterations: int,
+        updates: list[tuple[int, npt.ArrayLike, npt.NDArray[np.floating]]],
+    ) -> None: ...
+    @property
+    def forward_id(self) -> int: ...
+    @property
+    def params_version(self) -> int: ...
     def train_arrays(
         self,
         x: npt.ArrayLike,

@@ -36,24 +36,22 @@ def _tapes() -> list[GradientTape]:
 
 def recording() -> bool:
     """True while some tape records on this thread."""
-    stack = getattr(_local, "tapes", None)
-    return bool(stack) and any(t._recording for t in stack)
+    stack: Optional[list[GradientTape]] = getattr(_local, "tapes", None)
+    return stack is not None and any(t._recording for t in stack)
 
 
 class _Call:
     """One recorded forward pass of a net: what tape_gradient needs to differentiate it."""
 
     def __init__(self, net: Any, x: np.ndarray, training: bool, inputs: list[Any]) -> None:
-        core = net.core
         self.net = net
         self.x = x
         self.training = training
         self.inputs = inputs  # the caller's input objects, for watched-input gradients
-        self.rng = core.get_rng_state()
-        self.stats = core.get_stats() if core.n_stats else None
-        self.out = core.tape_forward(x, training)
-        self.forward_id = core.forward_id
-        self.params_version = core.params_version
+        self.stats = net.core.get_stats() if net.n_stats else None
+        self.out, self.forward_id, self.params_version, *self.noise = net.core.tape_forward(
+            x, training
+        )
 
     def refresh(self) -> None:
         """Makes this call's activations the net's current ones (recomputing them when another
@@ -69,15 +67,14 @@ class _Call:
             return
         # Replay with the recorded noise stream and statistics, then put both back: the replay
         # must neither draw new dropout masks nor update the moving statistics a second time.
-        rng, stats = core.get_rng_state(), core.get_stats() if core.n_stats else None
-        core.set_rng_state(self.rng)
+        rng, stats = core.get_rng_state(), core.get_stats() if self.stats is not None else None
+        core.set_rng_state(rng[:4] + self.noise)
         if self.stats is not None:
             core.set_stats(self.stats)
-        core.tape_forward(self.x, self.training)
+        _, self.forward_id, self.params_version, *_ = core.tape_forward(self.x, self.training)
         core.set_rng_state(rng)
         if stats is not None:
             core.set_stats(stats)
-        self.forward_id, self.params_version = core.forward_id, core.params_version
 
 
 class TrackedOutput(np.ndarray):
@@ -169,7 +166,10 @@ class _Linear:
 
     def scaled(self, c: float) -> _Linear:
         return _Linear(
-            [_Term(t.call, t.output, t.loss, t.y, t.weights, t.coef * c, t.divisor) for t in self.terms],
+            [
+                _Term(t.call, t.output, t.loss, t.y, t.weights, t.coef * c, t.divisor)
+                for t in self.terms
+            ],
             [(layer, k * c) for layer, k in self.penalties],
         )
 
@@ -285,7 +285,7 @@ def loss_value(
     """Keras's sum_over_batch_size of a recorded output's loss: Σ w_i l_i / n."""
     n = per_sample.shape[0]
     w = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=y2d.dtype)
-    total = float(np.sum(per_sample if w is None else per_sample * w)) / n
+    total = float((per_sample if w is None else per_sample * w).sum()) / n
     call = output._call
     assert call is not None
     term = _Term(call, output._index, core_name, y2d, w, 1.0, float(n))
@@ -313,15 +313,17 @@ class PerSampleLoss(np.ndarray):
         total = float(np.sum(values))
         call = output._call
         assert call is not None
-        term = _Term(call, output._index, name, y2d, self._weights, 1.0, float(n) if divide else 1.0)
+        term = _Term(
+            call, output._index, name, y2d, self._weights, 1.0, float(n) if divide else 1.0
+        )
         return TapeValue(total / n if divide else total, _Linear([term]))
 
-    def mean(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def mean(self, *args: Any, **kwargs: Any) -> Any:
         if args or kwargs:
             return np.asarray(self).mean(*args, **kwargs)
         return self._reduce(True)
 
-    def sum(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def sum(self, *args: Any, **kwargs: Any) -> Any:
         if args or kwargs:
             return np.asarray(self).sum(*args, **kwargs)
         return self._reduce(False)
@@ -525,6 +527,8 @@ def _dtype(src: Any) -> Any:
 
 
 def _flatten(sources: Any) -> tuple[list[Any], Any]:
+    if type(sources) is list:
+        return sources, list
     if isinstance(sources, dict):
         keys = list(sources)
         return [sources[k] for k in keys], lambda r: dict(zip(keys, r))
@@ -587,8 +591,7 @@ def _linearise(target: Any, output_gradients: Any) -> tuple[_Linear, dict[_Call,
     kind = "NumPy array" if isinstance(bad, np.ndarray) else type(bad).__name__
     how = f" It was computed with {op} from a recorded output." if op else ""
     raise ValueError(
-        f"tape.gradient cannot differentiate a target of type {kind}.{how} "
-        + _SUPPORTED
+        f"tape.gradient cannot differentiate a target of type {kind}.{how} " + _SUPPORTED
     )
 
 
@@ -632,9 +635,13 @@ def _call_gradient(
     """The sources' gradients from one recorded call: one backward pass in C++."""
     net = call.net
     wanted, where = _source_plan(net, sources)
-    watched = [
-        k for k, obj in enumerate(call.inputs) if isinstance(obj, np.ndarray) and any(obj is s for s in sources)
-    ]
+    watched = []
+    if None in where:  # some sources are not parameters: maybe watched inputs
+        watched = [
+            k
+            for k, obj in enumerate(call.inputs)
+            if isinstance(obj, np.ndarray) and any(obj is s for s in sources)
+        ]
     specs = [(t.output, t.loss, t.coef, t.divisor, t.weights is not None) for t in terms]
     y = np.hstack([t.y for t in terms]) if len(terms) > 1 else (terms[0].y if terms else None)
     w = None

@@ -146,6 +146,44 @@ TEST_P(GraphGradientTest, SgdStepMatchesFiniteDifferences) {
   test::expect_gradients_match(analytic, numeric, 1e-6, c.name);
 }
 
+// A custom loop's step (tape_forward, tape_gradient of the compiled losses with the penalties,
+// apply_gradients with caller-held slots) is train_batch's update, bit for bit.
+TEST_P(GraphGradientTest, TapeStepEqualsTrainBatch) {
+  const GraphCase& c = std::get<0>(GetParam());
+  const test::DeviceKind device = std::get<1>(GetParam());
+  if (!test::device_present(device)) GTEST_SKIP() << "no CUDA backend or no GPU";
+  const Index n = 6;
+  OptimizerConfig adam = sgd(0.05);
+  adam.kind = OptimizerKind::Adam;
+  auto fitted = build<double>(c.graph(), device, 5);
+  auto looped = build<double>(c.graph(), device, 5);
+  fitted->compile(c.losses, adam);
+  const auto [x, y] = data_for(c, *fitted, n);
+  DataSet<double> data(fitted->backend(), x.data(), fitted->n_inputs(), y.data(),
+                       fitted->n_targets(), n);
+  Trainer<double> trainer(*fitted);
+  std::vector<TapeLoss> terms;
+  for (std::size_t o = 0; o < c.losses.size(); ++o)
+    terms.push_back(TapeLoss{static_cast<Index>(o), c.losses[o].loss, c.losses[o].weight,
+                             static_cast<double>(n), false});
+  std::vector<std::pair<Index, double>> penalties;
+  for (std::size_t i = 0; i < looped->n_layers(); ++i)
+    penalties.emplace_back(static_cast<Index>(i), 1.0);
+  const std::vector<bool> wanted(looped->n_layers(), true);
+  std::vector<double> grads(looped->n_params());
+  std::vector<double> slots(2 * looped->n_params(), 0.0);
+  for (int step = 0; step < 3; ++step) {
+    trainer.fit_epoch(data, n, false);
+    looped->tape_forward(x.data(), n, true);
+    looped->tape_gradient(terms, y.data(), nullptr, nullptr, penalties, wanted, nullptr);
+    looped->get_grads(grads.data());
+    looped->apply_gradients(
+        adam, step, {HandUpdate<double>{0, looped->n_params(), grads.data(), slots.data()}});
+  }
+  const std::vector<double> a = params_of(*fitted), b = params_of(*looped);
+  for (std::size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << c.name << " " << i;
+}
+
 GraphSpec chain(Index n_in, std::vector<LayerSpec> layers) {
   return GraphSpec::chain(n_in, std::move(layers));
 }

@@ -85,6 +85,46 @@ def live_models() -> list[Any]:
     return models
 
 
+LOSSES = [
+    "mean_squared_error",
+    "binary_crossentropy_from_logits",
+    "sparse_categorical_crossentropy",
+    "categorical_crossentropy",
+    "nope",
+]
+
+
+def tape_calls(rng: random.Random, m: Any) -> None:
+    """A recorded pass, then tape_gradient and apply_gradients with well-typed random values
+    (the calls a custom training loop makes, so that the checks behind them are reached)."""
+    n = rng.choice([1, 2, 5])
+    m.tape_forward(np.full((n, m.n_inputs), rng.choice(FLOATS), np.float32), rng.random() < 0.5)
+    terms = [
+        (
+            rng.choice(INTS[:7]),
+            rng.choice(LOSSES),
+            rng.choice(FLOATS),
+            rng.choice(FLOATS),
+            rng.random() < 0.5,
+        )
+        for _ in range(rng.randrange(3))
+    ]
+    rows = rng.choice([0, 1, 2, 4])
+    y = np.full((rng.choice([n, n + 1]), rows), rng.choice(FLOATS + [7.0, 0.5])) if rows else None
+    w = np.full((len(terms), n), rng.choice(FLOATS)) if rng.random() < 0.3 else None
+    dy = np.ones((n, rng.choice([1, 2]))) if rng.random() < 0.3 else None
+    pens = [(rng.choice(INTS[:7]), rng.choice(FLOATS)) for _ in range(rng.randrange(2))]
+    wanted = [rng.random() < 0.5 for _ in range(rng.choice([1, 2, 3]))]
+    m.tape_gradient(terms, y, w, dy, pens, wanted, rng.random() < 0.5)
+    spec = _core.OptimizerConfig()
+    spec.kind = rng.choice(["sgd", "adam", "rmsprop", "adagrad"])
+    size = rng.choice([0, 1, 3, 30])
+    slots = np.zeros(
+        rng.choice([0, size, 2 * size]), np.float32 if rng.random() < 0.5 else np.float64
+    )
+    m.apply_gradients(spec, rng.choice(INTS[:8]), [(rng.choice(INTS), np.ones(size), slots)])
+
+
 def candidates() -> list[tuple[str, Callable[..., Any] | None, Any]]:
     """(name, callable or None, class) for every module function and class."""
     out = []
@@ -121,7 +161,9 @@ def main() -> int:
         choice = rng.random()
         try:
             calls += 1
-            if choice < 0.45:
+            if choice < 0.1:
+                tape_calls(rng, rng.choice(models))
+            elif choice < 0.45:
                 receiver = rng.choice(models + datasets)
                 names = [n for n in dir(receiver) if not n.startswith("_")]
                 attr = getattr(receiver, rng.choice(names))

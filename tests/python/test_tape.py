@@ -111,7 +111,9 @@ LOSS_CASES = [
 @pytest.mark.parametrize("name,act,loss", LOSS_CASES, ids=[c[0] for c in LOSS_CASES])
 def test_loss_gradients_match_finite_differences(f64, name, act, loss):
     en.utils.set_random_seed(6)
-    model = en.Sequential([en.Input((4,)), L.Dense(5, activation="tanh"), L.Dense(3, activation=act)])
+    model = en.Sequential(
+        [en.Input((4,)), L.Dense(5, activation="tanh"), L.Dense(3, activation=act)]
+    )
     rng = np.random.default_rng(3)
     x = rng.normal(size=(8, 4))
     labels = rng.integers(0, 3, size=8)
@@ -178,6 +180,25 @@ def test_dropout_gradient_uses_the_recorded_mask(f64):
     np.testing.assert_array_equal(tape.gradient(y, x), dx)
 
 
+@pytest.mark.parametrize(
+    "layer,expected",
+    [
+        (lambda: L.GaussianNoise(0.5), lambda x, y: np.ones_like(x)),  # y = x + noise
+        (lambda: L.GaussianDropout(0.3), lambda x, y: np.asarray(y) / x),  # y = x * noise
+    ],
+    ids=["gaussian_noise", "gaussian_dropout"],
+)
+def test_noise_layer_gradients_use_the_recorded_noise(f64, layer, expected):
+    en.utils.set_random_seed(10)
+    lyr = layer()
+    x = np.random.default_rng(6).uniform(1, 2, size=(5, 8))
+    with en.GradientTape() as tape:
+        tape.watch(x)
+        y = lyr(x, training=True)
+    assert not np.array_equal(np.asarray(y), x)
+    np.testing.assert_allclose(tape.gradient(y, x), expected(x, y), rtol=1e-12)
+
+
 def _twin_models(seed, body=None, dropout=False, regularized=False):
     def make():
         en.utils.set_random_seed(seed)
@@ -237,10 +258,16 @@ def test_multi_output_loss_weights_equal_fit(f64):
         en.utils.set_random_seed(12)
         inp = en.Input((4,))
         h = L.Dense(6, activation="tanh")(inp)
-        return en.Model(inp, [L.Dense(2, name="reg")(h), L.Dense(1, activation="sigmoid", name="cls")(h)])
+        return en.Model(
+            inp, [L.Dense(2, name="reg")(h), L.Dense(1, activation="sigmoid", name="cls")(h)]
+        )
 
     fitted, looped = make(), make()
-    fitted.compile(optimizer=en.optimizers.SGD(0.1), loss=["mse", "binary_crossentropy"], loss_weights=[1.0, 0.5])
+    fitted.compile(
+        optimizer=en.optimizers.SGD(0.1),
+        loss=["mse", "binary_crossentropy"],
+        loss_weights=[1.0, 0.5],
+    )
     opt = en.optimizers.SGD(0.1)
     rng = np.random.default_rng(8)
     for _ in range(3):
@@ -302,7 +329,10 @@ def test_errors_name_what_is_wrong():
         tape.gradient(numpy_loss, model.trainable_weights)
     with pytest.raises(ValueError, match="does not depend on variable " + other.layers[0].name):
         tape.gradient(loss, other.trainable_weights)
-    assert tape.gradient(loss, other.trainable_weights, unconnected_gradients="none") == [None, None]
+    assert tape.gradient(loss, other.trainable_weights, unconnected_gradients="none") == [
+        None,
+        None,
+    ]
     zeros = tape.gradient(loss, other.trainable_weights, unconnected_gradients="zero")
     assert [z.shape for z in zeros] == [(3, 2), (2,)] and not any(z.any() for z in zeros)
     with pytest.raises(ValueError, match="output_gradients must have the shape"):
@@ -311,7 +341,10 @@ def test_errors_name_what_is_wrong():
         loss * loss
     grads = tape.gradient(loss, model.trainable_weights)
     opt = en.optimizers.SGD()
-    with pytest.raises(ValueError, match=r"gradient of .*kernel has shape \(2, 3\); the variable has shape \(3, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"gradient of .*kernel has shape \(2, 3\); the variable has shape \(3, 2\)",
+    ):
         opt.apply_gradients(zip([grads[0].T, grads[1]], model.trainable_weights))
     with pytest.raises(ValueError, match="one gradient per variable"):
         opt.apply(grads[:1], model.trainable_weights)
@@ -335,19 +368,53 @@ def test_raw_core_refuses_bad_tape_arguments():
         core.tape_gradient([], None, None, None, [], [True], False)
     core.tape_forward(np.ones((4, 3), "float32"), True)
     with pytest.raises(ValueError, match="out of range"):
-        core.tape_gradient([(3, "mean_squared_error", 1.0, 4.0, False)], np.ones((4, 2)), None, None, [], [True], False)
+        core.tape_gradient(
+            [(3, "mean_squared_error", 1.0, 4.0, False)],
+            np.ones((4, 2)),
+            None,
+            None,
+            [],
+            [True],
+            False,
+        )
     with pytest.raises(ValueError, match="Sparse labels"):
-        core.tape_gradient([(0, "sparse_categorical_crossentropy", 1.0, 4.0, False)], np.full((4, 1), 7.0), None, None, [], [True], False)
+        core.tape_gradient(
+            [(0, "sparse_categorical_crossentropy", 1.0, 4.0, False)],
+            np.full((4, 1), 7.0),
+            None,
+            None,
+            [],
+            [True],
+            False,
+        )
     with pytest.raises(ValueError, match="4 rows"):
-        core.tape_gradient([(0, "mean_squared_error", 1.0, 4.0, False)], np.ones((5, 2)), None, None, [], [True], False)
+        core.tape_gradient(
+            [(0, "mean_squared_error", 1.0, 4.0, False)],
+            np.ones((5, 2)),
+            None,
+            None,
+            [],
+            [True],
+            False,
+        )
     with pytest.raises(ValueError, match="one flag per layer"):
         core.tape_gradient([], None, None, None, [], [True, False], False)
     with pytest.raises(ValueError, match="penalty|Penalty"):
         core.tape_gradient([], None, None, None, [(5, 1.0)], [True], False)
+    with pytest.raises(ValueError, match="not a range"):  # offset + size overflows int64
+        core.apply_gradients(
+            en.optimizers.SGD()._spec(),
+            0,
+            [(2**63 - 1, np.ones(30, "float32"), np.zeros(0, "float32"))],
+        )
     with pytest.raises(ValueError, match="not a range"):
-        core.apply_gradients(en.optimizers.SGD()._spec(), 0, [(7, np.ones(2, "float32"), np.zeros(0, "float32"))])
+        core.apply_gradients(
+            en.optimizers.SGD()._spec(), 0, [(7, np.ones(2, "float32"), np.zeros(0, "float32"))]
+        )
     with pytest.raises(ValueError, match="slots must be"):
-        core.apply_gradients(en.optimizers.Adam()._spec(), 0, [(0, np.ones(2, "float32"), np.zeros(3, "float32"))])
+        core.apply_gradients(
+            en.optimizers.Adam()._spec(), 0, [(0, np.ones(2, "float32"), np.zeros(3, "float32"))]
+        )
     core.predict_array(np.ones((2, 3), "float32"), 2)
     with pytest.raises(ValueError, match="another forward pass"):
         core.tape_gradient([], None, None, None, [], [True], False)
@@ -395,7 +462,13 @@ def test_train_step_override_trains_as_fit_does(f64):
 
     h1 = plain.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
     h2 = custom.fit(
-        x, y, batch_size=8, epochs=3, shuffle=False, verbose=0, callbacks=[Record()],
+        x,
+        y,
+        batch_size=8,
+        epochs=3,
+        shuffle=False,
+        verbose=0,
+        callbacks=[Record()],
         validation_data=(x, y),
     )
     assert custom.steps_seen == 15 and [b for b, _ in seen] == list(range(5)) * 3

@@ -176,8 +176,9 @@ class Model {
   /// Gradients of Σ_t losses[t] + Σ_o ⟨dY_o, output_o⟩ + Σ_(l, c) c · penalty_l at the last
   /// tape_forward, into the gradient buffer (get_grads; zero for layers not reached). Y is host
   /// (Σ_t target rows of t, batch), w host or null: per term a row of batch weights (row-major
-  /// (n_terms, batch)), dY host (n_outputs, batch) or null; wanted[i]: layer i's parameter gradients are needed; dX host (n_inputs, batch):
-  /// the inputs' gradient, when not null. Throws std::invalid_argument naming a bad value.
+  /// (n_terms, batch)), dY host (n_outputs, batch) or null; wanted[i]: layer i's parameter
+  /// gradients are needed; dX host (n_inputs, batch): the inputs' gradient, when not null. Throws
+  /// std::invalid_argument naming a bad value.
   void tape_gradient(const std::vector<TapeLoss>& losses, const T* Y, const T* w, const T* dY,
                      const std::vector<std::pair<Index, double>>& penalties,
                      const std::vector<bool>& wanted, T* dX);
@@ -205,6 +206,9 @@ class Model {
                               " layers.");
     return i;
   }
+  /// Throws std::invalid_argument naming the first label in row `row` of Y (rows, n) that is
+  /// not an integer class in [0, classes).
+  static void check_labels(const T* Y, Index rows, Index row, Index n, Index classes);
   Node& node_of(Index id) { return m_nodes[static_cast<std::size_t>(id - m_n_in)]; }
   Index value_width(Index id) const;
   void plan(const GraphSpec& g);
@@ -219,6 +223,17 @@ class Model {
   T* d_buffer(Index id) {
     return id < m_n_in ? m_in_grad[static_cast<std::size_t>(id)].data() : node_of(id).d.data();
   }
+  /// need: per value id, whether a layer with wanted[layer] (and parameters), or an input
+  /// when `inputs`, lies upstream of it.
+  void mark_needs(const std::vector<bool>& wanted, bool inputs, std::vector<bool>& need) const;
+  // tape_gradient's steps (model_tape.cpp); check_tape returns the target rows.
+  Index check_tape(const std::vector<TapeLoss>& losses, const T* Y,
+                   const std::vector<std::pair<Index, double>>& penalties,
+                   const std::vector<bool>& wanted) const;
+  void seed_tape_losses(const std::vector<TapeLoss>& losses, Index y_rows, bool weighted,
+                        bool with_dy);
+  void add_tape_penalties(const std::vector<std::pair<Index, double>>& penalties);
+  void copy_input_gradient(T* dX);
   /// Whether output o's loss may take its layer's logits (a value only the loss consumes).
   LossKind fusable_loss(std::size_t o, LossKind loss);
 

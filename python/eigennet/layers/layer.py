@@ -121,6 +121,10 @@ def _is_symbolic(inputs: Any) -> bool:
     )
 
 
+# Bumped whenever a layer is frozen or unfrozen (what optimizers' cached plans depend on).
+trainable_changes = [0]
+
+
 class Layer:
     """Base class of eigennet layers.
 
@@ -233,6 +237,7 @@ class Layer:
     @trainable.setter
     def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
+        trainable_changes[0] += 1
 
     def _weight_dtype(self) -> np.dtype:
         from eigennet import config

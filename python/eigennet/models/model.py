@@ -278,7 +278,9 @@ class Model(Trainer):
         if _tape.recording():
             self._ensure_built(x)
             self._net.sync()
-            xa = np.ascontiguousarray(self._features(x))
+            xa = self._fast_input(x)
+            if xa is None:
+                xa = np.ascontiguousarray(self._features(x))
             return _tape.record(self._net, xa, bool(training), self._input_list(x), self._pack)
         if not training:
             return self.predict_on_batch(x)

@@ -187,6 +187,7 @@ class _Net:
             self.core = core_cls(graph, seeding.next_seed(), config.device())
         except (MemoryError, ValueError) as e:
             raise type(e)(f"Cannot build the model: {e}") from None
+        self.n_stats = int(self.core.n_stats)
         self._index = {id(layer): i for i, layer in enumerate(self.layers)}
         self.built_trainable = [bool(layer.trainable) for layer in self.layers]
         self._slices = [self._layout(i, layer) for i, layer in enumerate(self.layers)]

@@ -10,9 +10,12 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from eigennet import _core
+from eigennet.layers.layer import trainable_changes
+from eigennet.models.net import _moves
 from eigennet.optimizers import schedules
 from eigennet.optimizers.schedules import LearningRateSchedule
 from eigennet.utils import serialization
+from eigennet.variables import Variable
 
 __all__ = ["SGD", "Adam", "Adagrad", "Optimizer", "RMSprop", "get", "schedules"]
 
@@ -115,7 +118,24 @@ class Optimizer:
         s.initial = float(self._learning_rate)
         return s
 
+    # Bookkeeping that does not change the update rule, so it keeps the cached spec.
+    _KEEPS_SPEC = frozenset(
+        {"_spec_cache", "_iterations", "_plan", "_variables", "_slots", "_models"}
+    )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in Optimizer._KEEPS_SPEC:
+            object.__setattr__(self, "_spec_cache", None)
+        object.__setattr__(self, name, value)
+
     def _spec(self) -> Any:
+        """The core's OptimizerConfig, rebuilt after any hyperparameter changed."""
+        cached = getattr(self, "_spec_cache", None)
+        if cached is None:
+            cached = self._spec_cache = self._new_spec()
+        return cached
+
+    def _new_spec(self) -> Any:
         c = _core.OptimizerConfig()
         c.kind = self._kind
         c.learning_rate = self._schedule_spec()
@@ -139,7 +159,9 @@ class Optimizer:
         self.apply([g for g, _ in pairs], [v for _, v in pairs])
         return self.iterations
 
-    def apply(self, grads: Sequence[Any], trainable_variables: Optional[Sequence[Any]] = None) -> None:
+    def apply(
+        self, grads: Sequence[Any], trainable_variables: Optional[Sequence[Any]] = None
+    ) -> None:
         """Applies one update of `grads` to `trainable_variables` (Keras's `apply`): the
         variables of the last call when they are not given. Each variable keeps its own slots
         (momentum, moments), created on its first update."""
@@ -186,19 +208,19 @@ class Optimizer:
                 f"Gradients do not exist for variables {missing} when minimizing the loss.",
                 stacklevel=2,
             )
-        step = self.iterations
+        core = self._core()
+        step = int(core.iterations) if core is not None else self._iterations
         for net, updates in groups:
             if updates:
                 net.core.apply_gradients(spec, step, updates)
-        self.iterations = step + 1
+        self._iterations = step + 1
+        if core is not None:
+            core.iterations = step + 1
 
     def _plan_for(self, variables: list[Any], spec: Any) -> list[tuple[Any, list[Any]]]:
         """Per model holding them: (index in variables, offset, shape, slots) of each variable.
         Kept while the same variables stay in the same models with the same optimizer kind."""
-        from eigennet.models.net import _moves
-        from eigennet.variables import Variable
-
-        key = (tuple(map(id, variables)), _moves[0], spec.kind, tuple(v.trainable for v in variables))
+        key = (tuple(map(id, variables)), _moves[0], trainable_changes[0], self._kind)
         if self._plan is not None and self._plan[0] == key:
             return self._plan[1]
         n_slots = spec.n_slots()

@@ -137,7 +137,9 @@ def fit(
     steps = math.ceil(n / batch_size)
     history = History()
     cbs = CallbackList(
-        list(callbacks or []) + [history], model, {"verbose": verbose, "epochs": epochs, "steps": steps}
+        list(callbacks or []) + [history],
+        model,
+        {"verbose": verbose, "epochs": epochs, "steps": steps},
     )
     rng = np.random.default_rng(seeding.next_seed())
     model.stop_training = False

@@ -452,8 +452,18 @@ class Trainer:
                     "train_step: pass validation_data, and sample weights as sample_weight."
                 )
             return _steps.fit(
-                self, x, y, sample_weight, batch_size, epochs, initial_epoch, bool(shuffle),
-                verbose, callbacks, validation_data, val_batch,
+                self,
+                x,
+                y,
+                sample_weight,
+                batch_size,
+                epochs,
+                initial_epoch,
+                bool(shuffle),
+                verbose,
+                callbacks,
+                validation_data,
+                val_batch,
             )
         xa = self._features(x)
         ya = self._targets(y, len(xa))
