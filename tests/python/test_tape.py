@@ -480,3 +480,27 @@ def test_train_step_override_trains_as_fit_does(f64):
     assert len(h1.history["loss"]) == 3
     np.testing.assert_allclose(h2.history["val_loss"][-1], custom.evaluate(x, y, verbose=0))
     np.testing.assert_allclose(custom.predict(x, batch_size=7), 10 * plain.predict(x, verbose=0))
+
+
+def test_input_gradients_of_a_two_input_model(f64):
+    en.utils.set_random_seed(18)
+    a_in, b_in = en.Input((3,), name="a"), en.Input((2,), name="b")
+    h = L.Concatenate()([L.Dense(4, activation="tanh")(a_in), b_in])
+    model = en.Model({"a": a_in, "b": b_in}, L.Dense(1)(h))
+    rng = np.random.default_rng(12)
+    a, b, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 2)), rng.normal(size=(4, 1))
+    loss_fn = en.losses.MeanSquaredError()
+    with en.GradientTape() as tape:
+        tape.watch([a, b])
+        loss = loss_fn(y, model({"a": a, "b": b}))
+    da, db = tape.gradient(loss, [a, b])
+    for x, dx in ((a, da), (b, db)):
+        fd = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            keep = x[i]
+            x[i] = keep + 1e-6
+            up = loss_fn(y, model.predict_on_batch({"a": a, "b": b}))
+            x[i] = keep - 1e-6
+            fd[i] = (up - loss_fn(y, model.predict_on_batch({"a": a, "b": b}))) / 2e-6
+            x[i] = keep
+        np.testing.assert_allclose(dx, fd, rtol=1e-6, atol=1e-9)
