@@ -70,28 +70,24 @@ void bind_config(py::module_& m) {
   py::class_<Schedule>(m, "Schedule")
       .def(py::init<>())
       .def_property(
-          "kind",
-          [](const Schedule& s) {
-            return s.kind == Schedule::Kind::Constant           ? "constant"
-                   : s.kind == Schedule::Kind::ExponentialDecay ? "exponential_decay"
-                                                                : "piecewise_constant";
-          },
-          [](Schedule& s, const std::string& k) {
-            if (k == "constant")
-              s.kind = Schedule::Kind::Constant;
-            else if (k == "exponential_decay")
-              s.kind = Schedule::Kind::ExponentialDecay;
-            else if (k == "piecewise_constant")
-              s.kind = Schedule::Kind::PiecewiseConstant;
-            else
-              throw py::value_error("Unknown schedule: '" + k + "'");
-          })
+          "kind", [](const Schedule& s) { return schedule_name(s.kind); },
+          [](Schedule& s, const std::string& k) { s.kind = schedule_from_name(k); })
       .def_readwrite("initial", &Schedule::initial)
       .def_readwrite("decay_steps", &Schedule::decay_steps)
       .def_readwrite("decay_rate", &Schedule::decay_rate)
       .def_readwrite("staircase", &Schedule::staircase)
       .def_readwrite("boundaries", &Schedule::boundaries)
       .def_readwrite("values", &Schedule::values)
+      .def_readwrite("end", &Schedule::end)
+      .def_readwrite("power", &Schedule::power)
+      .def_readwrite("cycle", &Schedule::cycle)
+      .def_readwrite("alpha", &Schedule::alpha)
+      .def_readwrite("warmup", &Schedule::warmup)
+      .def_readwrite("warmup_target", &Schedule::warmup_target)
+      .def_readwrite("warmup_steps", &Schedule::warmup_steps)
+      .def_readwrite("t_mul", &Schedule::t_mul)
+      .def_readwrite("m_mul", &Schedule::m_mul)
+      .def("validate", &Schedule::validate)
       .def("at", &Schedule::at);
 
   py::class_<OptimizerConfig>(m, "OptimizerConfig")

@@ -1,7 +1,9 @@
 #include "eigennet/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <utility>
 
 #include "eigennet/optimizer_rules.h"
 
@@ -14,6 +16,8 @@ void require(bool ok, const std::string& what, double value) {
                                 std::to_string(value));
 }
 
+constexpr double kPi = 3.14159265358979323846;
+
 }  // namespace
 
 void Schedule::check_pieces() const {
@@ -25,10 +29,11 @@ void Schedule::check_pieces() const {
 }
 
 double Schedule::at(std::int64_t step) const {
+  const double t = static_cast<double>(step);
   switch (kind) {
     case Kind::Constant: return initial;
     case Kind::ExponentialDecay: {
-      double p = static_cast<double>(step) / decay_steps;
+      double p = t / decay_steps;
       if (staircase) p = std::floor(p);
       return initial * std::pow(decay_rate, p);
     }
@@ -36,11 +41,111 @@ double Schedule::at(std::int64_t step) const {
       check_pieces();
       // Keras: values[0] while step <= boundaries[0], values[i] while step <= boundaries[i].
       for (std::size_t i = 0; i < boundaries.size(); ++i)
-        if (static_cast<double>(step) <= boundaries[i]) return values[i];
+        if (t <= boundaries[i]) return values[i];
       return values.back();
+    }
+    case Kind::PolynomialDecay: {
+      // With cycle the horizon is the first multiple of decay_steps at or past the step (one
+      // multiple at step 0); without, the rate stays at `end` after decay_steps.
+      double steps = decay_steps, s = t;
+      if (cycle)
+        steps *= t == 0.0 ? 1.0 : std::ceil(t / decay_steps);
+      else
+        s = std::min(t, decay_steps);
+      return (initial - end) * std::pow(1.0 - s / steps, power) + end;
+    }
+    case Kind::InverseTimeDecay: {
+      double p = t / decay_steps;
+      if (staircase) p = std::floor(p);
+      return initial / (1.0 + decay_rate * p);
+    }
+    case Kind::CosineDecay: {
+      auto decay = [&](double s, double from) {
+        const double cosine = 0.5 * (1.0 + std::cos(kPi * s / decay_steps));
+        return from * ((1.0 - alpha) * cosine + alpha);
+      };
+      if (!warmup) return decay(std::min(t, decay_steps), initial);
+      // Linear from initial to warmup_target over warmup_steps, then the decay from there.
+      const double s = std::min(t, decay_steps + warmup_steps);
+      if (s < warmup_steps) return (warmup_target - initial) * s / warmup_steps + initial;
+      return decay(s - warmup_steps, warmup_target);
+    }
+    case Kind::CosineDecayRestarts: {
+      // Restart i lasts decay_steps · t_mul^i steps and starts from initial · m_mul^i.
+      double fraction = t / decay_steps, restart;
+      if (t_mul == 1.0) {
+        restart = std::floor(fraction);
+        fraction -= restart;
+      } else {
+        restart = std::floor(std::log(1.0 - fraction * (1.0 - t_mul)) / std::log(t_mul));
+        const double done = (1.0 - std::pow(t_mul, restart)) / (1.0 - t_mul);
+        fraction = (fraction - done) / std::pow(t_mul, restart);
+      }
+      const double cosine = 0.5 * std::pow(m_mul, restart) * (1.0 + std::cos(kPi * fraction));
+      return initial * ((1.0 - alpha) * cosine + alpha);
     }
   }
   return initial;
+}
+
+void Schedule::validate() const {
+  auto positive = [](const char* what, double v) { require(std::isfinite(v) && v > 0.0, what, v); };
+  auto rate = [](const char* what, double v) { require(std::isfinite(v) && v >= 0.0, what, v); };
+  if (kind == Kind::PiecewiseConstant) {
+    check_pieces();
+    for (double v : values) rate("learning_rate value", v);
+    return;
+  }
+  rate("learning_rate", initial);
+  switch (kind) {
+    case Kind::ExponentialDecay:
+    case Kind::InverseTimeDecay:
+      positive("decay_steps", decay_steps);
+      if (kind == Kind::ExponentialDecay)
+        positive("decay_rate", decay_rate);
+      else
+        rate("decay_rate", decay_rate);
+      break;
+    case Kind::PolynomialDecay:
+      positive("decay_steps", decay_steps);
+      rate("end_learning_rate", end);
+      positive("power", power);
+      break;
+    case Kind::CosineDecay:
+      positive("decay_steps", decay_steps);
+      require(std::isfinite(alpha) && alpha >= 0.0 && alpha <= 1.0, "alpha", alpha);
+      if (warmup) {
+        rate("warmup_target", warmup_target);
+        rate("warmup_steps", warmup_steps);
+      }
+      break;
+    case Kind::CosineDecayRestarts:
+      positive("first_decay_steps", decay_steps);
+      require(std::isfinite(alpha) && alpha >= 0.0 && alpha <= 1.0, "alpha", alpha);
+      positive("t_mul", t_mul);
+      rate("m_mul", m_mul);
+      break;
+    default: break;
+  }
+}
+
+namespace {
+#define EIGENNET_SCHEDULE_NAME(id, name) {name, Schedule::Kind::id},
+const std::pair<const char*, Schedule::Kind> kSchedules[] = {
+    EIGENNET_SCHEDULES(EIGENNET_SCHEDULE_NAME)};
+#undef EIGENNET_SCHEDULE_NAME
+}  // namespace
+
+const char* schedule_name(Schedule::Kind k) {
+  for (const auto& [name, kind] : kSchedules)
+    if (kind == k) return name;
+  return "constant";
+}
+
+Schedule::Kind schedule_from_name(const std::string& name) {
+  for (const auto& [n, kind] : kSchedules)
+    if (name == n) return kind;
+  throw std::invalid_argument("Unknown schedule: '" + name + "'");
 }
 
 int OptimizerConfig::n_slots() const {
@@ -64,17 +169,7 @@ double OptimizerConfig::slot_initial_value(int slot) const {
 }
 
 void OptimizerConfig::validate() const {
-  const Schedule& s = learning_rate;
-  if (s.kind == Schedule::Kind::PiecewiseConstant) {
-    s.check_pieces();
-    for (double v : s.values) require(std::isfinite(v) && v >= 0.0, "learning_rate value", v);
-  } else {
-    require(std::isfinite(s.initial) && s.initial >= 0.0, "learning_rate", s.initial);
-  }
-  if (s.kind == Schedule::Kind::ExponentialDecay) {
-    require(std::isfinite(s.decay_steps) && s.decay_steps > 0.0, "decay_steps", s.decay_steps);
-    require(std::isfinite(s.decay_rate) && s.decay_rate > 0.0, "decay_rate", s.decay_rate);
-  }
+  learning_rate.validate();
   require(std::isfinite(momentum) && momentum >= 0.0 && momentum <= 1.0, "momentum", momentum);
   require(std::isfinite(beta_1) && beta_1 >= 0.0 && beta_1 < 1.0, "beta_1", beta_1);
   require(std::isfinite(beta_2) && beta_2 >= 0.0 && beta_2 < 1.0, "beta_2", beta_2);

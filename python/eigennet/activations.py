@@ -22,6 +22,14 @@ NAMES = (
     "elu",
     "gelu",
     "softplus",
+    "selu",
+    "silu",
+    "mish",
+    "hard_sigmoid",
+    "hard_silu",
+    "relu6",
+    "softsign",
+    "exponential",
 )
 
 
@@ -74,6 +82,53 @@ def softplus(x: Any) -> np.ndarray:
     return _apply("softplus", x)
 
 
+def selu(x: Any) -> np.ndarray:
+    """Scaled ELU: `scale * z` for z > 0, else `scale * alpha * (exp(z) - 1)`, with Keras's
+    alpha = 1.67326324 and scale = 1.05070098."""
+    return _apply("selu", x)
+
+
+def silu(x: Any) -> np.ndarray:
+    """Swish / SiLU: `z * sigmoid(z)`."""
+    return _apply("silu", x)
+
+
+swish = silu
+
+
+def mish(x: Any) -> np.ndarray:
+    """`z * tanh(softplus(z))`."""
+    return _apply("mish", x)
+
+
+def hard_sigmoid(x: Any) -> np.ndarray:
+    """Keras 3's hard sigmoid: `0` for z <= -3, `1` for z >= 3, else `z / 6 + 0.5`."""
+    return _apply("hard_sigmoid", x)
+
+
+def hard_silu(x: Any) -> np.ndarray:
+    """Hard SiLU / hard swish: `z * hard_sigmoid(z)`."""
+    return _apply("hard_silu", x)
+
+
+hard_swish = hard_silu
+
+
+def relu6(x: Any) -> np.ndarray:
+    """`min(max(z, 0), 6)`."""
+    return _apply("relu6", x)
+
+
+def softsign(x: Any) -> np.ndarray:
+    """`z / (|z| + 1)`."""
+    return _apply("softsign", x)
+
+
+def exponential(x: Any) -> np.ndarray:
+    """`exp(z)`."""
+    return _apply("exponential", x)
+
+
 def derivative(name: str, x: Any) -> np.ndarray:
     """The element-wise derivative `g'(z)` of an activation (not defined for softmax).
 
@@ -85,8 +140,29 @@ def derivative(name: str, x: Any) -> np.ndarray:
 
 
 _BY_NAME: dict[str, Callable[[Any], np.ndarray]] = {
-    f.__name__: f for f in (linear, sigmoid, tanh, relu, softmax, leaky_relu, elu, gelu, softplus)
+    f.__name__: f
+    for f in (
+        linear,
+        sigmoid,
+        tanh,
+        relu,
+        softmax,
+        leaky_relu,
+        elu,
+        gelu,
+        softplus,
+        selu,
+        silu,
+        mish,
+        hard_sigmoid,
+        hard_silu,
+        relu6,
+        softsign,
+        exponential,
+    )
 }
+# Keras's second names of the same functions (serialised under the first).
+_BY_NAME["swish"], _BY_NAME["hard_swish"] = silu, hard_silu
 
 
 def get(identifier: Any) -> Callable[[Any], np.ndarray]:

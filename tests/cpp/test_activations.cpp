@@ -19,9 +19,14 @@ using test::FloatTypes;
 using test::near_rel;
 using test::tol;
 
-constexpr Activation kElementwise[] = {Activation::Linear, Activation::Sigmoid,   Activation::Tanh,
-                                       Activation::Relu,   Activation::LeakyRelu, Activation::Elu,
-                                       Activation::Gelu,   Activation::Softplus};
+/// Every activation but softmax (which works on whole columns).
+std::vector<Activation> elementwise() {
+  std::vector<Activation> out;
+  for (Activation a : test::kAllActivations)
+    if (a != Activation::Softmax) out.push_back(a);
+  return out;
+}
+const std::vector<Activation> kElementwise = elementwise();
 
 /// Textbook forms in double, written independently of activations.h (fine for moderate z).
 double reference(Activation act, double z) {
@@ -33,6 +38,15 @@ double reference(Activation act, double z) {
     case Activation::Elu: return z > 0 ? z : std::exp(z) - 1.0;
     case Activation::Gelu: return 0.5 * z * (1.0 + std::erf(z / std::sqrt(2.0)));
     case Activation::Softplus: return std::log(1.0 + std::exp(z));
+    case Activation::Selu:
+      return 1.0507009873554805 * (z > 0 ? z : 1.6732632423543772 * (std::exp(z) - 1.0));
+    case Activation::Silu: return z / (1.0 + std::exp(-z));
+    case Activation::Mish: return z * std::tanh(std::log(1.0 + std::exp(z)));
+    case Activation::HardSigmoid: return z <= -3 ? 0.0 : (z >= 3 ? 1.0 : z / 6 + 0.5);
+    case Activation::HardSilu: return z <= -3 ? 0.0 : (z >= 3 ? z : z * (z / 6 + 0.5));
+    case Activation::Relu6: return z < 0 ? 0.0 : (z > 6 ? 6.0 : z);
+    case Activation::Softsign: return z / (1.0 + std::fabs(z));
+    case Activation::Exponential: return std::exp(z);
     default: return z;
   }
 }
@@ -100,10 +114,20 @@ TYPED_TEST(ActivationTest, ExtremeInputsStayFinite) {
     double at_plus, at_minus;  // g(+1e4), g(-1e4)
   };
   const Case cases[] = {
-      {Activation::Sigmoid, 1.0, 0.0},    {Activation::Tanh, 1.0, -1.0},
-      {Activation::Softplus, 1e4, 0.0},   {Activation::Elu, 1e4, -1.0},
-      {Activation::Gelu, 1e4, 0.0},       {Activation::Relu, 1e4, 0.0},
+      {Activation::Sigmoid, 1.0, 0.0},
+      {Activation::Tanh, 1.0, -1.0},
+      {Activation::Softplus, 1e4, 0.0},
+      {Activation::Elu, 1e4, -1.0},
+      {Activation::Gelu, 1e4, 0.0},
+      {Activation::Relu, 1e4, 0.0},
       {Activation::LeakyRelu, 1e4, -2e3},
+      {Activation::Selu, 1.0507009873554805e4, -1.7580993408473766},
+      {Activation::Silu, 1e4, 0.0},
+      {Activation::Mish, 1e4, 0.0},
+      {Activation::HardSigmoid, 1.0, 0.0},
+      {Activation::HardSilu, 1e4, 0.0},
+      {Activation::Relu6, 6.0, 0.0},
+      {Activation::Softsign, 1e4 / (1e4 + 1), -1e4 / (1e4 + 1)},
   };
   for (const Case& c : cases) {
     const std::vector<T> a = this->forward(c.act, {big, -big}, 1);
@@ -239,17 +263,13 @@ TEST_P(ActivationGradientTest, MatchesFiniteDifferences) {
   test::expect_gradients_match(dz, test::numeric_gradient(loss, z), 1e-6, activation_name(act));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllActivations, ActivationGradientTest,
-    ::testing::Combine(::testing::Values(Activation::Linear, Activation::Sigmoid, Activation::Tanh,
-                                         Activation::Relu, Activation::Softmax,
-                                         Activation::LeakyRelu, Activation::Elu, Activation::Gelu,
-                                         Activation::Softplus),
-                       test::AllDevices()),
-    [](const auto& info) {
-      return std::string(activation_name(std::get<0>(info.param))) +
-             test::device_suffix(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(AllActivations, ActivationGradientTest,
+                         ::testing::Combine(::testing::ValuesIn(test::kAllActivations),
+                                            test::AllDevices()),
+                         [](const auto& info) {
+                           return std::string(activation_name(std::get<0>(info.param))) +
+                                  test::device_suffix(std::get<1>(info.param));
+                         });
 
 TEST(ActivationNames, RoundTripAndUnknown) {
   for (Activation act : kElementwise) EXPECT_EQ(activation_from_name(activation_name(act)), act);

@@ -21,10 +21,7 @@ namespace {
 using test::FloatTypes;
 using test::uniform;
 
-constexpr Activation kActivations[] = {
-    Activation::Linear, Activation::Sigmoid, Activation::Tanh,
-    Activation::Relu,   Activation::Softmax, Activation::LeakyRelu,
-    Activation::Elu,    Activation::Gelu,    Activation::Softplus};
+constexpr const auto& kActivations = test::kAllActivations;
 
 template <typename T>
 class CudaVsCpu : public ::testing::Test {

@@ -22,6 +22,11 @@ double tol() {
 }
 
 /// |actual - expected| <= rtol * max(1, |expected|).
+/// Every activation, from the one list in config.h.
+#define EIGENNET_ACTIVATION_ENTRY(id, name) Activation::id,
+constexpr Activation kAllActivations[] = {EIGENNET_ACTIVATIONS(EIGENNET_ACTIVATION_ENTRY)};
+#undef EIGENNET_ACTIVATION_ENTRY
+
 inline ::testing::AssertionResult near_rel(double actual, double expected, double rtol) {
   const double err = std::abs(actual - expected);
   if (err <= rtol * std::max(1.0, std::abs(expected))) return ::testing::AssertionSuccess();

@@ -15,35 +15,68 @@ _erf = np.vectorize(math.erf)
 
 def _reference(name: str, z: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
+        sig = np.where(
+            z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z)))
+        )
+        softplus = np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
         return {
             "linear": z,
-            "sigmoid": np.where(
-                z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z)))
-            ),
+            "sigmoid": sig,
             "tanh": np.tanh(z),
             "relu": np.maximum(z, 0),
             "leaky_relu": np.where(z > 0, z, 0.2 * z),
             "elu": np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
             "gelu": 0.5 * z * (1 + _erf(z / np.sqrt(2))),
-            "softplus": np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))),
+            "softplus": softplus,
+            # Keras 3's definitions (keras/src/activations/activations.py).
+            "selu": 1.0507009873554805
+            * np.where(z > 0, z, 1.6732632423543772 * np.expm1(np.minimum(z, 0))),
+            "silu": z * sig,
+            "mish": z * np.tanh(softplus),
+            "hard_sigmoid": np.clip(z / 6 + 0.5, 0, 1),
+            "hard_silu": z * np.clip(z / 6 + 0.5, 0, 1),
+            "relu6": np.clip(z, 0, 6),
+            "softsign": z / (np.abs(z) + 1),
+            "exponential": np.exp(np.minimum(z, 30.0)),
         }[name]
 
 
-@pytest.mark.parametrize(
-    "name", ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus"]
-)
+ELEMENTWISE = [
+    "linear",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "gelu",
+    "softplus",
+    "selu",
+    "silu",
+    "mish",
+    "hard_sigmoid",
+    "hard_silu",
+    "relu6",
+    "softsign",
+    "exponential",
+]
+
+
+def test_every_activation_is_tested():
+    assert sorted(ELEMENTWISE + ["softmax"]) == sorted(en.activations.NAMES)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_activation_values(name, dtype):
-    out = getattr(en.activations, name)(Z.astype(dtype))
+    z = Z[Z < 100] if name == "exponential" else Z  # exp(1e4) overflows, as it should
+    out = getattr(en.activations, name)(z.astype(dtype))
     assert out.dtype == dtype and np.all(np.isfinite(out))
     np.testing.assert_allclose(
-        out, _reference(name, Z), rtol=1e-6 if dtype == np.float32 else 1e-13, atol=1e-30
+        out, _reference(name, z), rtol=1e-6 if dtype == np.float32 else 1e-13, atol=1e-30
     )
 
 
-@pytest.mark.parametrize(
-    "name", ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus"]
-)
+@pytest.mark.parametrize("name", ELEMENTWISE[1:])
 def test_activation_derivatives_by_finite_differences(name):
     z = np.array([-4.0, -1.3, -0.2, 0.3, 1.1, 3.7])
     h = 1e-6
@@ -69,3 +102,23 @@ def test_activation_lookup():
         en.activations.get("swishy")
     with pytest.raises(ValueError, match="Unsupported activation"):
         en.activations.get(lambda x: x)
+
+
+def test_keras_aliases_and_golden_values():
+    # keras.activations.swish is silu and hard_swish is hard_silu; values from Keras 3's
+    # activations_test.py formulas at a few points.
+    assert en.activations.get("swish") is en.activations.silu
+    assert en.activations.get("hard_swish") is en.activations.hard_silu
+    x = np.array([-4.0, -3.0, -1.0, 0.0, 1.0, 3.0, 4.0])
+    np.testing.assert_allclose(
+        en.activations.hard_sigmoid(x), [0, 0, 1 / 3, 0.5, 2 / 3, 1, 1], rtol=1e-15
+    )
+    np.testing.assert_allclose(en.activations.relu6(np.array([-1.0, 3.0, 7.0])), [0, 3, 6])
+    np.testing.assert_allclose(
+        en.activations.selu(np.array([-1.0, 1.0])),
+        [1.0507009873554805 * 1.6732632423543772 * (np.exp(-1) - 1), 1.0507009873554805],
+        rtol=1e-15,
+    )
+    # Serialised under Keras's first name.
+    layer = en.layers.Dense(2, activation="swish")
+    assert layer.get_config()["activation"] == "silu"

@@ -38,6 +38,13 @@ TORCH_ACTS = {
     "sigmoid": lambda: torch.nn.Sigmoid(),
     "softmax": lambda: torch.nn.Softmax(dim=-1),
     "linear": lambda: torch.nn.Identity(),
+    "selu": lambda: torch.nn.SELU(),
+    "silu": lambda: torch.nn.SiLU(),
+    "mish": lambda: torch.nn.Mish(),
+    "hard_sigmoid": lambda: torch.nn.Hardsigmoid(),  # relu6(x + 3) / 6, as Keras 3
+    "hard_silu": lambda: torch.nn.Hardswish(),
+    "relu6": lambda: torch.nn.ReLU6(),
+    "softsign": lambda: torch.nn.Softsign(),
 }
 
 
@@ -85,7 +92,24 @@ def data(n: int, d: int, seed: int = 1) -> np.ndarray:
 
 
 # Forward --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("act", ["relu", "tanh", "gelu", "elu", "softplus", "leaky_relu"])
+@pytest.mark.parametrize(
+    "act",
+    [
+        "relu",
+        "tanh",
+        "gelu",
+        "elu",
+        "softplus",
+        "leaky_relu",
+        "selu",
+        "silu",
+        "mish",
+        "hard_sigmoid",
+        "hard_silu",
+        "relu6",
+        "softsign",
+    ],
+)
 def test_forward_matches_torch(device: str, act: str) -> None:
     model, net = twins([6, 16, 16, 4], [act, act, "linear"], seed=3)
     x = data(25, 6) * 2.0

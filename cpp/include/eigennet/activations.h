@@ -20,6 +20,21 @@ EIGENNET_HD inline T sigmoid(T z) {
   return e / (T(1) + e);
 }
 
+// SELU's constants (Klambauer et al. 2017, as Keras has them).
+constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
+constexpr double kSeluScale = 1.0507009873554804934193349852946;
+
+template <typename T>
+EIGENNET_HD inline T softplus(T z) {
+  return std::max(z, T(0)) + std::log1p(std::exp(-std::abs(z)));
+}
+
+/// Keras 3's hard sigmoid: relu6(z + 3) / 6, i.e. z/6 + 1/2 clipped to [0, 1].
+template <typename T>
+EIGENNET_HD inline T hard_sigmoid(T z) {
+  return std::min(std::max(z / T(6) + T(0.5), T(0)), T(1));
+}
+
 /// g(z) for every activation but softmax (which needs a whole column).
 template <typename T>
 EIGENNET_HD inline T activate(Activation act, T z) {
@@ -32,7 +47,15 @@ EIGENNET_HD inline T activate(Activation act, T z) {
     // erf form of GELU: z * Phi(z), Phi the standard normal CDF. Phi(z) = erfc(-z/√2)/2
     // avoids the cancellation in 1 + erf(z/√2) for negative z.
     case Activation::Gelu: return T(0.5) * z * std::erfc(-z * T(0.7071067811865476));
-    case Activation::Softplus: return std::max(z, T(0)) + std::log1p(std::exp(-std::abs(z)));
+    case Activation::Softplus: return softplus(z);
+    case Activation::Selu: return T(kSeluScale) * (z > T(0) ? z : T(kSeluAlpha) * std::expm1(z));
+    case Activation::Silu: return z * sigmoid(z);
+    case Activation::Mish: return z * std::tanh(softplus(z));
+    case Activation::HardSigmoid: return hard_sigmoid(z);
+    case Activation::HardSilu: return z * hard_sigmoid(z);
+    case Activation::Relu6: return std::min(std::max(z, T(0)), T(6));
+    case Activation::Softsign: return z / (std::abs(z) + T(1));
+    case Activation::Exponential: return std::exp(z);
     case Activation::Linear:
     case Activation::Softmax: break;
   }
@@ -54,6 +77,26 @@ EIGENNET_HD inline T activation_derivative(Activation act, T z, T a) {
       return T(0.5) * std::erfc(-z * T(0.7071067811865476)) + z * phi;
     }
     case Activation::Softplus: return sigmoid(z);
+    // d/dz scale·alpha·expm1(z) = scale·alpha·exp(z) = a + scale·alpha
+    case Activation::Selu: return z > T(0) ? T(kSeluScale) : a + T(kSeluScale * kSeluAlpha);
+    case Activation::Silu: {
+      const T s = sigmoid(z);
+      return s + z * s * (T(1) - s);
+    }
+    case Activation::Mish: {  // d/dz z·tanh(sp(z)) = t + z·(1 - t²)·sigmoid(z), t = tanh(sp)
+      const T t = std::tanh(softplus(z));
+      return t + z * (T(1) - t * t) * sigmoid(z);
+    }
+    // The kinks get the derivative of the flat side, as relu6's gradient does at 0 and 6.
+    case Activation::HardSigmoid: return z > T(-3) && z < T(3) ? T(1) / T(6) : T(0);
+    case Activation::HardSilu:
+      return z <= T(-3) ? T(0) : (z >= T(3) ? T(1) : (T(2) * z + T(3)) / T(6));
+    case Activation::Relu6: return z > T(0) && z < T(6) ? T(1) : T(0);
+    case Activation::Softsign: {
+      const T d = std::abs(z) + T(1);
+      return T(1) / (d * d);
+    }
+    case Activation::Exponential: return a;
     case Activation::Linear:
     case Activation::Softmax: break;
   }

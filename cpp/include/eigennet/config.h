@@ -29,7 +29,15 @@ using Index = std::ptrdiff_t;
   X(LeakyRelu, "leaky_relu")    \
   X(Elu, "elu")                 \
   X(Gelu, "gelu")               \
-  X(Softplus, "softplus")
+  X(Softplus, "softplus")       \
+  X(Selu, "selu")               \
+  X(Silu, "silu")               \
+  X(Mish, "mish")               \
+  X(HardSigmoid, "hard_sigmoid") \
+  X(HardSilu, "hard_silu")      \
+  X(Relu6, "relu6")             \
+  X(Softsign, "softsign")       \
+  X(Exponential, "exponential")
 // clang-format on
 
 #define EIGENNET_ENUM_ENTRY(id, name) id,

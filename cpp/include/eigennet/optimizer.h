@@ -31,20 +31,47 @@ enum class OptimizerKind { EIGENNET_OPTIMIZERS(EIGENNET_ENUM_ENTRY) };
 #undef EIGENNET_ENUM_ENTRY
 
 /// Learning-rate schedule evaluated at the step count before the update (Keras's `iterations`).
+// Keras's learning-rate schedules, one line each: the Kind and its serialised name.
+// clang-format off
+#define EIGENNET_SCHEDULES(X)                          \
+  X(Constant, "constant")                              \
+  X(ExponentialDecay, "exponential_decay")             \
+  X(PiecewiseConstant, "piecewise_constant")           \
+  X(PolynomialDecay, "polynomial_decay")               \
+  X(InverseTimeDecay, "inverse_time_decay")            \
+  X(CosineDecay, "cosine_decay")                       \
+  X(CosineDecayRestarts, "cosine_decay_restarts")
+// clang-format on
+
+/// A learning rate as a function of the step, with Keras's formulas (Schedule::at).
 struct Schedule {
-  enum class Kind { Constant, ExponentialDecay, PiecewiseConstant } kind = Kind::Constant;
+#define EIGENNET_SCHEDULE_ENTRY(id, name) id,
+  enum class Kind { EIGENNET_SCHEDULES(EIGENNET_SCHEDULE_ENTRY) } kind = Kind::Constant;
+#undef EIGENNET_SCHEDULE_ENTRY
   double initial = 0.01;
-  double decay_steps = 1.0;
+  double decay_steps = 1.0;  // first_decay_steps for CosineDecayRestarts
   double decay_rate = 1.0;
   bool staircase = false;
   std::vector<double> boundaries;  // PiecewiseConstant: values.size() == boundaries.size() + 1
   std::vector<double> values;
+  double end = 0.0001, power = 1.0;  // PolynomialDecay's end_learning_rate and power
+  bool cycle = false;
+  double alpha = 0.0;  // CosineDecay(Restarts): the floor, as a fraction of the rate
+  bool warmup = false;  // CosineDecay with a warmup_target
+  double warmup_target = 0.0, warmup_steps = 0.0;
+  double t_mul = 2.0, m_mul = 1.0;  // CosineDecayRestarts
 
   /// Throws std::invalid_argument unless values.size() == boundaries.size() + 1
   /// (PiecewiseConstant).
   void check_pieces() const;
+  /// Throws std::invalid_argument naming the first value the kind cannot use.
+  void validate() const;
   double at(std::int64_t step) const;
 };
+
+const char* schedule_name(Schedule::Kind k);
+/// Throws std::invalid_argument for an unknown name.
+Schedule::Kind schedule_from_name(const std::string& name);
 
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::SGD;

@@ -105,7 +105,201 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
 
 
-_CLASSES = {"ExponentialDecay": ExponentialDecay, "PiecewiseConstantDecay": PiecewiseConstantDecay}
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number. Received: {name}={value!r}")
+    return float(value)
+
+
+class _Checked(LearningRateSchedule):
+    """A schedule whose arguments the core checks once, when it is made."""
+
+    def _validate(self) -> None:
+        try:
+            self._spec().validate()
+        except ValueError as e:
+            raise ValueError(f"{type(self).__name__}: {e}") from None
+
+
+class PolynomialDecay(_Checked):
+    """`(initial - end) * (1 - min(step, decay_steps) / decay_steps) ** power + end`; with
+    `cycle`, decay_steps grows to the first multiple of itself at or past the step."""
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        end_learning_rate: float = 0.0001,
+        power: float = 1.0,
+        cycle: bool = False,
+        name: str = "PolynomialDecay",
+    ) -> None:
+        self.initial_learning_rate = _number("initial_learning_rate", initial_learning_rate)
+        self.decay_steps = decay_steps
+        self.end_learning_rate = _number("end_learning_rate", end_learning_rate)
+        self.power = _number("power", power)
+        self.cycle = bool(cycle)
+        self.name = name
+        self._validate()
+
+    def _spec(self) -> Any:
+        s = _core.Schedule()
+        s.kind = "polynomial_decay"
+        s.initial, s.decay_steps = (
+            self.initial_learning_rate,
+            _number("decay_steps", self.decay_steps),
+        )
+        s.end, s.power, s.cycle = self.end_learning_rate, self.power, self.cycle
+        return s
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "end_learning_rate": self.end_learning_rate,
+            "power": self.power,
+            "cycle": self.cycle,
+            "name": self.name,
+        }
+
+
+class InverseTimeDecay(_Checked):
+    """`initial_learning_rate / (1 + decay_rate * step / decay_steps)` (floored with
+    staircase)."""
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: float,
+        decay_rate: float,
+        staircase: bool = False,
+        name: str = "InverseTimeDecay",
+    ) -> None:
+        self.initial_learning_rate = _number("initial_learning_rate", initial_learning_rate)
+        self.decay_steps = decay_steps
+        self.decay_rate = _number("decay_rate", decay_rate)
+        self.staircase = bool(staircase)
+        self.name = name
+        self._validate()
+
+    def _spec(self) -> Any:
+        s = _core.Schedule()
+        s.kind = "inverse_time_decay"
+        s.initial, s.decay_steps = (
+            self.initial_learning_rate,
+            _number("decay_steps", self.decay_steps),
+        )
+        s.decay_rate, s.staircase = self.decay_rate, self.staircase
+        return s
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "name": self.name,
+        }
+
+
+class CosineDecay(_Checked):
+    """Cosine decay from the rate to `alpha` times it over decay_steps (Loshchilov & Hutter),
+    after an optional linear warmup to `warmup_target` over `warmup_steps`."""
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        alpha: float = 0.0,
+        name: str = "CosineDecay",
+        warmup_target: Any = None,
+        warmup_steps: int = 0,
+    ) -> None:
+        self.initial_learning_rate = _number("initial_learning_rate", initial_learning_rate)
+        self.decay_steps = decay_steps
+        self.alpha = _number("alpha", alpha)
+        self.name = name
+        self.warmup_target = (
+            None if warmup_target is None else _number("warmup_target", warmup_target)
+        )
+        self.warmup_steps = warmup_steps
+        self._validate()
+
+    def _spec(self) -> Any:
+        s = _core.Schedule()
+        s.kind = "cosine_decay"
+        s.initial, s.decay_steps = (
+            self.initial_learning_rate,
+            _number("decay_steps", self.decay_steps),
+        )
+        s.alpha = self.alpha
+        s.warmup = self.warmup_target is not None
+        s.warmup_target = self.warmup_target or 0.0
+        s.warmup_steps = _number("warmup_steps", self.warmup_steps)
+        return s
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "alpha": self.alpha,
+            "name": self.name,
+            "warmup_target": self.warmup_target,
+            "warmup_steps": self.warmup_steps,
+        }
+
+
+class CosineDecayRestarts(_Checked):
+    """Cosine decay with warm restarts (SGDR): restart i lasts `first_decay_steps * t_mul**i`
+    steps and starts from `initial_learning_rate * m_mul**i`."""
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        first_decay_steps: int,
+        t_mul: float = 2.0,
+        m_mul: float = 1.0,
+        alpha: float = 0.0,
+        name: str = "SGDRDecay",
+    ) -> None:
+        self.initial_learning_rate = _number("initial_learning_rate", initial_learning_rate)
+        self.first_decay_steps = first_decay_steps
+        self._t_mul = _number("t_mul", t_mul)
+        self._m_mul = _number("m_mul", m_mul)
+        self.alpha = _number("alpha", alpha)
+        self.name = name
+        self._validate()
+
+    def _spec(self) -> Any:
+        s = _core.Schedule()
+        s.kind = "cosine_decay_restarts"
+        s.initial = self.initial_learning_rate
+        s.decay_steps = _number("first_decay_steps", self.first_decay_steps)
+        s.t_mul, s.m_mul, s.alpha = self._t_mul, self._m_mul, self.alpha
+        return s
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "first_decay_steps": self.first_decay_steps,
+            "t_mul": self._t_mul,
+            "m_mul": self._m_mul,
+            "alpha": self.alpha,
+            "name": self.name,
+        }
+
+
+_CLASSES: dict[str, type[LearningRateSchedule]] = {
+    cls.__name__: cls
+    for cls in (
+        ExponentialDecay,
+        PiecewiseConstantDecay,
+        PolynomialDecay,
+        InverseTimeDecay,
+        CosineDecay,
+        CosineDecayRestarts,
+    )
+}
 
 
 def serialize(obj: LearningRateSchedule) -> dict[str, Any]:
