@@ -28,6 +28,14 @@ constexpr Name kLosses[] = {
     {"categorical_crossentropy_from_logits", 5},
     {"sparse_categorical_crossentropy", 6},
     {"sparse_categorical_crossentropy_from_logits", 7},
+    {"mean_squared_logarithmic_error", 8},
+    {"mean_absolute_percentage_error", 9},
+    {"log_cosh", 10},
+    {"poisson", 11},
+    {"kl_divergence", 12},
+    {"cosine_similarity", 13},
+    {"categorical_hinge", 14},
+    {"huber", 15},
 };
 constexpr Name kMetrics[] = {
     {"binary_accuracy", 0},    {"categorical_accuracy", 1}, {"sparse_categorical_accuracy", 2},

@@ -60,7 +60,17 @@ class Schedule:
     staircase: bool
     boundaries: list[float]
     values: list[float]
+    end: float
+    power: float
+    cycle: bool
+    alpha: float
+    warmup: bool
+    warmup_target: float
+    warmup_steps: float
+    t_mul: float
+    m_mul: float
     def __init__(self) -> None: ...
+    def validate(self) -> None: ...
     def at(self, step: int) -> float: ...
 
 class OptimizerConfig:

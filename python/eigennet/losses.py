@@ -7,7 +7,7 @@ is reduced); loss objects such as `MeanSquaredError()` return the mean over samp
 from __future__ import annotations
 
 import warnings
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
 import numpy as np
 
@@ -74,10 +74,13 @@ def _evaluate(
     return values.reshape(lead), np.ascontiguousarray(t2), tracked
 
 
-def _weighted_mean(
-    core_name: str, y_true: Any, y_pred: Any, sample_weight: Any
-) -> Union[float, tape.TapeValue]:
-    """Keras's sum_over_batch_size: Σ w_i l_i over the number of per-sample values."""
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
+
+
+def _reduced(core_name: str, y_true: Any, y_pred: Any, sample_weight: Any, reduction: Any) -> Any:
+    """Keras's reductions of the weighted per-sample losses w_i l_i: their sum ("sum"), the sum
+    over the number of samples ("sum_over_batch_size", "mean"), over Σ w_i
+    ("mean_with_sample_weight"; 0 when that is 0), or the values themselves (None, "none")."""
     values, t, tracked = _evaluate(core_name, y_true, y_pred)
     w = None
     if sample_weight is not None:
@@ -93,9 +96,21 @@ def _weighted_mean(
                 f"sample_weight of shape {sw.shape} does not broadcast to the per-sample losses "
                 f"of shape {values.shape}."
             ) from None
+    if reduction in (None, "none"):
+        if tracked is not None:
+            per = tape.per_sample_losses(core_name, values, t, tracked)
+            return per if w is None else per * w
+        return values if w is None else values * w
+    divisor = float(values.size)
+    if reduction == "sum":
+        divisor = 1.0
+    elif reduction == "mean_with_sample_weight" and w is not None:
+        divisor = float(np.sum(w))
+        if divisor == 0.0:  # Keras's divide_no_nan
+            return 0.0
     if tracked is not None:
-        return tape.loss_value(core_name, values, t, tracked, w)
-    return float(np.mean(values if w is None else values * w))
+        return tape.loss_value(core_name, values, t, tracked, w, divisor)
+    return float(np.sum(values if w is None else values * w)) / divisor
 
 
 def mean_squared_error(y_true: Any, y_pred: Any) -> np.ndarray:
@@ -134,8 +149,64 @@ def sparse_categorical_crossentropy(
     return _per_sample(name, y_true, y_pred)
 
 
+def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> np.ndarray:
+    """`mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))**2, axis=-1)`, eps 1e-7."""
+    return _per_sample("mean_squared_logarithmic_error", y_true, y_pred)
+
+
+def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> np.ndarray:
+    """`100 * mean(|y_true - y_pred| / max(|y_true|, eps), axis=-1)`, eps 1e-7."""
+    return _per_sample("mean_absolute_percentage_error", y_true, y_pred)
+
+
+def log_cosh(y_true: Any, y_pred: Any) -> np.ndarray:
+    """`mean(log(cosh(y_pred - y_true)), axis=-1)`, without overflow for large errors."""
+    return _per_sample("log_cosh", y_true, y_pred)
+
+
+def poisson(y_true: Any, y_pred: Any) -> np.ndarray:
+    """`mean(y_pred - y_true * log(y_pred + eps), axis=-1)`, eps 1e-7."""
+    return _per_sample("poisson", y_true, y_pred)
+
+
+def kl_divergence(y_true: Any, y_pred: Any) -> np.ndarray:
+    """`sum(y_true * log(y_true / y_pred), axis=-1)`, both clipped to [1e-7, 1]."""
+    return _per_sample("kl_divergence", y_true, y_pred)
+
+
+def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> np.ndarray:
+    """`-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis=-1)`: -1 for parallel vectors."""
+    if axis not in (-1, np.ndim(y_pred) - 1):
+        raise NotImplementedError(f"cosine_similarity supports axis=-1 only. Received: axis={axis}")
+    return _per_sample("cosine_similarity", y_true, y_pred)
+
+
+def categorical_hinge(y_true: Any, y_pred: Any) -> np.ndarray:
+    """`max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)` per sample."""
+    return _per_sample("categorical_hinge", y_true, y_pred)
+
+
+def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> np.ndarray:
+    """`mean(0.5 * x**2 if |x| <= delta else delta * (|x| - 0.5 * delta), axis=-1)`,
+    x = y_pred - y_true; delta 1 (other values raise NotImplementedError)."""
+    _check_delta(delta)
+    return _per_sample("huber", y_true, y_pred)
+
+
+def _check_delta(delta: Any) -> None:
+    if delta != 1.0:
+        raise NotImplementedError(
+            f"Huber supports delta=1.0 only (the core's kernels have no parameter for it yet). "
+            f"Received: delta={delta!r}"
+        )
+
+
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+msle = MSLE = mean_squared_logarithmic_error
+mape = MAPE = mean_absolute_percentage_error
+kld = KLD = kl_divergence
+logcosh = log_cosh
 
 
 class Loss:
@@ -149,9 +220,11 @@ class Loss:
         reduction: str = "sum_over_batch_size",
         from_logits: bool = False,
     ) -> None:
-        if reduction != "sum_over_batch_size":
+        if reduction not in REDUCTIONS:
             raise ValueError(
-                f"Only reduction='sum_over_batch_size' is supported. Received: {reduction!r}"
+                "Invalid value for argument `reduction`. Expected one of "
+                f"{[r for r in REDUCTIONS if r is not None] + [None]}. Received: "
+                f"reduction={reduction!r}"
             )
         if not isinstance(from_logits, bool):
             raise TypeError(f"from_logits must be a bool. Received: {from_logits!r}")
@@ -167,10 +240,10 @@ class Loss:
         return self._core_base + ("_from_logits" if self.from_logits else "")
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
-        """The mean over samples of the per-sample losses, each weighted by sample_weight when
-        given (Keras's sum_over_batch_size); on an output a GradientTape recorded, a
-        `TapeValue` it can differentiate."""
-        return _weighted_mean(self.core_name, y_true, y_pred, sample_weight)
+        """The per-sample losses, each weighted by sample_weight when given, reduced as
+        `reduction` says (by default their mean over samples); on an output a GradientTape
+        recorded, a value it can differentiate."""
+        return _reduced(self.core_name, y_true, y_pred, sample_weight, self.reduction)
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as a dict."""
@@ -251,6 +324,62 @@ class SparseCategoricalCrossentropy(Loss):
         super().__init__(name=name, reduction=reduction, from_logits=from_logits)
 
 
+def _simple(cls_name: str, core: str, doc: str) -> type[Loss]:
+    """A loss class over one of the core's losses with Keras's (reduction, name) arguments."""
+
+    def __init__(self: Loss, reduction: str = "sum_over_batch_size", name: str = core) -> None:
+        Loss.__init__(self, name=name, reduction=reduction)
+
+    return type(cls_name, (Loss,), {"_core_base": core, "__init__": __init__, "__doc__": doc})
+
+
+MeanSquaredLogarithmicError = _simple(
+    "MeanSquaredLogarithmicError", "mean_squared_logarithmic_error", "Mean squared log error."
+)
+MeanAbsolutePercentageError = _simple(
+    "MeanAbsolutePercentageError", "mean_absolute_percentage_error", "Mean absolute % error."
+)
+LogCosh = _simple("LogCosh", "log_cosh", "Logarithm of the hyperbolic cosine of the error.")
+Poisson = _simple("Poisson", "poisson", "Poisson loss, `y_pred - y_true * log(y_pred)`.")
+KLDivergence = _simple("KLDivergence", "kl_divergence", "Kullback-Leibler divergence.")
+CategoricalHinge = _simple("CategoricalHinge", "categorical_hinge", "Categorical hinge loss.")
+
+
+class Huber(Loss):
+    """Huber loss with delta 1: quadratic for errors up to 1, linear beyond."""
+
+    _core_base = "huber"
+
+    def __init__(
+        self, delta: float = 1.0, reduction: str = "sum_over_batch_size", name: str = "huber_loss"
+    ) -> None:
+        _check_delta(delta)
+        super().__init__(name=name, reduction=reduction)
+        self.delta = float(delta)
+
+
+class CosineSimilarity(Loss):
+    """Negative cosine similarity between targets and predictions over the last axis."""
+
+    _core_base = "cosine_similarity"
+
+    def __init__(
+        self,
+        axis: int = -1,
+        reduction: str = "sum_over_batch_size",
+        name: str = "cosine_similarity",
+    ) -> None:
+        if axis != -1:
+            raise NotImplementedError(
+                f"CosineSimilarity supports axis=-1 only. Received: axis={axis}"
+            )
+        super().__init__(name=name, reduction=reduction)
+        self.axis = axis
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis}
+
+
 _BY_NAME: dict[str, type[Loss]] = {
     "mse": MeanSquaredError,
     "mean_squared_error": MeanSquaredError,
@@ -259,6 +388,18 @@ _BY_NAME: dict[str, type[Loss]] = {
     "binary_crossentropy": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "msle": MeanSquaredLogarithmicError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "mape": MeanAbsolutePercentageError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "log_cosh": LogCosh,
+    "logcosh": LogCosh,
+    "poisson": Poisson,
+    "kld": KLDivergence,
+    "kl_divergence": KLDivergence,
+    "cosine_similarity": CosineSimilarity,
+    "categorical_hinge": CategoricalHinge,
+    "huber": Huber,
 }
 _FUNCTIONS = {
     mean_squared_error: MeanSquaredError,
@@ -266,6 +407,14 @@ _FUNCTIONS = {
     binary_crossentropy: BinaryCrossentropy,
     categorical_crossentropy: CategoricalCrossentropy,
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
+    log_cosh: LogCosh,
+    poisson: Poisson,
+    kl_divergence: KLDivergence,
+    cosine_similarity: CosineSimilarity,
+    categorical_hinge: CategoricalHinge,
+    huber: Huber,
 }
 _CLASSES = {cls.__name__: cls for cls in _BY_NAME.values()}
 

@@ -281,14 +281,15 @@ def loss_value(
     y2d: np.ndarray,
     output: TrackedOutput,
     sample_weight: Optional[np.ndarray],
+    divisor: float,
 ) -> TapeValue:
-    """Keras's sum_over_batch_size of a recorded output's loss: Σ w_i l_i / n."""
-    n = per_sample.shape[0]
+    """A recorded output's loss Σ w_i l_i / divisor (Keras's sum_over_batch_size with divisor
+    n, "sum" with 1)."""
     w = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=y2d.dtype)
-    total = float((per_sample if w is None else per_sample * w).sum()) / n
+    total = float((per_sample if w is None else per_sample * w).sum()) / divisor
     call = output._call
     assert call is not None
-    term = _Term(call, output._index, core_name, y2d, w, 1.0, float(n))
+    term = _Term(call, output._index, core_name, y2d, w, 1.0, divisor)
     return TapeValue(total, _Linear([term]))
 
 

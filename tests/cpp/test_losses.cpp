@@ -179,6 +179,7 @@ TEST_P(LossGradientTest, MatchesFiniteDifferences) {
   std::vector<double> Y;
   switch (c.kind) {
     case LossKind::MeanAbsoluteError:
+    case LossKind::MeanAbsolutePercentageError:
       // Keep |p - y| >= 0.1 so no difference crosses the kink.
       Y = test::uniform_away_from_zero(P.size(), -1, 1, 0.1, 32);
       for (std::size_t i = 0; i < P.size(); ++i) Y[i] += P[i];
@@ -215,7 +216,16 @@ INSTANTIATE_TEST_SUITE_P(
                           GradientCase{LossKind::CategoricalCrossentropy, 0.1, 1.0},
                           GradientCase{LossKind::CategoricalCrossentropyLogits, -4, 4},
                           GradientCase{LossKind::SparseCategoricalCrossentropy, 0.1, 1.0},
-                          GradientCase{LossKind::SparseCategoricalCrossentropyLogits, -4, 4}),
+                          GradientCase{LossKind::SparseCategoricalCrossentropyLogits, -4, 4},
+                          GradientCase{LossKind::MeanSquaredLogarithmicError, 0.05, 3},
+                          GradientCase{LossKind::MeanAbsolutePercentageError, -2, 2},
+                          GradientCase{LossKind::LogCosh, -3, 3},
+                          GradientCase{LossKind::Huber, -3, 3},
+                          GradientCase{LossKind::Poisson, 0.1, 3},
+                          GradientCase{LossKind::KLDivergence, 0.05, 0.95},
+                          GradientCase{LossKind::CosineSimilarity, -2, 2},
+                          // Targets in [0, 1] and predictions far apart: no ties at the max.
+                          GradientCase{LossKind::CategoricalHinge, -3, 3}),
         test::AllDevices()),
     [](const auto& info) {
       return std::string(loss_name(std::get<0>(info.param).kind)) +

@@ -53,6 +53,14 @@ enum class LossKind {
   CategoricalCrossentropyLogits,  // on logits, log-sum-exp form
   SparseCategoricalCrossentropy,  // integer labels, probabilities
   SparseCategoricalCrossentropyLogits,
+  MeanSquaredLogarithmicError,  // log(max(x, 1e-7) + 1) of both sides
+  MeanAbsolutePercentageError,  // 100 |y - p| / max(|y|, 1e-7)
+  LogCosh,                      // log cosh(p - y)
+  Poisson,                      // p - y log(p + 1e-7)
+  KLDivergence,                 // Σ y log(y / p), both clipped to [1e-7, 1]; a sum, not a mean
+  CosineSimilarity,             // -cos(y, p) over the last axis
+  CategoricalHinge,             // max(max((1 - y) p) - Σ y p + 1, 0)
+  Huber,                        // x²/2 for |x| <= 1, |x| - 1/2 beyond (delta 1), x = p - y
 };
 
 enum class MetricKind {

@@ -56,7 +56,7 @@ struct Schedule {
   std::vector<double> values;
   double end = 0.0001, power = 1.0;  // PolynomialDecay's end_learning_rate and power
   bool cycle = false;
-  double alpha = 0.0;  // CosineDecay(Restarts): the floor, as a fraction of the rate
+  double alpha = 0.0;   // CosineDecay(Restarts): the floor, as a fraction of the rate
   bool warmup = false;  // CosineDecay with a warmup_target
   double warmup_target = 0.0, warmup_steps = 0.0;
   double t_mul = 2.0, m_mul = 1.0;  // CosineDecayRestarts

@@ -154,6 +154,13 @@ class Trainer:
         else:
             loss_list = self._per_output(self.loss, "loss", None)
         loss_objs = [losses.get(lyr) if lyr is not None else None for lyr in loss_list]
+        for lobj in loss_objs:
+            if lobj is not None and lobj.reduction not in ("sum_over_batch_size", "mean"):
+                raise ValueError(
+                    f"fit reduces losses as Keras's default, the mean over the batch; loss "
+                    f"{lobj.name!r} has reduction={lobj.reduction!r}. Use it in a custom loop "
+                    "(GradientTape), or compile with reduction='sum_over_batch_size'."
+                )
         if n_out > 1 and any(lyr is None for lyr in loss_objs) and self.loss is not None:
             missing = [n for n, lyr in zip(self.output_names, loss_objs) if lyr is None]
             raise ValueError(f"No loss given for output(s) {missing}: give one per output.")

@@ -39,7 +39,10 @@ EIGENNET_HD inline T log_sum_exp(const T* z, Index n) {
 template <typename T>
 EIGENNET_HD inline T elementwise(LossKind kind, const Column<T>& c) {
   T total = 0;
-  const T gs = c.scale / T(c.n);  // per-sample value is a mean over outputs
+  // The per-sample value is a mean over outputs, but KL divergence's is a sum (as Keras's).
+  const T per = kind == LossKind::KLDivergence ? T(1) : T(c.n);
+  const T gs = c.scale / per;
+  const T eps = T(kEpsilon);
   for (Index i = 0; i < c.n; ++i) {
     const T p = c.p[i], y = c.y[i];
     T v = 0, g = 0;
@@ -58,6 +61,40 @@ EIGENNET_HD inline T elementwise(LossKind kind, const Column<T>& c) {
         g = pc == p ? -(y / pc) + (T(1) - y) / (T(1) - pc) : T(0);  // clipping stops the gradient
         break;
       }
+      case LossKind::MeanSquaredLogarithmicError: {
+        const T lp = std::log1p(std::max(p, eps)), ly = std::log1p(std::max(y, eps));
+        v = (lp - ly) * (lp - ly);
+        g = p > eps ? T(2) * (lp - ly) / (T(1) + p) : T(0);
+        break;
+      }
+      case LossKind::MeanAbsolutePercentageError: {
+        const T d = std::max(std::abs(y), eps);
+        v = T(100) * std::abs(y - p) / d;
+        g = T(100) * (p > y ? T(1) : (p < y ? T(-1) : T(0))) / d;
+        break;
+      }
+      case LossKind::LogCosh: {  // x + softplus(-2x) - log 2: no overflow for large |x|
+        const T x = p - y;
+        v = x + softplus(T(-2) * x) - T(0.6931471805599453);
+        g = std::tanh(x);
+        break;
+      }
+      case LossKind::Huber: {
+        const T x = p - y, ax = std::abs(x);
+        v = ax <= T(1) ? T(0.5) * x * x : ax - T(0.5);
+        g = std::min(std::max(x, T(-1)), T(1));
+        break;
+      }
+      case LossKind::Poisson:
+        v = p - y * std::log(p + eps);
+        g = T(1) - y / (p + eps);
+        break;
+      case LossKind::KLDivergence: {
+        const T yc = std::min(std::max(y, eps), T(1)), pc = std::min(std::max(p, eps), T(1));
+        v = yc * std::log(yc / pc);
+        g = pc == p ? -yc / pc : T(0);  // clipping stops the gradient
+        break;
+      }
       default:  // BinaryCrossentropyLogits: max(z, 0) - z*y + log(1 + exp(-|z|))
         v = log1p_exp(p) - p * y;
         g = sigmoid(p) - y;
@@ -65,7 +102,43 @@ EIGENNET_HD inline T elementwise(LossKind kind, const Column<T>& c) {
     total += v;
     if (c.g) c.g[i] = gs * g;
   }
-  return total / T(c.n);
+  return total / per;
+}
+
+/// Keras's cosine similarity loss, -ŷ·p̂ with x̂ = x / sqrt(max(Σx², 1e-12)).
+/// dL/dp_i = -(ŷ_i - (ŷ·p̂) p̂_i) / |p| while Σp² > 1e-12 (the clamp is constant below it).
+template <typename T>
+EIGENNET_HD inline T cosine_similarity(const Column<T>& c) {
+  T yy = 0, pp = 0, yp = 0;
+  for (Index i = 0; i < c.n; ++i) {
+    yy += c.y[i] * c.y[i];
+    pp += c.p[i] * c.p[i];
+    yp += c.y[i] * c.p[i];
+  }
+  const T ny = std::sqrt(std::max(yy, T(1e-12))), np = std::sqrt(std::max(pp, T(1e-12)));
+  const T cos = yp / (ny * np);
+  if (c.g)
+    for (Index i = 0; i < c.n; ++i) {
+      const T radial = pp > T(1e-12) ? cos * c.p[i] / np : T(0);
+      c.g[i] = -c.scale * (c.y[i] / ny - radial) / np;
+    }
+  return -cos;
+}
+
+/// Keras's categorical hinge, max(neg - pos + 1, 0) with pos = Σ y p, neg = max (1 - y) p.
+template <typename T>
+EIGENNET_HD inline T categorical_hinge(const Column<T>& c) {
+  T pos = 0;
+  Index k = 0;
+  for (Index i = 0; i < c.n; ++i) {
+    pos += c.y[i] * c.p[i];
+    if ((T(1) - c.y[i]) * c.p[i] > (T(1) - c.y[k]) * c.p[k]) k = i;
+  }
+  const T v = (T(1) - c.y[k]) * c.p[k] - pos + T(1);
+  if (c.g)
+    for (Index i = 0; i < c.n; ++i)
+      c.g[i] = v > T(0) ? c.scale * ((i == k ? T(1) - c.y[k] : T(0)) - c.y[i]) : T(0);
+  return std::max(v, T(0));
 }
 
 /// Categorical cross-entropy on probabilities: q = p / Σp, clipped; L = -Σ y log q.
@@ -125,6 +198,8 @@ EIGENNET_HD inline T loss_column(LossKind kind, const T* P, const T* Y, Index n_
     case LossKind::SparseCategoricalCrossentropy: return categorical_probs(c, true);
     case LossKind::CategoricalCrossentropyLogits: return categorical_logits(c, false);
     case LossKind::SparseCategoricalCrossentropyLogits: return categorical_logits(c, true);
+    case LossKind::CosineSimilarity: return cosine_similarity(c);
+    case LossKind::CategoricalHinge: return categorical_hinge(c);
     default: return elementwise(kind, c);
   }
 }
