@@ -103,8 +103,11 @@ void bind_config(py::module_& m) {
       .def_readwrite("rho", &OptimizerConfig::rho)
       .def_readwrite("epsilon", &OptimizerConfig::epsilon)
       .def_readwrite("initial_accumulator_value", &OptimizerConfig::initial_accumulator_value)
+      .def_readwrite("weight_decay", &OptimizerConfig::weight_decay)
+      .def_readwrite("clipvalue", &OptimizerConfig::clipvalue)
       .def("n_slots", &OptimizerConfig::n_slots)
       .def("slot_initial_value", &OptimizerConfig::slot_initial_value, py::arg("slot"))
+      .def("slot_nonnegative", &OptimizerConfig::slot_nonnegative, py::arg("slot"))
       .def("validate", &OptimizerConfig::validate);
 
   m.def("set_num_threads", &set_num_threads, py::arg("n"));

@@ -375,10 +375,10 @@ class CudaBackend final : public Backend<T> {
     const int slots = cfg.n_slots();
     DynSlot d{};
     // The step's rates change on every replay; in double, cast in the kernel as on the CPU.
-    d.optimizer = {lr, update_consts<double>(cfg, lr, step).alpha};
+    d.optimizer = step_values(cfg, lr, step);
     record({word(Op::Optimizer), word(c.kind), word(c.momentum), word(c.nesterov), word(c.mu),
-            word(c.rho), word(c.eps), word(c.c1), word(c.c2), word(params), word(grads),
-            word(state), word(n)},
+            word(c.rho), word(c.eps), word(c.c1), word(c.c2), word(c.b1), word(c.b2), word(c.wd),
+            word(c.clip), word(params), word(grads), word(state), word(n)},
            &d, [=](const DynSlot* dyn) {
              cuda::optimizer_step(c, d.optimizer, dyn ? &dyn->optimizer : nullptr, params, grads,
                                   state, n, slots, s);

@@ -30,10 +30,8 @@ struct GatherDyn {
 struct DropoutDyn {
   std::uint64_t seed, counter;
 };
-/// This step's learning rate and Adam's bias-corrected rate lr·√(1-β₂ᵗ)/(1-β₁ᵗ), in double.
-struct OptimizerDyn {
-  double lr, alpha;
-};
+/// This step's values that change per step (optimizer_rules.h's StepValues), in double.
+using OptimizerDyn = StepValues;
 /// One slot of per-step arguments in device memory.
 union DynSlot {
   GatherDyn gather;

@@ -16,6 +16,8 @@ __global__ void optimizer_kernel(UpdateConsts<T> c, OptimizerDyn d, const Optimi
   // Cast as update_consts() casts them on the CPU.
   c.lr = static_cast<T>(d.lr);
   c.alpha = static_cast<T>(d.alpha);
+  c.k1 = static_cast<T>(d.k1);
+  c.k2 = static_cast<T>(d.k2);
   for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += static_cast<Index>(gridDim.x) * blockDim.x) {
     T wi = w[i];

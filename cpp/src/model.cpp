@@ -360,13 +360,10 @@ void Model<T>::set_iterations(std::int64_t step) {
 template <typename T>
 void Model<T>::set_state(const T* in) {
   const int slots = m_optimizer.n_slots();
-  const OptimizerKind kind = m_optimizer.kind;
   Index base = 0;
   for (const auto& seg : m_segments)
     for (int s = 0; s < slots; ++s, base += seg.second) {
-      const bool second_moment = (kind == OptimizerKind::Adam && s == 1) ||
-                                 (kind == OptimizerKind::RMSprop && s == 0) ||
-                                 kind == OptimizerKind::Adagrad;
+      const bool second_moment = m_optimizer.slot_nonnegative(s);
       for (Index i = base; i < base + seg.second; ++i)
         if (!std::isfinite(static_cast<double>(in[i])) || (second_moment && in[i] < T(0)))
           throw std::invalid_argument("Optimizer state value " +

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 #include "eigennet/optimizer_rules.h"
 
@@ -168,6 +169,49 @@ double OptimizerConfig::slot_initial_value(int slot) const {
   return 0.0;
 }
 
+bool OptimizerConfig::slot_nonnegative(int slot) const {
+  switch (kind) {
+#define EIGENNET_NONNEG_CASE(id, name) \
+  case OptimizerKind::id: return Rule<OptimizerKind::id>::nonnegative(slot);
+    EIGENNET_OPTIMIZERS(EIGENNET_NONNEG_CASE)
+#undef EIGENNET_NONNEG_CASE
+  }
+  return false;
+}
+
+double nadam_mu_product(double beta_1, std::int64_t t) {
+  constexpr int kTerms = 1000;
+  static const std::vector<double> prefix = [] {
+    std::vector<double> p(kTerms + 1, 0.0);  // p[k] = Σ_{j<=k} log(1 - ½·0.96ʲ)
+    for (int k = 1; k <= kTerms; ++k) p[k] = p[k - 1] + std::log1p(-0.5 * std::pow(0.96, k));
+    return p;
+  }();
+  const std::int64_t k = std::min<std::int64_t>(t, kTerms);
+  return std::pow(beta_1, static_cast<double>(t)) * std::exp(prefix[static_cast<std::size_t>(k)]);
+}
+
+StepValues step_values(const OptimizerConfig& cfg, double lr, std::int64_t step) {
+  const double t = static_cast<double>(step + 1);
+  StepValues v{lr, 0.0, 0.0, 0.0};
+  switch (cfg.kind) {
+    case OptimizerKind::Adam:
+      v.alpha = lr * std::sqrt(1.0 - std::pow(cfg.beta_2, t)) / (1.0 - std::pow(cfg.beta_1, t));
+      break;
+    case OptimizerKind::Adamax: v.alpha = lr / (1.0 - std::pow(cfg.beta_1, t)); break;
+    case OptimizerKind::Nadam: {
+      // Keras: u_t, u_{t+1} and the products Π_{k<=t} u_k, Π_{k<=t+1} u_k.
+      const double u_t = nadam_mu(cfg.beta_1, t), u_next = nadam_mu(cfg.beta_1, t + 1.0);
+      const double prod = nadam_mu_product(cfg.beta_1, step + 1), prod_next = prod * u_next;
+      v.alpha = 1.0 / (1.0 - std::pow(cfg.beta_2, t));
+      v.k1 = u_next / (1.0 - prod_next);
+      v.k2 = (1.0 - u_t) / (1.0 - prod);
+      break;
+    }
+    default: break;
+  }
+  return v;
+}
+
 void OptimizerConfig::validate() const {
   learning_rate.validate();
   require(std::isfinite(momentum) && momentum >= 0.0 && momentum <= 1.0, "momentum", momentum);
@@ -175,6 +219,8 @@ void OptimizerConfig::validate() const {
   require(std::isfinite(beta_2) && beta_2 >= 0.0 && beta_2 < 1.0, "beta_2", beta_2);
   require(std::isfinite(rho) && rho >= 0.0 && rho < 1.0, "rho", rho);
   require(std::isfinite(epsilon) && epsilon >= 0.0, "epsilon", epsilon);
+  require(std::isfinite(weight_decay) && weight_decay >= 0.0, "weight_decay", weight_decay);
+  require(std::isfinite(clipvalue) && clipvalue >= 0.0, "clipvalue", clipvalue);
   require(std::isfinite(initial_accumulator_value) && initial_accumulator_value >= 0.0,
           "initial_accumulator_value", initial_accumulator_value);
 }

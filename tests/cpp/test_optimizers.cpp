@@ -2,6 +2,7 @@
 // for three consecutive steps with changing learning rates; learning-rate schedules; validation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <vector>
@@ -33,8 +34,12 @@ struct Reference {
     if (cfg.kind == OptimizerKind::Adagrad) v.assign(w.size(), cfg.initial_accumulator_value);
   }
 
-  void step(const std::vector<double>& g, double lr, int iteration) {
+  void step(const std::vector<double>& grad, double lr, int iteration) {
+    const int t = iteration + 1;  // bias corrections count this step
     for (std::size_t i = 0; i < w.size(); ++i) {
+      std::vector<double> g = grad;
+      if (cfg.clipvalue > 0) g[i] = std::min(std::max(g[i], -cfg.clipvalue), cfg.clipvalue);
+      w[i] -= w[i] * cfg.weight_decay * lr;
       switch (cfg.kind) {
         case OptimizerKind::SGD:
           if (cfg.momentum == 0) {
@@ -45,7 +50,6 @@ struct Reference {
           }
           break;
         case OptimizerKind::Adam: {
-          const int t = iteration + 1;  // bias correction counts this step
           m[i] += (g[i] - m[i]) * (1 - cfg.beta_1);
           v[i] += (g[i] * g[i] - v[i]) * (1 - cfg.beta_2);
           const double alpha =
@@ -68,6 +72,38 @@ struct Reference {
           v[i] += g[i] * g[i];
           w[i] -= lr * g[i] / std::sqrt(v[i] + cfg.epsilon);
           break;
+        case OptimizerKind::Adamax:
+          m[i] += (g[i] - m[i]) * (1 - cfg.beta_1);
+          v[i] = std::max(cfg.beta_2 * v[i], std::abs(g[i]));
+          w[i] -= lr * m[i] / ((1 - std::pow(cfg.beta_1, t)) * (v[i] + cfg.epsilon));
+          break;
+        case OptimizerKind::Nadam: {
+          // Keras 3: μ_k = β₁(1 - ½·0.96ᵏ); the products of μ_1..μ_t and of μ_1..μ_{t+1}.
+          auto mu = [&](int k) { return cfg.beta_1 * (1 - 0.5 * std::pow(0.96, k)); };
+          double prod = 1;
+          for (int k = 1; k <= t; ++k) prod *= mu(k);
+          m[i] += (g[i] - m[i]) * (1 - cfg.beta_1);
+          v[i] += (g[i] * g[i] - v[i]) * (1 - cfg.beta_2);
+          const double m_hat =
+              mu(t + 1) * m[i] / (1 - prod * mu(t + 1)) + (1 - mu(t)) * g[i] / (1 - prod);
+          const double v_hat = v[i] / (1 - std::pow(cfg.beta_2, t));
+          w[i] -= m_hat * lr / (std::sqrt(v_hat) + cfg.epsilon);
+          break;
+        }
+        case OptimizerKind::Lion: {
+          const double u = cfg.beta_1 * m[i] + (1 - cfg.beta_1) * g[i];
+          w[i] -= lr * (u > 0 ? 1.0 : (u < 0 ? -1.0 : 0.0));
+          m[i] = cfg.beta_2 * m[i] + (1 - cfg.beta_2) * g[i];
+          break;
+        }
+        case OptimizerKind::Adadelta: {
+          m[i] = cfg.rho * m[i] + (1 - cfg.rho) * g[i] * g[i];
+          const double delta =
+              -std::sqrt(v[i] + cfg.epsilon) * g[i] / std::sqrt(m[i] + cfg.epsilon);
+          v[i] = cfg.rho * v[i] + (1 - cfg.rho) * delta * delta;
+          w[i] += lr * delta;
+          break;
+        }
       }
     }
   }
@@ -78,6 +114,12 @@ OptimizerConfig make(OptimizerKind kind, double momentum = 0, bool nesterov = fa
   c.kind = kind;
   c.momentum = momentum;
   c.nesterov = nesterov;
+  return c;
+}
+
+OptimizerConfig with(OptimizerConfig c, double weight_decay, double clipvalue) {
+  c.weight_decay = weight_decay;
+  c.clipvalue = clipvalue;
   return c;
 }
 
@@ -94,6 +136,12 @@ const NamedConfig kConfigs[] = {
     {"rmsprop", make(OptimizerKind::RMSprop)},
     {"rmsprop_momentum", make(OptimizerKind::RMSprop, 0.5)},
     {"adagrad", make(OptimizerKind::Adagrad)},
+    {"adamax", make(OptimizerKind::Adamax)},
+    {"nadam", make(OptimizerKind::Nadam)},
+    {"lion", make(OptimizerKind::Lion)},
+    {"adadelta", make(OptimizerKind::Adadelta)},
+    {"adam_weight_decay", with(make(OptimizerKind::Adam), 0.05, 0.0)},
+    {"sgd_momentum_clipvalue", with(make(OptimizerKind::SGD, 0.9), 0.0, 0.15)},
 };
 
 template <typename Param>

@@ -23,7 +23,11 @@ namespace eigennet {
   X(SGD, "sgd")                \
   X(Adam, "adam")              \
   X(RMSprop, "rmsprop")        \
-  X(Adagrad, "adagrad")
+  X(Adagrad, "adagrad")        \
+  X(Adamax, "adamax")          \
+  X(Nadam, "nadam")            \
+  X(Lion, "lion")              \
+  X(Adadelta, "adadelta")
 // clang-format on
 
 #define EIGENNET_ENUM_ENTRY(id, name) id,
@@ -83,11 +87,17 @@ struct OptimizerConfig {
   double rho = 0.9;                        // RMSprop
   double epsilon = 1e-7;                   // Adam, RMSprop, Adagrad
   double initial_accumulator_value = 0.1;  // Adagrad
+  // Keras's base-optimizer options, every kind: decoupled weight decay w -= w·wd·lr before
+  // the update (0: none) and gradients clipped to [-clipvalue, clipvalue] (0: none).
+  double weight_decay = 0.0;
+  double clipvalue = 0.0;
 
   /// Number of state slots per parameter (0, 1 or 2).
   int n_slots() const;
   /// Value each slot starts from (Adagrad's accumulator starts at initial_accumulator_value).
   double slot_initial_value(int slot) const;
+  /// Whether a slot holds a second moment (never negative: a negative one makes steps NaN).
+  bool slot_nonnegative(int slot) const;
   /// Throws std::invalid_argument naming the first bad value.
   void validate() const;
 };

@@ -3,6 +3,7 @@
 // every backend: the CPU backend runs them in plain loops the compiler vectorises, the CUDA
 // backend in one kernel over the flat buffer. With the constants cast to T here, once, both give
 // the same bits for the same inputs.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -10,36 +11,55 @@
 
 namespace eigennet {
 
-/// A step's constants in T: the learning rate, Adam's bias-corrected rate and the
+/// A step's constants in T: the learning rate, the step's bias corrections and the
 /// hyperparameters.
 template <typename T>
 struct UpdateConsts {
   OptimizerKind kind;
   bool momentum;  // SGD: momentum != 0; RMSprop: momentum > 0
   bool nesterov;
-  T lr, alpha;             // alpha = lr·√(1-β₂ᵗ)/(1-β₁ᵗ) for Adam, t = step + 1
+  T lr, alpha;  // alpha: Adam lr·√(1-β₂ᵗ)/(1-β₁ᵗ), Adamax lr/(1-β₁ᵗ), Nadam 1/(1-β₂ᵗ)
   T mu, rho, eps, c1, c2;  // c1 = 1 - β₁, c2 = 1 - β₂
+  T b1, b2;                // β₁, β₂ (Adamax, Lion)
+  T wd, clip;              // weight decay, clipvalue (0: none)
+  T k1, k2;                // Nadam: m̂ = k1·m + k2·g
 };
+
+/// This step's values that change from step to step, in double (the CUDA kernel reads them per
+/// replay and casts them as update_consts does): lr, alpha, k1, k2.
+struct StepValues {
+  double lr, alpha, k1, k2;
+};
+
+/// Nadam's momentum schedule μ_t = β₁(1 - ½·0.96ᵗ) and the product Π_{k≤t} μ_k: the product's
+/// factors beyond k = 1000 differ from β₁ by less than 1e-17, so a table of 1000 log terms
+/// gives it for any t.
+inline double nadam_mu(double beta_1, double t) { return beta_1 * (1.0 - 0.5 * std::pow(0.96, t)); }
+double nadam_mu_product(double beta_1, std::int64_t t);
+
+StepValues step_values(const OptimizerConfig& cfg, double lr, std::int64_t step);
 
 /// The constants of step `step` (updates done before it) at learning rate lr.
 template <typename T>
 UpdateConsts<T> update_consts(const OptimizerConfig& cfg, double lr, std::int64_t step) {
   const bool sgd = cfg.kind == OptimizerKind::SGD;
-  double alpha = 0.0;
-  if (cfg.kind == OptimizerKind::Adam) {
-    const double t = static_cast<double>(step + 1);
-    alpha = lr * std::sqrt(1.0 - std::pow(cfg.beta_2, t)) / (1.0 - std::pow(cfg.beta_1, t));
-  }
+  const StepValues v = step_values(cfg, lr, step);
   return {cfg.kind,
           sgd ? cfg.momentum != 0.0 : cfg.momentum > 0.0,
           cfg.nesterov,
-          static_cast<T>(lr),
-          static_cast<T>(alpha),
+          static_cast<T>(v.lr),
+          static_cast<T>(v.alpha),
           static_cast<T>(cfg.momentum),
           static_cast<T>(cfg.rho),
           static_cast<T>(cfg.epsilon),
           static_cast<T>(1.0 - cfg.beta_1),
-          static_cast<T>(1.0 - cfg.beta_2)};
+          static_cast<T>(1.0 - cfg.beta_2),
+          static_cast<T>(cfg.beta_1),
+          static_cast<T>(cfg.beta_2),
+          static_cast<T>(cfg.weight_decay),
+          static_cast<T>(cfg.clipvalue),
+          static_cast<T>(v.k1),
+          static_cast<T>(v.k2)};
 }
 
 /// One optimizer per specialisation: its state slots (count and starting value) and its update
@@ -52,6 +72,7 @@ template <>
 struct Rule<OptimizerKind::SGD> {
   static int slots(const OptimizerConfig& c) { return c.momentum > 0.0 ? 1 : 0; }
   static double initial(const OptimizerConfig&, int) { return 0.0; }
+  static bool nonnegative(int) { return false; }
   template <typename T>
   EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& m, T&) {
     if (!c.momentum) {
@@ -68,6 +89,7 @@ template <>
 struct Rule<OptimizerKind::Adam> {
   static int slots(const OptimizerConfig&) { return 2; }
   static double initial(const OptimizerConfig&, int) { return 0.0; }
+  static bool nonnegative(int slot) { return slot == 1; }
   template <typename T>
   EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& m, T& v) {
     m += (g - m) * c.c1;
@@ -81,6 +103,7 @@ template <>
 struct Rule<OptimizerKind::RMSprop> {
   static int slots(const OptimizerConfig& c) { return c.momentum > 0.0 ? 2 : 1; }
   static double initial(const OptimizerConfig&, int) { return 0.0; }
+  static bool nonnegative(int slot) { return slot == 0; }
   template <typename T>
   EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& v, T& m) {
     v = c.rho * v + (T(1) - c.rho) * g * g;
@@ -99,6 +122,7 @@ template <>
 struct Rule<OptimizerKind::Adagrad> {
   static int slots(const OptimizerConfig&) { return 1; }
   static double initial(const OptimizerConfig& c, int) { return c.initial_accumulator_value; }
+  static bool nonnegative(int) { return true; }
   template <typename T>
   EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& a, T&) {
     a += g * g;
@@ -106,12 +130,79 @@ struct Rule<OptimizerKind::Adagrad> {
   }
 };
 
+/// Adamax: m += (g - m)(1 - β₁); u = max(β₂u, |g|); w -= α·m / (u + ε), α = lr/(1 - β₁ᵗ).
+template <>
+struct Rule<OptimizerKind::Adamax> {
+  static int slots(const OptimizerConfig&) { return 2; }
+  static double initial(const OptimizerConfig&, int) { return 0.0; }
+  static bool nonnegative(int slot) { return slot == 1; }
+  template <typename T>
+  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& m, T& u) {
+    m += (g - m) * c.c1;
+    u = std::max(c.b2 * u, std::abs(g));
+    w -= (c.alpha * m) / (u + c.eps);
+  }
+};
+
+/// Nadam (Keras 3): Adam's moments, then m̂ = k1·m + k2·g, v̂ = v/(1 - β₂ᵗ) (alpha);
+/// w -= lr·m̂ / (√v̂ + ε).
+template <>
+struct Rule<OptimizerKind::Nadam> {
+  static int slots(const OptimizerConfig&) { return 2; }
+  static double initial(const OptimizerConfig&, int) { return 0.0; }
+  static bool nonnegative(int slot) { return slot == 1; }
+  template <typename T>
+  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& m, T& v) {
+    m += (g - m) * c.c1;
+    v += (g * g - v) * c.c2;
+    const T m_hat = c.k1 * m + c.k2 * g;
+    w -= (m_hat * c.lr) / (std::sqrt(v * c.alpha) + c.eps);
+  }
+};
+
+/// Lion: w -= lr·sign(β₁m + (1 - β₁)g); m = β₂m + (1 - β₂)g.
+template <>
+struct Rule<OptimizerKind::Lion> {
+  static int slots(const OptimizerConfig&) { return 1; }
+  static double initial(const OptimizerConfig&, int) { return 0.0; }
+  static bool nonnegative(int) { return false; }
+  template <typename T>
+  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& m, T&) {
+    const T u = m * c.b1 + g * c.c1;
+    w -= c.lr * (u > T(0) ? T(1) : (u < T(0) ? T(-1) : T(0)));
+    m = m * c.b2 + g * c.c2;
+  }
+};
+
+/// Adadelta: a = ρa + (1 - ρ)g²; Δ = -√(d + ε)·g / √(a + ε); d = ρd + (1 - ρ)Δ²; w += lr·Δ.
+template <>
+struct Rule<OptimizerKind::Adadelta> {
+  static int slots(const OptimizerConfig&) { return 2; }
+  static double initial(const OptimizerConfig&, int) { return 0.0; }
+  static bool nonnegative(int) { return true; }
+  template <typename T>
+  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& a, T& d) {
+    a = c.rho * a + (T(1) - c.rho) * (g * g);
+    const T delta = -(std::sqrt(d + c.eps) * g) / std::sqrt(a + c.eps);
+    d = c.rho * d + (T(1) - c.rho) * (delta * delta);
+    w += c.lr * delta;
+  }
+};
+
+/// Keras's order around every rule: clip the gradient, decay the weight, then the update.
+template <OptimizerKind K, typename T>
+EIGENNET_HD inline void step_one(const UpdateConsts<T>& c, T& w, T g, T& s0, T& s1) {
+  if (c.clip > T(0)) g = std::min(std::max(g, -c.clip), c.clip);
+  if (c.wd != T(0)) w -= w * c.wd * c.lr;
+  Rule<K>::update(c, w, g, s0, s1);
+}
+
 /// The update of any optimizer, for kernels that choose at run time (the CUDA kernel).
 template <typename T>
 EIGENNET_HD inline void update_any(const UpdateConsts<T>& c, T& w, T g, T& s0, T& s1) {
   switch (c.kind) {
 #define EIGENNET_UPDATE_CASE(id, name) \
-  case OptimizerKind::id: Rule<OptimizerKind::id>::update(c, w, g, s0, s1); break;
+  case OptimizerKind::id: step_one<OptimizerKind::id>(c, w, g, s0, s1); break;
     EIGENNET_OPTIMIZERS(EIGENNET_UPDATE_CASE)
 #undef EIGENNET_UPDATE_CASE
   }

@@ -17,11 +17,11 @@ void run(const UpdateConsts<T>& consts, T* __restrict w, const T* __restrict g, 
   const UpdateConsts<T> c = consts;
   T unused0 = 0, unused1 = 0;
   if (s0 && s1) {
-    for (Index i = a; i < b; ++i) Rule<K>::update(c, w[i], g[i], s0[i], s1[i]);
+    for (Index i = a; i < b; ++i) step_one<K>(c, w[i], g[i], s0[i], s1[i]);
   } else if (s0) {
-    for (Index i = a; i < b; ++i) Rule<K>::update(c, w[i], g[i], s0[i], unused1);
+    for (Index i = a; i < b; ++i) step_one<K>(c, w[i], g[i], s0[i], unused1);
   } else {
-    for (Index i = a; i < b; ++i) Rule<K>::update(c, w[i], g[i], unused0, unused1);
+    for (Index i = a; i < b; ++i) step_one<K>(c, w[i], g[i], unused0, unused1);
   }
 }
 

@@ -17,7 +17,20 @@ from eigennet.optimizers.schedules import LearningRateSchedule
 from eigennet.utils import serialization
 from eigennet.variables import Variable
 
-__all__ = ["SGD", "Adam", "Adagrad", "Optimizer", "RMSprop", "get", "schedules"]
+__all__ = [
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "Lion",
+    "Nadam",
+    "Optimizer",
+    "RMSprop",
+    "get",
+    "schedules",
+]
 
 LearningRate = Union[float, LearningRateSchedule]
 
@@ -37,9 +50,46 @@ class Optimizer:
 
     _kind = ""
 
-    def __init__(self, learning_rate: LearningRate, name: str | None = None) -> None:
+    def __init__(
+        self,
+        learning_rate: LearningRate,
+        name: str | None = None,
+        weight_decay: Optional[float] = None,
+        clipnorm: Optional[float] = None,
+        clipvalue: Optional[float] = None,
+        global_clipnorm: Optional[float] = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: Optional[int] = None,
+        loss_scale_factor: Optional[float] = None,
+        gradient_accumulation_steps: Optional[int] = None,
+    ) -> None:
         self._learning_rate = self._check_lr(learning_rate)
         self.name = name or self._kind
+        # Keras's base options: weight decay (w -= w * weight_decay * lr before each update) and
+        # clipvalue run in the core; the others are refused rather than ignored.
+        self.weight_decay = (
+            None
+            if weight_decay is None
+            else _check_float("weight_decay", weight_decay, 0, math.inf)
+        )
+        self.clipvalue = (
+            None if clipvalue is None else _check_float("clipvalue", clipvalue, 0, math.inf, True)
+        )
+        unsupported = {
+            "clipnorm": clipnorm,
+            "global_clipnorm": global_clipnorm,
+            "use_ema": use_ema or None,
+            "ema_overwrite_frequency": ema_overwrite_frequency,
+            "loss_scale_factor": loss_scale_factor,
+            "gradient_accumulation_steps": gradient_accumulation_steps,
+        }
+        for key, value in unsupported.items():
+            if value is not None:
+                raise NotImplementedError(
+                    f"Optimizer argument {key}={value!r} is not supported by eigennet yet."
+                )
+        self.ema_momentum = float(ema_momentum)
         self._models: list[weakref.ref[Any]] = []
         self._iterations = 0
         # Custom loops: each variable's slots (kept with the variable), the last variables.
@@ -139,6 +189,8 @@ class Optimizer:
         c = _core.OptimizerConfig()
         c.kind = self._kind
         c.learning_rate = self._schedule_spec()
+        c.weight_decay = self.weight_decay or 0.0
+        c.clipvalue = self.clipvalue or 0.0
         self._fill(c)
         return c
 
@@ -267,7 +319,19 @@ class Optimizer:
         lr: Any = self._learning_rate
         if isinstance(lr, LearningRateSchedule):
             lr = schedules.serialize(lr)
-        return {"name": self.name, "learning_rate": lr}
+        return {
+            "name": self.name,
+            "learning_rate": lr,
+            "weight_decay": self.weight_decay,
+            "clipnorm": None,
+            "global_clipnorm": None,
+            "clipvalue": self.clipvalue,
+            "use_ema": False,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": None,
+            "loss_scale_factor": None,
+            "gradient_accumulation_steps": None,
+        }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Optimizer:
@@ -296,8 +360,9 @@ class SGD(Optimizer):
         momentum: float = 0.0,
         nesterov: bool = False,
         name: str = "SGD",
+        **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate, name)
+        super().__init__(learning_rate, name, **kwargs)
         if (
             isinstance(momentum, bool)
             or not isinstance(momentum, (int, float))
@@ -316,20 +381,19 @@ class SGD(Optimizer):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 
 
-class Adam(Optimizer):
-    """Adam with Keras's bias-corrected step size."""
-
-    _kind = "adam"
+class _Moments(Optimizer):
+    """An optimizer with Adam's beta_1, beta_2 and epsilon."""
 
     def __init__(
         self,
-        learning_rate: LearningRate = 0.001,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-7,
-        name: str = "adam",
+        learning_rate: LearningRate,
+        beta_1: float,
+        beta_2: float,
+        epsilon: float,
+        name: str,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate, name)
+        super().__init__(learning_rate, name, **kwargs)
         self.beta_1 = _check_float("beta_1", beta_1, 0.0, 1.0)
         self.beta_2 = _check_float("beta_2", beta_2, 0.0, 1.0)
         self.epsilon = _check_float("epsilon", epsilon, 0.0, math.inf)
@@ -350,6 +414,127 @@ class Adam(Optimizer):
         }
 
 
+def _refuse(flag: bool, what: str) -> None:
+    if flag:
+        raise NotImplementedError(f"{what}=True is not supported by eigennet yet.")
+
+
+class Adam(_Moments):
+    """Adam with Keras's bias-corrected step size."""
+
+    _kind = "adam"
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        name: str = "adam",
+        **kwargs: Any,
+    ) -> None:
+        _refuse(amsgrad, "amsgrad")
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
+        self.amsgrad = False
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "amsgrad": self.amsgrad}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): `w -= w * weight_decay * lr`
+    before each Adam update."""
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        weight_decay: float = 0.004,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        name: str = "adamw",
+        **kwargs: Any,
+    ) -> None:
+        if weight_decay is None:
+            raise ValueError("Argument `weight_decay` must be a float. Received: weight_decay=None")
+        super().__init__(
+            learning_rate,
+            beta_1,
+            beta_2,
+            epsilon,
+            amsgrad,
+            name,
+            weight_decay=weight_decay,
+            **kwargs,
+        )
+
+
+class Adamax(_Moments):
+    """Adamax, Adam with the infinity norm: `u = max(beta_2 * u, |g|)`,
+    `w -= lr / (1 - beta_1**t) * m / (u + epsilon)`."""
+
+    _kind = "adamax"
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        name: str = "adamax",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
+
+
+class Nadam(_Moments):
+    """Adam with Nesterov momentum, Keras 3's schedule `u_t = beta_1 * (1 - 0.5 * 0.96**t)`."""
+
+    _kind = "nadam"
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        name: str = "nadam",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
+
+
+class Lion(Optimizer):
+    """Lion: `w -= lr * sign(beta_1 * m + (1 - beta_1) * g)`, then
+    `m = beta_2 * m + (1 - beta_2) * g`."""
+
+    _kind = "lion"
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.99,
+        name: str = "lion",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, name, **kwargs)
+        self.beta_1 = _check_float("beta_1", beta_1, 0.0, 1.0, low_open=True)
+        self.beta_2 = _check_float("beta_2", beta_2, 0.0, 1.0)
+        if self.beta_1 >= 1.0 or self.beta_2 >= 1.0:
+            raise ValueError(
+                f"beta_1 and beta_2 must be < 1. Received: beta_1={beta_1}, beta_2={beta_2}"
+            )
+
+    def _fill(self, c: Any) -> None:
+        c.beta_1, c.beta_2 = self.beta_1, self.beta_2
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
+
+
 class RMSprop(Optimizer):
     """RMSprop: `v = rho*v + (1-rho)*g**2`, step `learning_rate * g / sqrt(v + epsilon)`."""
 
@@ -361,14 +546,18 @@ class RMSprop(Optimizer):
         rho: float = 0.9,
         momentum: float = 0.0,
         epsilon: float = 1e-7,
+        centered: bool = False,
         name: str = "rmsprop",
+        **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate, name)
+        _refuse(centered, "centered")
+        super().__init__(learning_rate, name, **kwargs)
         self.rho = _check_float("rho", rho, 0.0, 1.0)
         if self.rho >= 1.0:
             raise ValueError(f"rho must be < 1. Received: rho={rho}")
         self.momentum = _check_float("momentum", momentum, 0.0, 1.0)
         self.epsilon = _check_float("epsilon", epsilon, 0.0, math.inf)
+        self.centered = False
 
     def _fill(self, c: Any) -> None:
         c.rho, c.momentum, c.epsilon = self.rho, self.momentum, self.epsilon
@@ -379,7 +568,35 @@ class RMSprop(Optimizer):
             "rho": self.rho,
             "momentum": self.momentum,
             "epsilon": self.epsilon,
+            "centered": self.centered,
         }
+
+
+class Adadelta(Optimizer):
+    """Adadelta: `a = rho*a + (1-rho)*g**2`, `delta = -sqrt(d + eps) * g / sqrt(a + eps)`,
+    `d = rho*d + (1-rho)*delta**2`, `w += learning_rate * delta`."""
+
+    _kind = "adadelta"
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        rho: float = 0.95,
+        epsilon: float = 1e-7,
+        name: str = "adadelta",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, name, **kwargs)
+        self.rho = _check_float("rho", rho, 0.0, 1.0)
+        if self.rho >= 1.0:
+            raise ValueError(f"rho must be < 1. Received: rho={rho}")
+        self.epsilon = _check_float("epsilon", epsilon, 0.0, math.inf)
+
+    def _fill(self, c: Any) -> None:
+        c.rho, c.epsilon = self.rho, self.epsilon
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
 
 
 class Adagrad(Optimizer):
@@ -393,8 +610,9 @@ class Adagrad(Optimizer):
         initial_accumulator_value: float = 0.1,
         epsilon: float = 1e-7,
         name: str = "adagrad",
+        **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate, name)
+        super().__init__(learning_rate, name, **kwargs)
         self.initial_accumulator_value = _check_float(
             "initial_accumulator_value", initial_accumulator_value, 0.0, math.inf
         )
@@ -412,12 +630,9 @@ class Adagrad(Optimizer):
 
 
 _CLASSES: dict[str, type[Optimizer]] = {
-    "SGD": SGD,
-    "Adam": Adam,
-    "RMSprop": RMSprop,
-    "Adagrad": Adagrad,
+    cls.__name__: cls for cls in (SGD, Adam, AdamW, Adamax, Nadam, Lion, RMSprop, Adadelta, Adagrad)
 }
-_BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad}
+_BY_NAME: dict[str, Any] = {name.lower(): cls for name, cls in _CLASSES.items()}
 
 
 def get(identifier: Any) -> Optimizer:
