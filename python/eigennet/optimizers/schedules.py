@@ -112,7 +112,13 @@ def _number(name: str, value: Any) -> float:
 
 
 class _Checked(LearningRateSchedule):
-    """A schedule whose arguments the core checks once, when it is made."""
+    """A schedule whose arguments the core checks once, when it is made; its config is the
+    attributes named in _config_keys (its constructor's arguments)."""
+
+    _config_keys: tuple[str, ...] = ()
+
+    def get_config(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self._config_keys}
 
     def _validate(self) -> None:
         try:
@@ -124,6 +130,15 @@ class _Checked(LearningRateSchedule):
 class PolynomialDecay(_Checked):
     """`(initial - end) * (1 - min(step, decay_steps) / decay_steps) ** power + end`; with
     `cycle`, decay_steps grows to the first multiple of itself at or past the step."""
+
+    _config_keys = (
+        "initial_learning_rate",
+        "decay_steps",
+        "end_learning_rate",
+        "power",
+        "cycle",
+        "name",
+    )
 
     def __init__(
         self,
@@ -152,20 +167,12 @@ class PolynomialDecay(_Checked):
         s.end, s.power, s.cycle = self.end_learning_rate, self.power, self.cycle
         return s
 
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "end_learning_rate": self.end_learning_rate,
-            "power": self.power,
-            "cycle": self.cycle,
-            "name": self.name,
-        }
-
 
 class InverseTimeDecay(_Checked):
     """`initial_learning_rate / (1 + decay_rate * step / decay_steps)` (floored with
     staircase)."""
+
+    _config_keys = ("initial_learning_rate", "decay_steps", "decay_rate", "staircase", "name")
 
     def __init__(
         self,
@@ -192,19 +199,19 @@ class InverseTimeDecay(_Checked):
         s.decay_rate, s.staircase = self.decay_rate, self.staircase
         return s
 
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
-
 
 class CosineDecay(_Checked):
     """Cosine decay from the rate to `alpha` times it over decay_steps (Loshchilov & Hutter),
     after an optional linear warmup to `warmup_target` over `warmup_steps`."""
+
+    _config_keys = (
+        "initial_learning_rate",
+        "decay_steps",
+        "alpha",
+        "name",
+        "warmup_target",
+        "warmup_steps",
+    )
 
     def __init__(
         self,
@@ -237,16 +244,6 @@ class CosineDecay(_Checked):
         s.warmup_target = self.warmup_target or 0.0
         s.warmup_steps = _number("warmup_steps", self.warmup_steps)
         return s
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "alpha": self.alpha,
-            "name": self.name,
-            "warmup_target": self.warmup_target,
-            "warmup_steps": self.warmup_steps,
-        }
 
 
 class CosineDecayRestarts(_Checked):
