@@ -53,19 +53,17 @@ void bind_config(py::module_& m) {
       .def_readonly("outputs", &GraphSpec::outputs);
 
   py::class_<Initializer>(m, "Initializer")
-      .def(py::init([](const std::string& name, double a, double b, py::object seed) {
-             Initializer init = Initializer::from_name(name);
-             if (name == "random_normal" || name == "random_uniform") {
-               init.a = a;
-               init.b = b;
-             }
+      .def(py::init([](const std::string& name, double a, double b, py::object seed,
+                       const std::string& mode, const std::string& distribution) {
+             Initializer init = Initializer::with(name, a, b, mode, distribution);
              if (!seed.is_none()) {
                init.has_seed = true;
                init.seed = seed.cast<std::uint64_t>();
              }
              return init;
            }),
-           py::arg("name"), py::arg("a") = 0.0, py::arg("b") = 0.0, py::arg("seed") = py::none());
+           py::arg("name"), py::arg("a") = 0.0, py::arg("b") = 0.0, py::arg("seed") = py::none(),
+           py::arg("mode") = "fan_in", py::arg("distribution") = "truncated_normal");
 
   py::class_<Schedule>(m, "Schedule")
       .def(py::init<>())

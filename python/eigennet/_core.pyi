@@ -49,7 +49,13 @@ class GraphSpec:
 
 class Initializer:
     def __init__(
-        self, name: str, a: float = 0.0, b: float = 0.0, seed: Optional[int] = None
+        self,
+        name: str,
+        a: float = 0.0,
+        b: float = 0.0,
+        seed: Optional[int] = None,
+        mode: str = "fan_in",
+        distribution: str = "truncated_normal",
     ) -> None: ...
 
 class Schedule:

@@ -32,7 +32,10 @@ class Initializer:
 
     def _spec(self) -> Any:
         a, b = self._params()
-        return _core.Initializer(self._name, a, b, self.seed)
+        return _core.Initializer(self._name, a, b, self.seed, *self._variance())
+
+    def _variance(self) -> tuple[str, str]:
+        return ("fan_in", "truncated_normal")
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as a dict."""
@@ -138,6 +141,111 @@ class HeUniform(Initializer):
     _name = "he_uniform"
 
 
+class Constant(Initializer):
+    """Every value equal to `value`."""
+
+    _name = "constant"
+
+    def __init__(self, value: float = 0.0) -> None:
+        super().__init__(None)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
+            raise ValueError(f"Constant needs a finite number. Received: value={value!r}")
+        self.value = float(value)
+
+    def _params(self) -> tuple[float, float]:
+        return (self.value, 0.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"value": self.value}
+
+
+class TruncatedNormal(RandomNormal):
+    """Draws from N(mean, stddev²), redrawing values more than two stddevs from the mean."""
+
+    _name = "truncated_normal"
+
+
+class VarianceScaling(Initializer):
+    """Draws with variance `scale / max(1, fan)`, fan being fan_in, fan_out or their mean
+    (`mode`), from a normal truncated at two stddevs (rescaled to keep the variance), an
+    untruncated normal, or a uniform on ±sqrt(3 * variance) (`distribution`)."""
+
+    _name = "variance_scaling"
+
+    def __init__(
+        self,
+        scale: float = 1.0,
+        mode: str = "fan_in",
+        distribution: str = "truncated_normal",
+        seed: Optional[int] = None,
+    ) -> None:
+        super().__init__(seed)
+        self.scale, self.mode, self.distribution = scale, mode, distribution
+        self._spec()  # the core checks the arguments, with Keras's messages
+
+    def _params(self) -> tuple[float, float]:
+        return (float(self.scale), 0.0)
+
+    def _variance(self) -> tuple[str, str]:
+        return (self.mode, self.distribution)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            "seed": self.seed,
+        }
+
+
+class LecunNormal(Initializer):
+    """Truncated normal with stddev sqrt(1 / fan_in)."""
+
+    _name = "lecun_normal"
+
+
+class LecunUniform(Initializer):
+    """U(-limit, limit) with limit = sqrt(3 / fan_in)."""
+
+    _name = "lecun_uniform"
+
+
+class Identity(Initializer):
+    """`gain` times the identity matrix (kernels only)."""
+
+    _name = "identity"
+
+    def __init__(self, gain: float = 1.0) -> None:
+        super().__init__(None)
+        self.gain = float(gain)
+
+    def _params(self) -> tuple[float, float]:
+        return (self.gain, 0.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"gain": self.gain}
+
+
+class Orthogonal(Initializer):
+    """`gain` times a random orthogonal matrix (Keras's QR construction; kernels only)."""
+
+    _name = "orthogonal"
+
+    def __init__(self, gain: float = 1.0, seed: Optional[int] = None) -> None:
+        super().__init__(seed)
+        self.gain = float(gain)
+
+    def _params(self) -> tuple[float, float]:
+        return (self.gain, 0.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"gain": self.gain, "seed": self.seed}
+
+
 _CLASSES: dict[str, Any] = {
     "zeros": Zeros,
     "ones": Ones,
@@ -147,6 +255,13 @@ _CLASSES: dict[str, Any] = {
     "glorot_normal": GlorotNormal,
     "he_normal": HeNormal,
     "he_uniform": HeUniform,
+    "constant": Constant,
+    "truncated_normal": TruncatedNormal,
+    "variance_scaling": VarianceScaling,
+    "lecun_normal": LecunNormal,
+    "lecun_uniform": LecunUniform,
+    "identity": Identity,
+    "orthogonal": Orthogonal,
 }
 for _cls in list(_CLASSES.values()):
     _CLASSES[_cls.__name__] = _cls

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "eigennet/backend.h"
@@ -163,7 +164,7 @@ TEST(InitializerNames, DefaultsAndUnknown) {
   const Initializer u = Initializer::from_name("random_uniform");
   EXPECT_EQ(u.a, -0.05);
   EXPECT_EQ(u.b, 0.05);
-  EXPECT_THROW(Initializer::from_name("orthogonal"), std::invalid_argument);
+  EXPECT_THROW(Initializer::from_name("orthonormal"), std::invalid_argument);
 }
 
 TEST(RngTest, ReproducibleAndInRange) {
@@ -201,6 +202,39 @@ TEST(ModelInitializeTest, SameSeedSameParamsAndLayerChecks) {
   for (std::size_t i = 40; i < 48; ++i) EXPECT_EQ(a[i], 0.0f);
   const float limit = std::sqrt(6.0f / 13.0f);
   for (std::size_t i = 0; i < 40; ++i) EXPECT_LE(std::abs(a[i]), limit);
+}
+
+}  // namespace
+}  // namespace eigennet
+
+namespace eigennet {
+namespace {
+
+TEST(MatrixInitializers, OrthogonalColumnsAndIdentity) {
+  for (const auto& [rows, cols] : {std::pair<Index, Index>{7, 4}, {4, 7}, {5, 5}}) {
+    Initializer init = Initializer::with("orthogonal", 2.0, 0.0, "fan_in", "truncated_normal");
+    std::vector<double> q(static_cast<std::size_t>(rows * cols));
+    Rng rng(9);
+    initialize(init, rows, cols, q.data(), rows * cols, rng);
+    // Q (rows, cols) in C order: the smaller side's vectors are orthogonal with norm gain.
+    const bool tall = rows >= cols;
+    const Index k = tall ? cols : rows, len = tall ? rows : cols;
+    for (Index a = 0; a < k; ++a)
+      for (Index b = 0; b < k; ++b) {
+        double dot = 0;
+        for (Index i = 0; i < len; ++i)
+          dot += tall ? q[i * cols + a] * q[i * cols + b] : q[a * cols + i] * q[b * cols + i];
+        EXPECT_NEAR(dot, a == b ? 4.0 : 0.0, 1e-12) << rows << "x" << cols;
+      }
+  }
+  std::vector<double> e(6);
+  Rng rng(1);
+  initialize(Initializer::with("identity", 3.0, 0.0, "", ""), 2, 3, e.data(), 6, rng);
+  EXPECT_EQ(e, (std::vector<double>{3, 0, 0, 0, 3, 0}));
+  EXPECT_THROW(initialize(Initializer::from_name("identity"), 1, 1, e.data(), 6, rng),
+               std::invalid_argument);
+  EXPECT_THROW(Initializer::with("variance_scaling", -1.0, 0.0, "fan_in", "uniform"),
+               std::invalid_argument);
 }
 
 }  // namespace
