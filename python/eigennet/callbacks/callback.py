@@ -10,6 +10,8 @@ _BATCH_HOOKS = (
     "on_batch_begin",
     "on_batch_end",
 )
+_TEST_BATCH_HOOKS = ("on_test_batch_begin", "on_test_batch_end")
+_PREDICT_BATCH_HOOKS = ("on_predict_batch_begin", "on_predict_batch_end")
 
 
 class Callback:
@@ -63,12 +65,48 @@ class Callback:
         """Legacy alias of `on_train_batch_end`."""
         pass
 
-    def _uses_batch_hooks(self) -> bool:
+    def on_test_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
+        """Called at the start of `evaluate` (also of fit's validation)."""
+        pass
+
+    def on_test_end(self, logs: Optional[dict[str, Any]] = None) -> None:
+        """Called at the end of `evaluate` with its logs (not prefixed with `val_`)."""
+        pass
+
+    def on_test_batch_begin(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        """Called before an evaluation batch (overriding it makes `evaluate` go batch by
+        batch)."""
+        pass
+
+    def on_test_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        """Called after an evaluation batch with the running loss and metrics."""
+        pass
+
+    def on_predict_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
+        """Called at the start of `predict`."""
+        pass
+
+    def on_predict_end(self, logs: Optional[dict[str, Any]] = None) -> None:
+        """Called at the end of `predict`."""
+        pass
+
+    def on_predict_batch_begin(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        """Called before a prediction batch."""
+        pass
+
+    def on_predict_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        """Called after a prediction batch. Unlike Keras, `logs` does not hold the batch's
+        `outputs` (they are written into `predict`'s result inside the C++ pass)."""
+        pass
+
+    def _overrides(self, hooks: tuple[str, ...]) -> bool:
         # A hook overridden on the class or assigned on the instance (`cb.on_batch_end = f`).
         return any(
-            h in vars(self) or getattr(type(self), h) is not getattr(Callback, h)
-            for h in _BATCH_HOOKS
+            h in vars(self) or getattr(type(self), h) is not getattr(Callback, h) for h in hooks
         )
+
+    def _uses_batch_hooks(self) -> bool:
+        return self._overrides(_BATCH_HOOKS)
 
 
 class History(Callback):
@@ -136,9 +174,21 @@ class CallbackList:
             cb.set_model(model)
             cb.set_params(params)
 
+    def set_params(self, params: dict[str, Any]) -> None:
+        for cb in self.callbacks:
+            cb.set_params(params)
+
     @property
     def uses_batch_hooks(self) -> bool:
         return any(cb._uses_batch_hooks() for cb in self.callbacks)
+
+    @property
+    def uses_test_batch_hooks(self) -> bool:
+        return any(cb._overrides(_TEST_BATCH_HOOKS) for cb in self.callbacks)
+
+    @property
+    def uses_predict_batch_hooks(self) -> bool:
+        return any(cb._overrides(_PREDICT_BATCH_HOOKS) for cb in self.callbacks)
 
     def _dispatch(self, hook: str, *args: Any, logs: Optional[dict[str, Any]]) -> None:
         logs = {} if logs is None else logs  # as Keras: every hook gets a dict
@@ -162,3 +212,27 @@ class CallbackList:
 
     def on_train_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         self._dispatch("on_train_batch_end", batch, logs=logs)
+
+    def on_test_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
+        self._dispatch("on_test_begin", logs=logs)
+
+    def on_test_end(self, logs: Optional[dict[str, Any]] = None) -> None:
+        self._dispatch("on_test_end", logs=logs)
+
+    def on_test_batch_begin(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        self._dispatch("on_test_batch_begin", batch, logs=logs)
+
+    def on_test_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        self._dispatch("on_test_batch_end", batch, logs=logs)
+
+    def on_predict_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
+        self._dispatch("on_predict_begin", logs=logs)
+
+    def on_predict_end(self, logs: Optional[dict[str, Any]] = None) -> None:
+        self._dispatch("on_predict_end", logs=logs)
+
+    def on_predict_batch_begin(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        self._dispatch("on_predict_batch_begin", batch, logs=logs)
+
+    def on_predict_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        self._dispatch("on_predict_batch_end", batch, logs=logs)

@@ -173,15 +173,28 @@ def fit(
     return history
 
 
-def evaluate(model: Any, x: Any, y: Any, w: Any, batch_size: int) -> dict[str, float]:
+def evaluate(model: Any, x: Any, y: Any, w: Any, batch_size: int, cbs: Any) -> dict[str, float]:
+    """evaluate's loop around an overridden test_step, with the test hooks."""
     logs: dict[str, float] = {}
-    for batch in _batches(x, y, w, batch_size, None):
+    cbs.on_test_begin()
+    for b, batch in enumerate(_batches(x, y, w, batch_size, None)):
+        cbs.on_test_batch_begin(b)
         logs = _floats(model.test_step(batch))
+        cbs.on_test_batch_end(b, logs)
+    cbs.on_test_end(logs)
     return logs
 
 
-def predict(model: Any, x: Any, batch_size: int) -> Any:
-    parts = [model.predict_step(batch) for batch in _batches(x, None, None, batch_size, None)]
+def predict(model: Any, x: Any, batch_size: int, cbs: Any) -> Any:
+    """predict's loop around an overridden predict_step, with the predict hooks (each batch's
+    outputs in its logs, as in Keras)."""
+    parts = []
+    cbs.on_predict_begin()
+    for b, batch in enumerate(_batches(x, None, None, batch_size, None)):
+        cbs.on_predict_batch_begin(b)
+        parts.append(model.predict_step(batch))
+        cbs.on_predict_batch_end(b, {"outputs": parts[-1]})
+    cbs.on_predict_end()
 
     def join(items: list[Any]) -> Any:
         first = items[0]

@@ -566,8 +566,8 @@ class Trainer:
             net.claim()
             logs = self._logs(r.loss, r.metrics)
             if val_ds is not None:
-                v = net.core.evaluate(val_ds, val_batch)
-                logs.update(self._logs(v.loss, v.metrics, "val_"))
+                val = self._hooked_evaluate(cbs, val_ds, val_batch, None)
+                logs.update({f"val_{k}": v for k, v in val.items()})
             if bar is not None:
                 bar.update(r.batches, logs, finalize=True)
             cbs.on_epoch_end(epoch, logs)
@@ -577,24 +577,46 @@ class Trainer:
         return logs
 
     def _epoch_progress(
-        self, cbs: Optional[CallbackList], bar: Optional[Progbar], steps: int
+        self, cbs: Optional[CallbackList], bar: Optional[Progbar], steps: int, kind: str = "train"
     ) -> Any:
+        """The C++ pass's progress function: the bar, and the `kind` ("train", "test",
+        "predict") batch hooks of cbs when given (a predict batch's logs are empty)."""
         if cbs is None and (bar is None or not bar.interactive):
             return None
+        begin = getattr(cbs, f"on_{kind}_batch_begin", None)
+        end = getattr(cbs, f"on_{kind}_batch_end", None)
 
         def progress(samples: int, batches: int, loss: float, values: list[float]) -> bool:
-            logs = self._logs(loss, values)
-            if cbs is not None:
-                cbs.on_train_batch_end(batches - 1, logs)
-                if self.stop_training:
+            logs = self._logs(loss, values) if kind != "predict" else {}
+            if end is not None and begin is not None:
+                end(batches - 1, logs)
+                if kind == "train" and self.stop_training:
                     return False
                 if batches < steps:
-                    cbs.on_train_batch_begin(batches)
+                    begin(batches)
             if bar is not None:
                 bar.update(batches, logs)
             return True
 
         return progress
+
+    def _hooked_evaluate(
+        self, cbs: CallbackList, ds: Any, batch_size: int, bar: Optional[Progbar]
+    ) -> dict[str, float]:
+        """One evaluation pass with the test hooks of cbs (Keras calls them for fit's
+        validation too); returns its logs."""
+        steps = math.ceil(ds.size / batch_size)
+        batch_mode = cbs.uses_test_batch_hooks
+        cbs.on_test_begin()
+        if batch_mode:
+            cbs.on_test_batch_begin(0)
+        progress = self._epoch_progress(cbs if batch_mode else None, bar, steps, "test")
+        r = self._net.core.evaluate(ds, batch_size, progress, 0.0 if batch_mode else 0.1)
+        logs = self._logs(r.loss, r.metrics)
+        if bar is not None:
+            bar.update(r.batches, logs, finalize=True)
+        cbs.on_test_end(logs)
+        return logs
 
     # evaluate / predict -------------------------------------------------------------------
     def evaluate(
@@ -619,20 +641,21 @@ class Trainer:
         batch_size = data.positive_int(
             _DEFAULT_BATCH if batch_size is None else batch_size, "batch_size"
         )
+        verbose = _resolve_verbose(verbose)
         if _steps.overridden(self, "test_step"):
-            logs = _steps.evaluate(self, x, y, sample_weight, batch_size)
+            cbs = CallbackList(list(callbacks or []), self, {"verbose": verbose, "epochs": 1})
+            logs = _steps.evaluate(self, x, y, sample_weight, batch_size, cbs)
             return logs if return_dict or len(logs) != 1 else next(iter(logs.values()))
         self._require_loss("evaluate")
         self._net.sync()
-        verbose = _resolve_verbose(verbose)
         ds = self._dataset(x, y, sample_weight)
         self._net.check_batch(min(batch_size, ds.size), "evaluation")
         steps_n = math.ceil(ds.size / batch_size)
         bar = Progbar(steps_n, verbose) if verbose else None
-        r = self._net.core.evaluate(ds, batch_size, self._epoch_progress(None, bar, steps_n))
-        logs = self._logs(r.loss, r.metrics)
-        if bar is not None:
-            bar.update(r.batches, logs, finalize=True)
+        cbs = CallbackList(
+            list(callbacks or []), self, {"verbose": verbose, "epochs": 1, "steps": steps_n}
+        )
+        logs = self._hooked_evaluate(cbs, ds, batch_size, bar)
         if return_dict:
             return logs
         if not self._metric_names:
@@ -661,6 +684,7 @@ class Trainer:
             and x.flags.c_contiguous
             and (batch_size is None or (type(batch_size) is int and batch_size > 0))
             and steps is None
+            and not callbacks
         ):
             # The common serving call: already the model's dtype and layout, silent, every layer's
             # weights at home in this model. The core still checks the feature count and
@@ -672,9 +696,12 @@ class Trainer:
         batch_size = data.positive_int(
             _DEFAULT_BATCH if batch_size is None else batch_size, "batch_size"
         )
-        if _steps.overridden(self, "predict_step"):
-            return _steps.predict(self, x, batch_size)
         verbose = _resolve_verbose(verbose)
+        cbs = CallbackList(list(callbacks or []), self, {"verbose": verbose, "epochs": 1})
+        if _steps.overridden(self, "predict_step"):
+            return _steps.predict(self, x, batch_size, cbs)
+        if cbs.callbacks:
+            return self._hooked_predict(cbs, x, batch_size, verbose)
         if verbose == 0 or len(x) <= batch_size:
             fast = self._fast_input(x)
             if fast is not None:
@@ -698,6 +725,24 @@ class Trainer:
         out, _ = self._net.core.predict(ds, batch_size, progress)
         if bar is not None:
             bar.update(steps_n, {}, finalize=True)
+        return self._split_outputs(out)
+
+    def _hooked_predict(self, cbs: CallbackList, x: Any, batch_size: int, verbose: int) -> Any:
+        """predict with the predict hooks of cbs, in batches of the C++ pass."""
+        ds = self._dataset(x)
+        self._net.check_batch(min(batch_size, ds.size), "prediction")
+        steps = math.ceil(ds.size / batch_size)
+        cbs.set_params({"verbose": verbose, "epochs": 1, "steps": steps})
+        bar = Progbar(steps, verbose) if verbose else None
+        batch_mode = cbs.uses_predict_batch_hooks
+        cbs.on_predict_begin()
+        if batch_mode:
+            cbs.on_predict_batch_begin(0)
+        progress = self._epoch_progress(cbs if batch_mode else None, bar, steps, "predict")
+        out, _ = self._net.core.predict(ds, batch_size, progress, 0.0 if batch_mode else 0.1)
+        if bar is not None:
+            bar.update(steps, {}, finalize=True)
+        cbs.on_predict_end()
         return self._split_outputs(out)
 
     def train_on_batch(

@@ -1,0 +1,145 @@
+"""evaluate and predict honour callbacks= with Keras's on_test_* and on_predict_* hooks, and
+fit's validation calls the test hooks of fit's callbacks (as Keras's fit does)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import eigennet as en
+
+
+class Recorder(en.callbacks.Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple] = []
+
+    def on_test_begin(self, logs=None):
+        self.calls.append(("test_begin",))
+
+    def on_test_end(self, logs=None):
+        self.calls.append(("test_end", round(logs["loss"], 6)))
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self.calls.append(("test_batch_begin", batch))
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.calls.append(("test_batch_end", batch, sorted(logs)))
+
+    def on_predict_begin(self, logs=None):
+        self.calls.append(("predict_begin",))
+
+    def on_predict_end(self, logs=None):
+        self.calls.append(("predict_end",))
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        self.calls.append(("predict_batch_begin", batch))
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self.calls.append(("predict_batch_end", batch))
+
+
+def _model():
+    en.utils.set_random_seed(40)
+    m = en.Sequential([en.Input((3,)), en.layers.Dense(2)])
+    m.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    return m
+
+
+def test_evaluate_calls_the_test_hooks_per_batch():
+    m, rec = _model(), Recorder()
+    x, y = np.random.default_rng(0).normal(size=(10, 3)), np.zeros((10, 2))
+    loss = m.evaluate(x, y, batch_size=4, verbose=0, callbacks=[rec])[0]
+    assert rec.calls == [
+        ("test_begin",),
+        ("test_batch_begin", 0),
+        ("test_batch_end", 0, ["loss", "mae"]),
+        ("test_batch_begin", 1),
+        ("test_batch_end", 1, ["loss", "mae"]),
+        ("test_batch_begin", 2),
+        ("test_batch_end", 2, ["loss", "mae"]),
+        ("test_end", round(loss, 6)),
+    ]
+    assert rec.model is m and rec.params["steps"] == 3
+
+
+def test_predict_calls_the_predict_hooks_per_batch():
+    m, rec = _model(), Recorder()
+    x = np.random.default_rng(1).normal(size=(5, 3)).astype("float32")
+    out = m.predict(x, batch_size=2, verbose=0, callbacks=[rec])
+    np.testing.assert_array_equal(out, m.predict(x, batch_size=2, verbose=0))
+    assert rec.calls == [
+        ("predict_begin",),
+        ("predict_batch_begin", 0),
+        ("predict_batch_end", 0),
+        ("predict_batch_begin", 1),
+        ("predict_batch_end", 1),
+        ("predict_batch_begin", 2),
+        ("predict_batch_end", 2),
+        ("predict_end",),
+    ]
+
+
+def test_fit_validation_calls_test_begin_and_end_each_epoch():
+    m = _model()
+
+    class EpochOnly(en.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def on_test_begin(self, logs=None):
+            self.calls.append("test_begin")
+
+        def on_test_end(self, logs=None):
+            self.calls.append(("test_end", sorted(logs)))
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.calls.append(("epoch_end", "val_loss" in logs))
+
+    rec = EpochOnly()
+    x, y = np.ones((8, 3)), np.zeros((8, 2))
+    m.fit(x, y, epochs=2, batch_size=4, verbose=0, validation_data=(x, y), callbacks=[rec])
+    assert (
+        rec.calls
+        == [
+            "test_begin",
+            ("test_end", ["loss", "mae"]),
+            ("epoch_end", True),
+        ]
+        * 2
+    )
+
+
+class Stepped(en.Model):
+    def test_step(self, data):
+        x, y = data
+        return {"loss": float(self.compute_loss(x, y, self(x)))}
+
+    def predict_step(self, data):
+        return self(data[0])
+
+
+def test_overridden_steps_call_the_hooks_too():
+    en.utils.set_random_seed(41)
+    inp = en.Input((3,))
+    m = Stepped(inp, en.layers.Dense(2)(inp))
+    m.compile(optimizer="sgd", loss="mse")
+    rec = Recorder()
+    x, y = np.ones((5, 3)), np.zeros((5, 2))
+    m.evaluate(x, y, batch_size=3, verbose=0, callbacks=[rec])
+    m.predict(x, batch_size=3, verbose=0, callbacks=[rec])
+    names = [c[0] for c in rec.calls]
+    assert names == [
+        "test_begin",
+        "test_batch_begin",
+        "test_batch_end",
+        "test_batch_begin",
+        "test_batch_end",
+        "test_end",
+        "predict_begin",
+        "predict_batch_begin",
+        "predict_batch_end",
+        "predict_batch_begin",
+        "predict_batch_end",
+        "predict_end",
+    ]
