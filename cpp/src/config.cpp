@@ -36,6 +36,8 @@ constexpr Name kLosses[] = {
     {"cosine_similarity", 13},
     {"categorical_hinge", 14},
     {"huber", 15},
+    {"hinge", 16},
+    {"squared_hinge", 17},
 };
 constexpr Name kMetrics[] = {
     {"binary_accuracy", 0},    {"categorical_accuracy", 1}, {"sparse_categorical_accuracy", 2},

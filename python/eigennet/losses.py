@@ -123,18 +123,63 @@ def mean_absolute_error(y_true: Any, y_pred: Any) -> np.ndarray:
     return _per_sample("mean_absolute_error", y_true, y_pred)
 
 
-def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> np.ndarray:
+def _check_smoothing(label_smoothing: Any) -> float:
+    if (
+        isinstance(label_smoothing, bool)
+        or not isinstance(label_smoothing, (int, float))
+        or not 0 <= label_smoothing <= 1
+    ):
+        raise ValueError(
+            "label_smoothing must be a float in [0, 1]. "
+            f"Received: label_smoothing={label_smoothing!r}"
+        )
+    return float(label_smoothing)
+
+
+def _smooth(y_true: Any, label_smoothing: float, classes: Optional[int]) -> Any:
+    """Keras's label smoothing: y (1 - ls) + ls / 2 for binary targets (classes None), or
+    + ls / classes for one-hot ones; the targets unchanged without smoothing."""
+    if not label_smoothing:
+        return y_true
+    t = np.asarray(y_true, dtype=np.float64)
+    k = 2 if classes is None else classes
+    return t * (1.0 - label_smoothing) + label_smoothing / k
+
+
+def _hinge_labels(y_true: Any) -> Any:
+    """Keras's hinge losses take labels in {0, 1} as {-1, 1}. Keras decides per batch; here the
+    whole target array decides, which is the same for labels in {0, 1} or in {-1, 1}."""
+    t = np.asarray(y_true, dtype=np.float64)
+    return 2.0 * t - 1.0 if np.all((t == 0) | (t == 1)) else t
+
+
+def binary_crossentropy(
+    y_true: Any, y_pred: Any, from_logits: bool = False, label_smoothing: float = 0.0
+) -> np.ndarray:
     """Binary cross-entropy averaged over the last axis (probabilities clipped to [1e-7, 1-1e-7],
-    or computed from logits without clipping)."""
+    or computed from logits without clipping); targets smoothed towards 0.5."""
     name = "binary_crossentropy_from_logits" if from_logits else "binary_crossentropy"
-    return _per_sample(name, y_true, y_pred)
+    return _per_sample(name, _smooth(y_true, _check_smoothing(label_smoothing), None), y_pred)
 
 
-def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> np.ndarray:
+def categorical_crossentropy(
+    y_true: Any, y_pred: Any, from_logits: bool = False, label_smoothing: float = 0.0
+) -> np.ndarray:
     """`-sum(y_true * log(y_pred), axis=-1)` with y_pred rows renormalised and clipped, or from
-    logits by log-sum-exp."""
+    logits by log-sum-exp; targets smoothed towards 1 / classes."""
     name = "categorical_crossentropy_from_logits" if from_logits else "categorical_crossentropy"
-    return _per_sample(name, y_true, y_pred)
+    ls = _check_smoothing(label_smoothing)
+    return _per_sample(name, _smooth(y_true, ls, np.shape(y_pred)[-1]), y_pred)
+
+
+def hinge(y_true: Any, y_pred: Any) -> np.ndarray:
+    """`mean(max(1 - y_true * y_pred, 0), axis=-1)`, labels in {-1, 1} (or {0, 1})."""
+    return _per_sample("hinge", _hinge_labels(y_true), y_pred)
+
+
+def squared_hinge(y_true: Any, y_pred: Any) -> np.ndarray:
+    """`mean(max(1 - y_true * y_pred, 0)**2, axis=-1)`, labels in {-1, 1} (or {0, 1})."""
+    return _per_sample("squared_hinge", _hinge_labels(y_true), y_pred)
 
 
 def sparse_categorical_crossentropy(
@@ -243,7 +288,13 @@ class Loss:
         """The per-sample losses, each weighted by sample_weight when given, reduced as
         `reduction` says (by default their mean over samples); on an output a GradientTape
         recorded, a value it can differentiate."""
-        return _reduced(self.core_name, y_true, y_pred, sample_weight, self.reduction)
+        y = self.prepare_targets(y_true, np.shape(y_pred)[-1])
+        return _reduced(self.core_name, y, y_pred, sample_weight, self.reduction)
+
+    def prepare_targets(self, y_true: Any, n_outputs: int) -> Any:
+        """The targets the core's loss takes (label smoothing, hinge labels); fit applies it
+        to its targets once."""
+        return y_true
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as a dict."""
@@ -282,21 +333,41 @@ class MeanAbsoluteError(Loss):
         super().__init__(name=name, reduction=reduction)
 
 
-class BinaryCrossentropy(Loss):
+class _Smoothed(Loss):
+    """A cross-entropy with Keras's label_smoothing."""
+
+    _classes = True  # smoothing towards 1 / classes (else towards 1/2)
+
+    def __init__(
+        self, from_logits: bool, label_smoothing: float, reduction: str, name: str
+    ) -> None:
+        super().__init__(name=name, reduction=reduction, from_logits=from_logits)
+        self.label_smoothing = _check_smoothing(label_smoothing)
+
+    def prepare_targets(self, y_true: Any, n_outputs: int) -> Any:
+        return _smooth(y_true, self.label_smoothing, n_outputs if self._classes else None)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+class BinaryCrossentropy(_Smoothed):
     """Binary cross-entropy on probabilities or, with `from_logits=True`, on logits."""
 
     _core_base = "binary_crossentropy"
+    _classes = False
 
     def __init__(
         self,
         from_logits: bool = False,
+        label_smoothing: float = 0.0,
         reduction: str = "sum_over_batch_size",
         name: str = "binary_crossentropy",
     ):
-        super().__init__(name=name, reduction=reduction, from_logits=from_logits)
+        super().__init__(from_logits, label_smoothing, reduction, name)
 
 
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(_Smoothed):
     """Categorical cross-entropy with one-hot targets."""
 
     _core_base = "categorical_crossentropy"
@@ -304,10 +375,16 @@ class CategoricalCrossentropy(Loss):
     def __init__(
         self,
         from_logits: bool = False,
+        label_smoothing: float = 0.0,
         reduction: str = "sum_over_batch_size",
         name: str = "categorical_crossentropy",
     ):
-        super().__init__(name=name, reduction=reduction, from_logits=from_logits)
+        super().__init__(from_logits, label_smoothing, reduction, name)
+
+
+class _HingeBase(Loss):
+    def prepare_targets(self, y_true: Any, n_outputs: int) -> Any:
+        return _hinge_labels(y_true)
 
 
 class SparseCategoricalCrossentropy(Loss):
@@ -340,6 +417,26 @@ MeanAbsolutePercentageError = _simple(
     "MeanAbsolutePercentageError", "mean_absolute_percentage_error", "Mean absolute % error."
 )
 LogCosh = _simple("LogCosh", "log_cosh", "Logarithm of the hyperbolic cosine of the error.")
+
+
+class Hinge(_HingeBase):
+    """Hinge loss, `max(1 - y_true * y_pred, 0)`; labels in {-1, 1} or {0, 1}."""
+
+    _core_base = "hinge"
+
+    def __init__(self, reduction: str = "sum_over_batch_size", name: str = "hinge") -> None:
+        super().__init__(name=name, reduction=reduction)
+
+
+class SquaredHinge(_HingeBase):
+    """Squared hinge loss, `max(1 - y_true * y_pred, 0)**2`; labels in {-1, 1} or {0, 1}."""
+
+    _core_base = "squared_hinge"
+
+    def __init__(self, reduction: str = "sum_over_batch_size", name: str = "squared_hinge") -> None:
+        super().__init__(name=name, reduction=reduction)
+
+
 Poisson = _simple("Poisson", "poisson", "Poisson loss, `y_pred - y_true * log(y_pred)`.")
 KLDivergence = _simple("KLDivergence", "kl_divergence", "Kullback-Leibler divergence.")
 CategoricalHinge = _simple("CategoricalHinge", "categorical_hinge", "Categorical hinge loss.")
@@ -400,6 +497,8 @@ _BY_NAME: dict[str, type[Loss]] = {
     "cosine_similarity": CosineSimilarity,
     "categorical_hinge": CategoricalHinge,
     "huber": Huber,
+    "hinge": Hinge,
+    "squared_hinge": SquaredHinge,
 }
 _FUNCTIONS = {
     mean_squared_error: MeanSquaredError,
@@ -415,6 +514,8 @@ _FUNCTIONS = {
     cosine_similarity: CosineSimilarity,
     categorical_hinge: CategoricalHinge,
     huber: Huber,
+    hinge: Hinge,
+    squared_hinge: SquaredHinge,
 }
 _CLASSES = {cls.__name__: cls for cls in _BY_NAME.values()}
 

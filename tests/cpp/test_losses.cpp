@@ -186,6 +186,15 @@ TEST_P(LossGradientTest, MatchesFiniteDifferences) {
       break;
     case LossKind::SparseCategoricalCrossentropy:
     case LossKind::SparseCategoricalCrossentropyLogits: Y = {0, 2, 1, 2}; break;
+    case LossKind::Hinge:
+    case LossKind::SquaredHinge:
+      // Labels ±1 and predictions away from the kink at y·p = 1.
+      Y.resize(P.size());
+      for (std::size_t i = 0; i < P.size(); ++i) {
+        Y[i] = i % 2 ? 1.0 : -1.0;
+        if (std::abs(1.0 - Y[i] * P[i]) < 0.05) P[i] += 0.1;
+      }
+      break;
     case LossKind::CategoricalCrossentropy:
     case LossKind::CategoricalCrossentropyLogits:
       // One one-hot column and three soft ones.
@@ -221,6 +230,8 @@ INSTANTIATE_TEST_SUITE_P(
                           GradientCase{LossKind::MeanAbsolutePercentageError, -2, 2},
                           GradientCase{LossKind::LogCosh, -3, 3},
                           GradientCase{LossKind::Huber, -3, 3},
+                          GradientCase{LossKind::Hinge, -3, 3},
+                          GradientCase{LossKind::SquaredHinge, -3, 3},
                           GradientCase{LossKind::Poisson, 0.1, 3},
                           GradientCase{LossKind::KLDivergence, 0.05, 0.95},
                           GradientCase{LossKind::CosineSimilarity, -2, 2},
@@ -276,7 +287,7 @@ TEST(LossNames, FusedFormsAndNames) {
   EXPECT_FALSE(is_sparse(LossKind::CategoricalCrossentropy));
   for (int k = 0; k <= static_cast<int>(LossKind::SparseCategoricalCrossentropyLogits); ++k)
     EXPECT_EQ(static_cast<int>(loss_from_name(loss_name(static_cast<LossKind>(k)))), k);
-  EXPECT_THROW(loss_from_name("hinge"), std::invalid_argument);
+  EXPECT_THROW(loss_from_name("hinges"), std::invalid_argument);
   EXPECT_EQ(metric_from_name("sparse_categorical_accuracy"), MetricKind::SparseCategoricalAccuracy);
   EXPECT_THROW(metric_from_name("auc"), std::invalid_argument);
 }

@@ -141,7 +141,12 @@ CASES = [
         ValueError,
         "lbfgs",
     ),
-    ("compile_bad_loss", lambda: _regression().compile(loss="hinge"), ValueError, "hinge"),
+    (
+        "compile_bad_loss",
+        lambda: _regression().compile(loss="focal"),
+        ValueError,
+        "focal",
+    ),
     (
         "compile_metrics_str",
         lambda: _regression().compile(loss="mse", metrics="mae"),

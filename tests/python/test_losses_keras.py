@@ -146,3 +146,60 @@ def test_compile_refuses_reductions_fit_does_not_apply():
     model = en.Sequential([en.Input((2,)), en.layers.Dense(1)])
     with pytest.raises(ValueError, match="reduction='sum'"):
         model.compile(loss=L.MeanSquaredError(reduction="sum"))
+
+
+def test_hinge_and_squared_hinge_keras_cases():
+    yt, yp = np.array([[0.0, 1.0], [0.0, 0.0]]), np.array([[0.6, 0.4], [0.4, 0.6]])
+    assert L.Hinge()(yt, yp) == pytest.approx(1.3)
+    assert L.Hinge(reduction="sum")(yt, yp) == pytest.approx(2.6)
+    np.testing.assert_allclose(L.Hinge(reduction=None)(yt, yp), [1.1, 1.5])
+    assert L.Hinge()(yt, yp, sample_weight=[1, 0]) == pytest.approx(0.55)
+    np.testing.assert_allclose(
+        L.SquaredHinge(reduction=None)(yt, yp, sample_weight=[1, 0]), [1.46, 0.0]
+    )
+    assert L.SquaredHinge()(yt, yp) == pytest.approx((1.46 + 2.26) / 2)
+    # Labels already in {-1, 1} are taken as they are.
+    np.testing.assert_allclose(L.hinge(2 * yt - 1, yp), [1.1, 1.5])
+
+
+def test_label_smoothing_keras_cases():
+    logits = np.array([[10.0, -10.0, -10.0]])
+    bce = L.BinaryCrossentropy(from_logits=True, label_smoothing=0.1)
+    assert bce(np.array([[1, 0, 1]]), logits) == pytest.approx((10.0 + 5.0 * 0.1) / 3.0, abs=1e-3)
+    cce = L.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
+    assert cce(np.array([[1, 0, 0]]), np.array([[100.0, -100.0, -100.0]])) == pytest.approx(
+        400.0 * 0.1 / 3.0, rel=1e-6
+    )
+    assert bce.get_config()["label_smoothing"] == 0.1
+    with pytest.raises(ValueError, match="label_smoothing"):
+        L.CategoricalCrossentropy(label_smoothing=1.5)
+
+
+def test_fit_uses_smoothed_targets_and_hinge_labels():
+    # train_on_batch reports the loss before the update: it must equal the loss object's value
+    # on the same predictions (smoothed targets, {0, 1} labels as {-1, 1}).
+    en.config.set_floatx("float64")
+    try:
+        rng = np.random.default_rng(50)
+        x = rng.normal(size=(8, 4))
+        for loss, y, act in (
+            (
+                L.CategoricalCrossentropy(label_smoothing=0.2),
+                np.eye(3)[rng.integers(0, 3, 8)],
+                "softmax",
+            ),
+            (
+                L.BinaryCrossentropy(label_smoothing=0.3),
+                rng.integers(0, 2, (8, 3)).astype(float),
+                "sigmoid",
+            ),
+            (L.Hinge(), rng.integers(0, 2, (8, 3)).astype(float), None),
+            (L.SquaredHinge(), rng.integers(0, 2, (8, 3)).astype(float), None),
+        ):
+            en.utils.set_random_seed(51)
+            model = en.Sequential([en.Input((4,)), en.layers.Dense(3, activation=act)])
+            model.compile(optimizer="sgd", loss=loss)
+            want = loss(y, model.predict_on_batch(x))
+            assert model.train_on_batch(x, y) == pytest.approx(want, rel=1e-9), loss.name
+    finally:
+        en.config.set_floatx("float32")

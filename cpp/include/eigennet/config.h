@@ -61,6 +61,8 @@ enum class LossKind {
   CosineSimilarity,             // -cos(y, p) over the last axis
   CategoricalHinge,             // max(max((1 - y) p) - Σ y p + 1, 0)
   Huber,                        // x²/2 for |x| <= 1, |x| - 1/2 beyond (delta 1), x = p - y
+  Hinge,                        // max(1 - y p, 0), y in {-1, 1}
+  SquaredHinge,                 // max(1 - y p, 0)²
 };
 
 enum class MetricKind {

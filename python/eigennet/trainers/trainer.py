@@ -215,14 +215,14 @@ class Trainer:
         """y checked and converted for this model's outputs and losses: (n, Σ target rows)."""
         net = self._net
         names = [lyr.core_name if lyr is not None else "" for lyr in self._output_losses]
-        if len(net.output_widths) == 1:
-            return data.targets(y, n, net.n_outputs, names[0], net.dtype)
-        ys = self._per_output_data(y, "y")
-        parts = [
-            data.targets(yo, n, w, loss, net.dtype)
-            for yo, w, loss in zip(ys, net.output_widths, names)
-        ]
-        return np.ascontiguousarray(np.hstack(parts))
+        ys = [y] if len(net.output_widths) == 1 else self._per_output_data(y, "y")
+        parts = []
+        for yo, w, loss, lobj in zip(ys, net.output_widths, names, self._output_losses):
+            t = data.targets(yo, n, w, loss, net.dtype)
+            if lobj is not None:  # label smoothing, hinge labels
+                t = np.asarray(lobj.prepare_targets(t, w), dtype=net.dtype)
+            parts.append(t)
+        return parts[0] if len(parts) == 1 else np.ascontiguousarray(np.hstack(parts))
 
     def _per_output_data(self, y: Any, what: str) -> list[Any]:
         names = self.output_names

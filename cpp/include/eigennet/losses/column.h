@@ -85,6 +85,14 @@ EIGENNET_HD inline T elementwise(LossKind kind, const Column<T>& c) {
         g = std::min(std::max(x, T(-1)), T(1));
         break;
       }
+      case LossKind::Hinge:
+      case LossKind::SquaredHinge: {
+        const T margin = std::max(T(1) - y * p, T(0));
+        const bool squared = kind == LossKind::SquaredHinge;
+        v = squared ? margin * margin : margin;
+        g = margin > T(0) ? (squared ? T(-2) * y * margin : -y) : T(0);
+        break;
+      }
       case LossKind::Poisson:
         v = p - y * std::log(p + eps);
         g = T(1) - y / (p + eps);
