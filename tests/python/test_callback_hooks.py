@@ -143,3 +143,21 @@ def test_overridden_steps_call_the_hooks_too():
         "predict_batch_end",
         "predict_end",
     ]
+
+
+def test_model_checkpoint_saves_every_n_batches(tmp_path):
+    m = _model()
+    x, y = np.ones((10, 3)), np.zeros((10, 2))
+    ck = en.callbacks.ModelCheckpoint(str(tmp_path / "ck-{epoch}-{batch}.keras"), save_freq=3)
+    m.fit(x, y, epochs=2, batch_size=2, verbose=0, callbacks=[ck])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "ck-1-3.keras",
+        "ck-2-1.keras",
+        "ck-2-4.keras",
+    ]
+    again = en.models.load_model(tmp_path / "ck-2-4.keras")
+    assert [w.shape for w in again.get_weights()] == [(3, 2), (2,)]
+    # Saving by epochs keeps fit's epochs in one C++ call (no batch hook).
+    assert not en.callbacks.ModelCheckpoint(str(tmp_path / "e.keras"))._uses_batch_hooks()
+    with np.testing.assert_raises_regex(ValueError, "Unrecognized save_freq"):
+        en.callbacks.ModelCheckpoint(str(tmp_path / "e.keras"), save_freq=0)

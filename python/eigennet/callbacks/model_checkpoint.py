@@ -23,7 +23,9 @@ class ModelCheckpoint(Callback):
         save_best_only: save only when `monitor` improves.
         save_weights_only: save weights only (`save_weights`) instead of the whole model.
         mode: `"auto"`, `"min"` or `"max"`.
-        save_freq: only `"epoch"` is supported.
+        save_freq: `"epoch"`, or an int: save after every that many batches (counted across
+            epochs; `{batch}` in filepath is the batch within its epoch, from 1). Saving by
+            batches makes `fit` call back after every batch.
         initial_value_threshold: a value the monitor must beat before the first save.
     """
 
@@ -35,13 +37,24 @@ class ModelCheckpoint(Callback):
         save_best_only: bool = False,
         save_weights_only: bool = False,
         mode: str = "auto",
-        save_freq: str = "epoch",
+        save_freq: Any = "epoch",
         initial_value_threshold: Optional[float] = None,
     ) -> None:
         super().__init__()
         self.filepath = os.fspath(filepath)
-        if save_freq != "epoch":
-            raise ValueError(f"Only save_freq='epoch' is supported. Received: {save_freq!r}")
+        by_batches = not isinstance(save_freq, bool) and isinstance(save_freq, int)
+        if save_freq != "epoch" and not (by_batches and save_freq > 0):
+            raise ValueError(
+                f"Unrecognized save_freq: {save_freq!r}. Expected save_freq are 'epoch' or "
+                "integer values"
+            )
+        self.save_freq = save_freq
+        self._epoch = 0
+        self._batches_since_save = 0
+        if by_batches:
+            # Only then a batch hook (on the instance: an epoch-saving checkpoint keeps fit's
+            # epochs in one C++ call).
+            self.on_train_batch_end = self._save_on_batch  # type: ignore[method-assign]
         if save_weights_only and not self.filepath.endswith(".weights.h5"):
             raise ValueError(
                 "When using save_weights_only=True in ModelCheckpoint, the filepath provided "
@@ -62,9 +75,24 @@ class ModelCheckpoint(Callback):
         else:
             self.best = math.inf if self.monitor_op(0, 1) else -math.inf
 
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        self._epoch = epoch
+
+    def _save_on_batch(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        self._batches_since_save += 1
+        if self._batches_since_save >= self.save_freq:
+            self._batches_since_save = 0
+            self._save(self._epoch, batch, logs or {})
+
     def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
-        logs = logs or {}
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs or {})
+
+    def _save(self, epoch: int, batch: Optional[int], logs: dict[str, Any]) -> None:
+        fields = {"epoch": epoch + 1, **logs}
+        if batch is not None:
+            fields["batch"] = batch + 1
+        path = self.filepath.format(**fields)
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None:
