@@ -161,3 +161,46 @@ def test_model_checkpoint_saves_every_n_batches(tmp_path):
     assert not en.callbacks.ModelCheckpoint(str(tmp_path / "e.keras"))._uses_batch_hooks()
     with np.testing.assert_raises_regex(ValueError, "Unrecognized save_freq"):
         en.callbacks.ModelCheckpoint(str(tmp_path / "e.keras"), save_freq=0)
+
+
+def test_backup_and_restore_resumes_as_if_never_interrupted(tmp_path):
+    en.config.set_floatx("float64")
+    try:
+
+        def build():
+            en.utils.set_random_seed(42)
+            m = en.Sequential(
+                [
+                    en.Input((3,)),
+                    en.layers.Dense(8, activation="relu"),
+                    en.layers.Dropout(0.3),
+                    en.layers.Dense(2),
+                ]
+            )
+            m.compile(optimizer=en.optimizers.Adam(0.01), loss="mse")
+            return m
+
+        rng = np.random.default_rng(43)
+        x, y = rng.normal(size=(40, 3)), rng.normal(size=(40, 2))
+        whole = build()
+        h_whole = whole.fit(x, y, epochs=4, batch_size=8, verbose=0)
+
+        class Crash(en.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if epoch == 1:
+                    raise KeyboardInterrupt("the machine went away")
+
+        backup = en.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+        first = build()
+        with np.testing.assert_raises(KeyboardInterrupt):
+            first.fit(x, y, epochs=4, batch_size=8, verbose=0, callbacks=[backup, Crash()])
+        assert (tmp_path / "backup" / "latest.keras").exists()
+        resumed = build()  # a new process: same architecture, fresh weights
+        h = resumed.fit(x, y, epochs=4, batch_size=8, verbose=0, callbacks=[backup])
+        assert h.epoch == [2, 3]
+        np.testing.assert_array_equal(h.history["loss"], h_whole.history["loss"][2:])
+        for a, b in zip(whole.get_weights(), resumed.get_weights()):
+            np.testing.assert_array_equal(a, b)
+        assert not (tmp_path / "backup" / "latest.keras").exists()  # deleted after a whole fit
+    finally:
+        en.config.set_floatx("float32")

@@ -199,7 +199,7 @@ def model_from_bytes(data: bytes) -> Any:
         arc.close()
 
 
-def _model_members(model: Any) -> dict[str, bytes]:
+def _model_members(model: Any, epoch: Optional[int] = None) -> dict[str, bytes]:
     model._require_built("its architecture")
     model._net.sync()
     core = model._net.core
@@ -213,13 +213,19 @@ def _model_members(model: Any) -> dict[str, bytes]:
     }
     if model.compiled:
         members["optimizer.npy"] = _npy_bytes(core.get_state())
-        members["training.json"] = json.dumps(
-            {
-                "iterations": int(core.iterations),
-                "rng": [int(v) for v in core.get_rng_state()],
-            }
-        ).encode()
+        training: dict[str, Any] = {
+            "iterations": int(core.iterations),
+            "rng": [int(v) for v in core.get_rng_state()],
+        }
+        if epoch is not None:
+            training["epoch"] = epoch  # a backup's epochs done, in the same atomic file
+        members["training.json"] = json.dumps(training).encode()
     return members
+
+
+def save_backup(model: Any, filepath: Any, epoch: int) -> None:
+    """A `.keras` file of model (compiled) that also records `epoch` epochs as done."""
+    _atomic_zip(filepath, _model_members(model, epoch), True)
 
 
 def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
@@ -445,8 +451,6 @@ def _load(arc: _Archive, compile: bool) -> Any:
     if model._net is None:
         raise ValueError(f"{arc.path}: the model has no layers or no input shape.")
     _read_weights(arc, model, np.dtype(meta["dtype"]))
-    core = model._net.core
-    dtype = model._net.dtype
     comp = cfg.get("compile")
     if compile and comp:
         try:
@@ -459,14 +463,41 @@ def _load(arc: _Archive, compile: bool) -> Any:
         except (KeyError, TypeError) as e:
             raise ValueError(f"{arc.path}: invalid compile configuration ({e!r}).") from None
         if "optimizer.npy" in arc.names:
-            core.set_state(arc.array("optimizer.npy", int(core.get_state().size), dtype))
-            training = arc.json("training.json")
-            try:
-                core.iterations = int(training["iterations"])
-                core.set_rng_state([int(v) for v in training["rng"]])
-            except (KeyError, TypeError, ValueError, OverflowError) as e:
-                raise ValueError(f"{arc.path}: invalid training state ({e!r}).") from None
+            _restore_state(arc, model)
     return model
+
+
+def _restore_state(arc: _Archive, model: Any) -> None:
+    """The optimizer state, iterations and random streams of a compiled model."""
+    core, dtype = model._net.core, model._net.dtype
+    core.set_state(arc.array("optimizer.npy", int(core.get_state().size), dtype))
+    training = arc.json("training.json")
+    try:
+        core.iterations = int(training["iterations"])
+        core.set_rng_state([int(v) for v in training["rng"]])
+    except (KeyError, TypeError, ValueError, OverflowError) as e:
+        raise ValueError(f"{arc.path}: invalid training state ({e!r}).") from None
+
+
+def restore_training(model: Any, filepath: Any) -> Optional[int]:
+    """Loads a `.keras` file saved from a model of this architecture into `model`: its
+    weights and, when the model is compiled, its optimizer state, iterations and random
+    streams, so that training continues as if it had not stopped (BackupAndRestore). Returns
+    the epochs a backup (save_backup) records as done, else None."""
+    load_weights(model, filepath)
+    arc = _Archive(filepath)
+    try:
+        if not (model.compiled and model._net.core.compiled and "optimizer.npy" in arc.names):
+            return None
+        _restore_state(arc, model)
+        epoch = arc.json("training.json").get("epoch")
+        if epoch is None:
+            return None
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"{arc.path}: invalid backup epoch {epoch!r}.")
+        return epoch
+    finally:
+        arc.close()
 
 
 def _read_weights(arc: _Archive, model: Any, saved: np.dtype) -> None:

@@ -144,6 +144,8 @@ def fit(
     rng = np.random.default_rng(seeding.next_seed())
     model.stop_training = False
     cbs.on_train_begin()
+    resumed = model.__dict__.pop("_initial_epoch", None)  # BackupAndRestore
+    initial_epoch = initial_epoch if resumed is None else resumed
     logs: dict[str, float] = {}
     for epoch in range(initial_epoch, epochs):
         cbs.on_epoch_begin(epoch)

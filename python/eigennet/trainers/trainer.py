@@ -550,6 +550,9 @@ class Trainer:
         epochs: int,
     ) -> dict[str, float]:
         cbs.on_train_begin()
+        # A callback resuming training (BackupAndRestore) sets where it starts.
+        resumed = self.__dict__.pop("_initial_epoch", None)
+        initial_epoch = initial_epoch if resumed is None else resumed
         logs: dict[str, float] = {}
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
