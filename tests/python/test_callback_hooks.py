@@ -204,3 +204,18 @@ def test_backup_and_restore_resumes_as_if_never_interrupted(tmp_path):
         assert not (tmp_path / "backup" / "latest.keras").exists()  # deleted after a whole fit
     finally:
         en.config.set_floatx("float32")
+
+
+def test_terminate_on_nan_can_raise():
+    m = _model()
+    m.compile(optimizer=en.optimizers.SGD(1e30), loss="mse")
+    x, y = np.full((16, 3), 1e10), np.zeros((16, 2))
+    with np.testing.assert_raises_regex(RuntimeError, "NaN or Inf found in the loss at batch"):
+        m.fit(
+            x,
+            y,
+            epochs=3,
+            batch_size=2,
+            verbose=0,
+            callbacks=[en.callbacks.TerminateOnNaN(raise_error=True)],
+        )

@@ -11,11 +11,22 @@ from eigennet.callbacks.callback import Callback
 
 
 class TerminateOnNaN(Callback):
-    """Stops training at the first batch whose running loss is NaN or infinite."""
+    """Stops training at the first batch whose running loss is NaN or infinite.
+
+    Args:
+        raise_error: raise a RuntimeError there instead of stopping gracefully, so that no
+            `on_train_end` runs (a BackupAndRestore backup is kept, for instance).
+    """
+
+    def __init__(self, raise_error: bool = False) -> None:
+        super().__init__()
+        self.raise_error = bool(raise_error)
 
     def on_train_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
+            if self.raise_error:
+                raise RuntimeError(f"NaN or Inf found in the loss at batch {batch}: {loss}.")
             print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
 
