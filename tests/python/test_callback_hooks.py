@@ -219,3 +219,16 @@ def test_terminate_on_nan_can_raise():
             verbose=0,
             callbacks=[en.callbacks.TerminateOnNaN(raise_error=True)],
         )
+
+
+def test_validation_freq_int_and_list():
+    m = _model()
+    x, y = np.ones((8, 3)), np.zeros((8, 2))
+    h = m.fit(x, y, epochs=5, batch_size=4, verbose=0, validation_data=(x, y), validation_freq=2)
+    assert len(h.history["val_loss"]) == 2 and len(h.history["loss"]) == 5
+    h = m.fit(
+        x, y, epochs=5, batch_size=4, verbose=0, validation_data=(x, y), validation_freq=[1, 5]
+    )
+    assert len(h.history["val_loss"]) == 2
+    with np.testing.assert_raises_regex(ValueError, "validation_freq"):
+        m.fit(x, y, epochs=1, verbose=0, validation_data=(x, y), validation_freq=0)

@@ -130,6 +130,7 @@ def fit(
     callbacks: Any,
     validation: Optional[tuple[Any, ...]],
     val_batch: int,
+    validate_at: Any = None,
 ) -> History:
     """fit's loop around an overridden train_step. Logs of an epoch are its last batch's, as in
     Keras (a step that wants running means computes them)."""
@@ -162,7 +163,7 @@ def fit(
                 bar.update(b + 1, logs)
             if model.stop_training:
                 break
-        if validation is not None:
+        if validation is not None and (validate_at is None or validate_at(epoch + 1)):
             val = model.evaluate(*validation, batch_size=val_batch, verbose=0, return_dict=True)
             logs.update({f"val_{k}": v for k, v in val.items()})
         if bar is not None:

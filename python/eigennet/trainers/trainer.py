@@ -34,6 +34,22 @@ def _unsupported(kwargs: dict[str, Any], method: str) -> None:
         raise ValueError(f"{method}() does not support these arguments: {sorted(bad)}")
 
 
+def _validation_epochs(freq: Any) -> Any:
+    """Keras's validation_freq as a test of the epoch number (from 1): every `freq` epochs for
+    an int, the listed epochs for a list."""
+    if isinstance(freq, (list, tuple, set)) and all(
+        isinstance(e, int) and not isinstance(e, bool) for e in freq
+    ):
+        chosen = set(freq)
+        return lambda epoch: epoch in chosen
+    if isinstance(freq, int) and not isinstance(freq, bool) and freq >= 1:
+        return lambda epoch: epoch % freq == 0
+    raise ValueError(
+        "validation_freq must be an int >= 1 or a list of epoch numbers. "
+        f"Received: validation_freq={freq!r}"
+    )
+
+
 def _resolve_loss(loss: Any) -> Any:
     """compile's loss with every entry resolved to an eigennet.losses object."""
     if loss is None:
@@ -420,6 +436,8 @@ class Trainer:
                 `sum(w * per-sample loss) / batch`, as Keras's default reduction; metrics stay
                 unweighted.
             initial_epoch: epoch at which to start (for resuming).
+            validation_freq: validate every that many epochs (an int), or after the listed
+                epochs (counted from 1).
 
         Returns:
             A `History` whose `.history` maps `loss`, metrics and `val_*` to per-epoch lists.
@@ -427,8 +445,7 @@ class Trainer:
         _unsupported(
             {"steps_per_epoch": steps_per_epoch, "validation_steps": validation_steps}, "fit"
         )
-        if validation_freq != 1:
-            raise ValueError("validation_freq must be 1.")
+        validate_at = _validation_epochs(validation_freq)
         self._ensure_built(x)
         if not _steps.overridden(self, "train_step"):
             self._require_loss("fit")
@@ -471,6 +488,7 @@ class Trainer:
                 callbacks,
                 validation_data,
                 val_batch,
+                validate_at,
             )
         xa = self._features(x)
         ya = self._targets(y, len(xa))
@@ -518,7 +536,7 @@ class Trainer:
                 cbs,
                 net,
                 train_ds,
-                val_ds,
+                (val_ds, validate_at),
                 batch_size,
                 val_batch,
                 shuffle,
@@ -539,7 +557,7 @@ class Trainer:
         cbs: CallbackList,
         net: Any,
         train_ds: Any,
-        val_ds: Any,
+        validation: tuple[Any, Any],
         batch_size: int,
         val_batch: int,
         shuffle: bool,
@@ -549,6 +567,7 @@ class Trainer:
         initial_epoch: int,
         epochs: int,
     ) -> dict[str, float]:
+        val_ds, validate_at = validation
         cbs.on_train_begin()
         # A callback resuming training (BackupAndRestore) sets where it starts.
         resumed = self.__dict__.pop("_initial_epoch", None)
@@ -568,7 +587,7 @@ class Trainer:
             )
             net.claim()
             logs = self._logs(r.loss, r.metrics)
-            if val_ds is not None:
+            if val_ds is not None and validate_at(epoch + 1):
                 val = self._hooked_evaluate(cbs, val_ds, val_batch, None)
                 logs.update({f"val_{k}": v for k, v in val.items()})
             if bar is not None:
