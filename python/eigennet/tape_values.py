@@ -22,7 +22,9 @@ class Call:
 
     def __init__(self, net: Any, x: np.ndarray, training: bool, inputs: list[Any]) -> None:
         self.net = net
-        self.x = x
+        # A copy: a replay (another pass overwrote the activations) must see the recorded
+        # input even if the caller reuses its array.
+        self.x = np.array(x, copy=True)
         self.training = training
         self.inputs = inputs  # the caller's input objects, for watched-input gradients
         self.stats = net.core.get_stats() if net.n_stats else None

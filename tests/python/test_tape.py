@@ -504,3 +504,16 @@ def test_input_gradients_of_a_two_input_model(f64):
             fd[i] = (up - loss_fn(y, model.predict_on_batch({"a": a, "b": b}))) / 2e-6
             x[i] = keep
         np.testing.assert_allclose(dx, fd, rtol=1e-6, atol=1e-9)
+
+
+def test_replay_uses_the_recorded_input_even_if_the_array_changed(f64):
+    en.utils.set_random_seed(19)
+    model = en.Sequential([en.Input((3,)), L.Dense(2, activation="tanh")])
+    x, y = np.random.default_rng(13).normal(size=(4, 3)), np.zeros((4, 2))
+    with en.GradientTape(persistent=True) as tape:
+        loss = en.losses.mse(y, model(x)).mean()
+    want = tape.gradient(loss, model.trainable_weights)
+    x[...] = 100.0  # the caller reuses its buffer
+    model.predict_on_batch(x)  # and another pass overwrites the recorded activations
+    for a, b in zip(tape.gradient(loss, model.trainable_weights), want):
+        np.testing.assert_array_equal(a, b)
