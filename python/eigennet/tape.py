@@ -86,12 +86,13 @@ class GradientTape:
 
     Args:
         persistent: allow several `gradient()` calls (a tape is used once otherwise).
-        watch_accessed_variables: accepted for compatibility; every variable of a recorded
-            call can be differentiated.
+        watch_accessed_variables: as in TensorFlow: with False, only variables given to
+            `watch()` get gradients (the others are unconnected sources).
     """
 
     def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True) -> None:
         self._persistent = bool(persistent)
+        self._watch_accessed = bool(watch_accessed_variables)
         self._recording = False
         self._used = False
         self._watched: list[Any] = []
@@ -174,6 +175,11 @@ class GradientTape:
         flat, rebuild = _flatten(sources)
         linear, dys = _linearise(target, output_gradients)
         total: list[Optional[np.ndarray]] = [None] * len(flat)
+        if not self._watch_accessed:  # unwatched variables are not followed
+            watched = {id(t) for t in self._watched}
+            flat = [
+                s if not hasattr(s, "_layer") or id(s) in watched else _Unwatched(s) for s in flat
+            ]
         calls: list[Call] = []
         for t in linear.terms:
             if all(t.call is not c for c in calls):
@@ -203,6 +209,16 @@ class GradientTape:
                     g = np.zeros(_shape(src), dtype=_dtype(src))
             result.append(g)
         return rebuild(result)
+
+
+class _Unwatched:
+    """A variable of a tape with watch_accessed_variables=False that watch() was not given:
+    no recorded call matches it, so it is an unconnected source."""
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+        self.path = f"{variable.path} (not watched)"
+        self.shape, self.dtype = variable.shape, variable.dtype
 
 
 def _describe(src: Any) -> str:

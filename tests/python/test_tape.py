@@ -517,3 +517,15 @@ def test_replay_uses_the_recorded_input_even_if_the_array_changed(f64):
     model.predict_on_batch(x)  # and another pass overwrites the recorded activations
     for a, b in zip(tape.gradient(loss, model.trainable_weights), want):
         np.testing.assert_array_equal(a, b)
+
+
+def test_watch_accessed_variables_false_follows_only_watched_variables(f64):
+    en.utils.set_random_seed(20)
+    model = en.Sequential([en.Input((3,)), L.Dense(2)])
+    x, y = np.ones((4, 3)), np.zeros((4, 2))
+    kernel, bias = model.trainable_weights
+    with en.GradientTape(watch_accessed_variables=False) as tape:
+        tape.watch(kernel)
+        loss = en.losses.mse(y, model(x)).mean()
+    g_kernel, g_bias = tape.gradient(loss, [kernel, bias], unconnected_gradients="none")
+    assert g_kernel is not None and g_kernel.shape == (3, 2) and g_bias is None
