@@ -459,6 +459,11 @@ const T* Model<T>::forward(const T* X, Index batch, bool training) {
 }
 
 template <typename T>
+void Model<T>::add_gradient(Index id, const T* grad, Index n) {
+  if (grad != d_buffer(id)) m_backend->axpby(n, T(1), grad, T(1), d_buffer(id));
+}
+
+template <typename T>
 T* Model<T>::d_target(Index id, std::size_t slot, const std::vector<bool>& need) {
   // The first contribution to a value's gradient is written in place, later ones are added.
   if (!need[static_cast<std::size_t>(id)]) return nullptr;
@@ -499,8 +504,7 @@ void Model<T>::loss_and_metrics(const T* Y, Index batch, double* acc, bool with_
       m_backend->multiply(m_per_sample.data(), w, m_per_sample.data(), batch);
       if (grad) m_backend->scale_columns(grad, width, batch, w);
     }
-    if (grad && grad != d_buffer(id))
-      m_backend->axpby(width * batch, T(1), grad, T(1), d_buffer(id));
+    if (grad) add_gradient(id, grad, width * batch);
     m_backend->sum_into(m_per_sample.data(), batch, l.weight, acc + kAccLoss);
     if (several) m_backend->sum_into(m_per_sample.data(), batch, 1.0, acc + kAccOutputs + o);
     for (MetricKind m : l.metrics) {
@@ -548,8 +552,7 @@ void Model<T>::backward(Index batch, const std::vector<bool>& need,
     }
     for (std::size_t s = 0; s < n.inputs.size(); ++s) {
       const Index in = n.inputs[s];
-      if (d_in[s] && d_in[s] != d_buffer(in))
-        m_backend->axpby(value_width(in) * batch, T(1), d_in[s], T(1), d_buffer(in));
+      if (d_in[s]) add_gradient(in, d_in[s], value_width(in) * batch);
     }
   }
 }

@@ -122,7 +122,7 @@ void Model<T>::tape_gradient(const std::vector<TapeLoss>& losses, const T* Y, co
       T* grad = d_target(id, 0, m_tape_need);
       if (grad) {
         m_backend->copy_rows(m_tape_dy.data(), m_n_outputs, row, grad, width, 0, width, batch);
-        if (grad != d_buffer(id)) m_backend->axpby(width * batch, T(1), grad, T(1), d_buffer(id));
+        add_gradient(id, grad, width * batch);
       }
       row += width;
     }
@@ -140,7 +140,8 @@ template <typename T>
 void Model<T>::seed_tape_losses(const std::vector<TapeLoss>& losses, Index y_rows, bool weighted,
                                 bool with_dy) {
   const Index batch = m_tape_batch;
-  std::vector<int> terms(m_outputs.size(), 0);
+  std::vector<int>& terms = m_tape_terms;  // per output: its loss terms
+  terms.assign(m_outputs.size(), 0);
   for (const TapeLoss& t : losses) ++terms[static_cast<std::size_t>(t.output)];
   // An output with one loss and nothing else hands it its logits, as train_batch does.
   m_tape_fused.assign(m_outputs.size(), false);
@@ -169,7 +170,7 @@ void Model<T>::seed_tape_losses(const std::vector<TapeLoss>& losses, Index y_row
     m_backend->loss(kind, P, Yt, width, batch, T(l.coef) / T(l.divisor), m_per_sample.data(), grad);
     if (l.weighted && weighted)
       m_backend->scale_columns(grad, width, batch, m_tape_w.data() + static_cast<Index>(t) * batch);
-    if (grad != d_buffer(id)) m_backend->axpby(width * batch, T(1), grad, T(1), d_buffer(id));
+    add_gradient(id, grad, width * batch);
   }
 }
 

@@ -149,34 +149,32 @@ Schedule::Kind schedule_from_name(const std::string& name) {
   throw std::invalid_argument("Unknown schedule: '" + name + "'");
 }
 
-int OptimizerConfig::n_slots() const {
+namespace {
+
+/// f(Rule<kind>{}): the one switch from an optimizer kind to its rule.
+template <typename F>
+auto with_rule(OptimizerKind kind, F&& f) {
   switch (kind) {
-#define EIGENNET_SLOTS_CASE(id, name) \
-  case OptimizerKind::id: return Rule<OptimizerKind::id>::slots(*this);
-    EIGENNET_OPTIMIZERS(EIGENNET_SLOTS_CASE)
-#undef EIGENNET_SLOTS_CASE
+#define EIGENNET_RULE_CASE(id, name) \
+  case OptimizerKind::id: return f(Rule<OptimizerKind::id>{});
+    EIGENNET_OPTIMIZERS(EIGENNET_RULE_CASE)
+#undef EIGENNET_RULE_CASE
   }
-  return 0;
+  throw std::invalid_argument("Unknown optimizer kind");
+}
+
+}  // namespace
+
+int OptimizerConfig::n_slots() const {
+  return with_rule(kind, [&](auto rule) { return decltype(rule)::slots(*this); });
 }
 
 double OptimizerConfig::slot_initial_value(int slot) const {
-  switch (kind) {
-#define EIGENNET_INITIAL_CASE(id, name) \
-  case OptimizerKind::id: return Rule<OptimizerKind::id>::initial(*this, slot);
-    EIGENNET_OPTIMIZERS(EIGENNET_INITIAL_CASE)
-#undef EIGENNET_INITIAL_CASE
-  }
-  return 0.0;
+  return with_rule(kind, [&](auto rule) { return decltype(rule)::initial(*this, slot); });
 }
 
 bool OptimizerConfig::slot_nonnegative(int slot) const {
-  switch (kind) {
-#define EIGENNET_NONNEG_CASE(id, name) \
-  case OptimizerKind::id: return Rule<OptimizerKind::id>::nonnegative(slot);
-    EIGENNET_OPTIMIZERS(EIGENNET_NONNEG_CASE)
-#undef EIGENNET_NONNEG_CASE
-  }
-  return false;
+  return with_rule(kind, [&](auto rule) { return decltype(rule)::nonnegative(slot); });
 }
 
 double nadam_mu_product(double beta_1, std::int64_t t) {

@@ -220,6 +220,8 @@ class Model {
   /// need: per value id, its gradient is wanted; fused: per output, its loss took logits.
   void backward(Index batch, const std::vector<bool>& need, const std::vector<bool>& fused);
   T* d_target(Index id, std::size_t slot, const std::vector<bool>& need);
+  /// Adds grad (n values) into value id's gradient unless it was written there in place.
+  void add_gradient(Index id, const T* grad, Index n);
   T* d_buffer(Index id) {
     return id < m_n_in ? m_in_grad[static_cast<std::size_t>(id)].data() : node_of(id).d.data();
   }
@@ -278,6 +280,7 @@ class Model {
   Buffer<T> m_tape_x, m_tape_y, m_tape_yt, m_tape_w, m_tape_dy, m_tape_dx, m_hand_state;
   std::vector<Buffer<T>> m_in_grad;
   std::vector<bool> m_tape_need, m_tape_fused;
+  std::vector<int> m_tape_terms;
   Buffer<double> m_tape_acc;
 };
 

@@ -84,7 +84,14 @@ struct Rule<OptimizerKind::SGD> {
   }
 };
 
-/// Adam: m += (g - m)(1 - β₁); v += (g² - v)(1 - β₂); w -= α·m / (√v + ε).
+/// Adam's moments (Adam, Nadam): m += (g - m)(1 - β₁); v += (g² - v)(1 - β₂).
+template <typename T>
+EIGENNET_HD inline void adam_moments(const UpdateConsts<T>& c, T g, T& m, T& v) {
+  m += (g - m) * c.c1;
+  v += (g * g - v) * c.c2;
+}
+
+/// Adam: the moments, then w -= α·m / (√v + ε).
 template <>
 struct Rule<OptimizerKind::Adam> {
   static int slots(const OptimizerConfig&) { return 2; }
@@ -92,8 +99,7 @@ struct Rule<OptimizerKind::Adam> {
   static bool nonnegative(int slot) { return slot == 1; }
   template <typename T>
   EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& m, T& v) {
-    m += (g - m) * c.c1;
-    v += (g * g - v) * c.c2;
+    adam_moments(c, g, m, v);
     w -= (m * c.alpha) / (std::sqrt(v) + c.eps);
   }
 };
@@ -153,8 +159,7 @@ struct Rule<OptimizerKind::Nadam> {
   static bool nonnegative(int slot) { return slot == 1; }
   template <typename T>
   EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& m, T& v) {
-    m += (g - m) * c.c1;
-    v += (g * g - v) * c.c2;
+    adam_moments(c, g, m, v);
     const T m_hat = c.k1 * m + c.k2 * g;
     w -= (m_hat * c.lr) / (std::sqrt(v * c.alpha) + c.eps);
   }

@@ -382,18 +382,18 @@ class SGD(Optimizer):
 
 
 class _Moments(Optimizer):
-    """An optimizer with Adam's beta_1, beta_2 and epsilon."""
+    """An optimizer with Adam's beta_1, beta_2 and epsilon (named after its kind by default)."""
 
     def __init__(
         self,
-        learning_rate: LearningRate,
-        beta_1: float,
-        beta_2: float,
-        epsilon: float,
-        name: str,
+        learning_rate: LearningRate = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        name: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate, name, **kwargs)
+        super().__init__(learning_rate, name or self._kind, **kwargs)
         self.beta_1 = _check_float("beta_1", beta_1, 0.0, 1.0)
         self.beta_2 = _check_float("beta_2", beta_2, 0.0, 1.0)
         self.epsilon = _check_float("epsilon", epsilon, 0.0, math.inf)
@@ -473,37 +473,16 @@ class AdamW(Adam):
 
 class Adamax(_Moments):
     """Adamax, Adam with the infinity norm: `u = max(beta_2 * u, |g|)`,
-    `w -= lr / (1 - beta_1**t) * m / (u + epsilon)`."""
+    `w -= lr / (1 - beta_1**t) * m / (u + epsilon)`. Arguments as Adam's."""
 
     _kind = "adamax"
 
-    def __init__(
-        self,
-        learning_rate: LearningRate = 0.001,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-7,
-        name: str = "adamax",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
-
 
 class Nadam(_Moments):
-    """Adam with Nesterov momentum, Keras 3's schedule `u_t = beta_1 * (1 - 0.5 * 0.96**t)`."""
+    """Adam with Nesterov momentum, Keras 3's schedule `u_t = beta_1 * (1 - 0.5 * 0.96**t)`.
+    Arguments as Adam's."""
 
     _kind = "nadam"
-
-    def __init__(
-        self,
-        learning_rate: LearningRate = 0.001,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-7,
-        name: str = "nadam",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
 
 
 class Lion(Optimizer):

@@ -250,6 +250,15 @@ class CosineDecayRestarts(_Checked):
     """Cosine decay with warm restarts (SGDR): restart i lasts `first_decay_steps * t_mul**i`
     steps and starts from `initial_learning_rate * m_mul**i`."""
 
+    _config_keys = (
+        "initial_learning_rate",
+        "first_decay_steps",
+        "t_mul",
+        "m_mul",
+        "alpha",
+        "name",
+    )
+
     def __init__(
         self,
         initial_learning_rate: float,
@@ -261,8 +270,8 @@ class CosineDecayRestarts(_Checked):
     ) -> None:
         self.initial_learning_rate = _number("initial_learning_rate", initial_learning_rate)
         self.first_decay_steps = first_decay_steps
-        self._t_mul = _number("t_mul", t_mul)
-        self._m_mul = _number("m_mul", m_mul)
+        self.t_mul = _number("t_mul", t_mul)
+        self.m_mul = _number("m_mul", m_mul)
         self.alpha = _number("alpha", alpha)
         self.name = name
         self._validate()
@@ -272,18 +281,8 @@ class CosineDecayRestarts(_Checked):
         s.kind = "cosine_decay_restarts"
         s.initial = self.initial_learning_rate
         s.decay_steps = _number("first_decay_steps", self.first_decay_steps)
-        s.t_mul, s.m_mul, s.alpha = self._t_mul, self._m_mul, self.alpha
+        s.t_mul, s.m_mul, s.alpha = self.t_mul, self.m_mul, self.alpha
         return s
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "first_decay_steps": self.first_decay_steps,
-            "t_mul": self._t_mul,
-            "m_mul": self._m_mul,
-            "alpha": self.alpha,
-            "name": self.name,
-        }
 
 
 _CLASSES: dict[str, type[LearningRateSchedule]] = {
