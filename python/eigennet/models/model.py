@@ -340,6 +340,22 @@ class Model(Trainer):
 
         saving.load_weights(self, filepath)
 
+    def export(
+        self,
+        filepath: str | os.PathLike[str],
+        format: str = "tf_saved_model",
+        verbose: Optional[bool] = True,
+        input_signature: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        """Exports the model in inference form: `format="onnx"` (an ONNX model, through the
+        optional `onnx` package; `opset_version=` at least 17) or `format="c"` (one C99 header
+        with `<name>_predict`; `name=` defaults to the file's stem). Keras's default,
+        "tf_saved_model", needs TensorFlow and is refused."""
+        from eigennet.export import export_model
+
+        export_model(self, filepath, format, verbose, input_signature, **kwargs)
+
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickle (joblib, multiprocessing, copy.deepcopy) as the bytes of a `.keras` file. An
         # unbuilt model has no weights and no C++ side yet: its Python state is all of it.

@@ -14,7 +14,7 @@ import stat
 import tempfile
 import zipfile
 import zlib
-from typing import Any, Optional
+from typing import IO, Any, Callable, Optional
 
 import numpy as np
 
@@ -129,7 +129,9 @@ def _umask() -> int:
     return mask
 
 
-def _atomic_zip(filepath: Any, members: dict[str, bytes], overwrite: bool) -> None:
+def atomic_write(filepath: Any, write: Callable[[IO[bytes]], Any], overwrite: bool) -> None:
+    """Calls write(file) on a temporary file beside filepath, flushes it to disk and renames it
+    over filepath: a crash mid-write leaves the old file (or none), never half a file."""
     shown = os.fspath(filepath)
     if not overwrite and os.path.exists(shown):
         raise FileExistsError(f"{shown} exists and overwrite=False.")
@@ -146,9 +148,7 @@ def _atomic_zip(filepath: Any, members: dict[str, bytes], overwrite: bool) -> No
             except FileNotFoundError:
                 mode = 0o666 & ~_umask()
             os.fchmod(f.fileno(), mode)
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                for name, payload in members.items():
-                    zf.writestr(name, payload)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -156,6 +156,15 @@ def _atomic_zip(filepath: Any, members: dict[str, bytes], overwrite: bool) -> No
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _atomic_zip(filepath: Any, members: dict[str, bytes], overwrite: bool) -> None:
+    def write(f: IO[bytes]) -> None:
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, payload in members.items():
+                zf.writestr(name, payload)
+
+    atomic_write(filepath, write, overwrite)
 
 
 def _metadata(kind: str, model: Any) -> bytes:
