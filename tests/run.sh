@@ -8,8 +8,9 @@
 # against the installed package.
 #
 # Opt-ins (environment variables):
-#   EIGENNET_TEST_TORCH=1   install PyTorch 2.13 (CPU, about 750 MB) into build/venv for the
-#                           PyTorch comparisons (CI sets it; without it they skip)
+#   EIGENNET_TEST_TORCH=1   install PyTorch 2.13 (CPU, about 750 MB) and Keras 3.15.1 on it
+#                           into build/venv for the PyTorch comparisons and the Keras file
+#                           exchanges (CI sets it; without it they skip)
 #   EIGENNET_VENV=path      use another virtual environment (created when missing)
 # Usage: bash tests/run.sh        (from the repository root)
 set -euo pipefail
@@ -41,8 +42,8 @@ VPY="$VENV/bin/python"
 "$VPY" -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" "cmeel-eigen>=3.4,<3.5" \
   "cmake>=3.18" ninja
 if [ "${EIGENNET_TEST_TORCH:-0}" = 1 ]; then
-  stage "PyTorch 2.13 for the comparisons (EIGENNET_TEST_TORCH=1)"
-  "$VPY" -m pip install -q torch==2.13.0
+  stage "PyTorch 2.13 and Keras 3.15.1 for the comparisons (EIGENNET_TEST_TORCH=1)"
+  "$VPY" -m pip install -q torch==2.13.0 keras==3.15.1
 fi
 
 stage "build: extension, C++ tests and benchmarks in build/tests (full log: $LOGS/build.log)"

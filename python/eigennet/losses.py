@@ -339,16 +339,23 @@ class _Smoothed(Loss):
     _classes = True  # smoothing towards 1 / classes (else towards 1/2)
 
     def __init__(
-        self, from_logits: bool, label_smoothing: float, reduction: str, name: str
+        self, from_logits: bool, label_smoothing: float, reduction: str, name: str, axis: int
     ) -> None:
         super().__init__(name=name, reduction=reduction, from_logits=from_logits)
         self.label_smoothing = _check_smoothing(label_smoothing)
+        # An output is a flat vector per sample: its classes lie along the last axis.
+        if axis not in (-1, 1) or isinstance(axis, bool):
+            raise NotImplementedError(
+                f"{type(self).__name__} works along the last axis of flat outputs (axis=-1). "
+                f"Received: axis={axis!r}"
+            )
+        self.axis = -1
 
     def prepare_targets(self, y_true: Any, n_outputs: int) -> Any:
         return _smooth(y_true, self.label_smoothing, n_outputs if self._classes else None)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+        return {**super().get_config(), "label_smoothing": self.label_smoothing, "axis": self.axis}
 
 
 class BinaryCrossentropy(_Smoothed):
@@ -363,8 +370,9 @@ class BinaryCrossentropy(_Smoothed):
         label_smoothing: float = 0.0,
         reduction: str = "sum_over_batch_size",
         name: str = "binary_crossentropy",
+        axis: int = -1,
     ):
-        super().__init__(from_logits, label_smoothing, reduction, name)
+        super().__init__(from_logits, label_smoothing, reduction, name, axis)
 
 
 class CategoricalCrossentropy(_Smoothed):
@@ -378,8 +386,9 @@ class CategoricalCrossentropy(_Smoothed):
         label_smoothing: float = 0.0,
         reduction: str = "sum_over_batch_size",
         name: str = "categorical_crossentropy",
+        axis: int = -1,
     ):
-        super().__init__(from_logits, label_smoothing, reduction, name)
+        super().__init__(from_logits, label_smoothing, reduction, name, axis)
 
 
 class _HingeBase(Loss):
@@ -397,8 +406,17 @@ class SparseCategoricalCrossentropy(Loss):
         from_logits: bool = False,
         reduction: str = "sum_over_batch_size",
         name: str = "sparse_categorical_crossentropy",
+        ignore_class: Optional[int] = None,
     ):
         super().__init__(name=name, reduction=reduction, from_logits=from_logits)
+        if ignore_class is not None:
+            raise NotImplementedError(
+                f"SparseCategoricalCrossentropy(ignore_class={ignore_class!r}) is not supported "
+                "by eigennet yet."
+            )
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "ignore_class": None}
 
 
 def _simple(cls_name: str, core: str, doc: str) -> type[Loss]:

@@ -323,19 +323,23 @@ class Model(Trainer):
     # Files --------------------------------------------------------------------------------
     def save(self, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
         """Saves architecture, weights, compile settings and optimizer state to a `.keras`
-        file, atomically (a temporary file in the same folder, then a rename)."""
+        file in Keras 3's layout (Keras loads it), with eigennet's exact state beside it
+        (`eigennet/`: random streams, for a bit-for-bit resume), atomically (a temporary file
+        in the same folder, then a rename)."""
         from eigennet.models import saving
 
         saving.save_model(self, filepath, overwrite)
 
     def save_weights(self, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
-        """Saves the weights to a `.weights.h5` file (eigennet's own zip format), atomically."""
+        """Saves the weights (and a compiled model's optimizer variables) to a `.weights.h5`
+        file in Keras 3's HDF5 layout, atomically."""
         from eigennet.models import saving
 
         saving.save_weights(self, filepath, overwrite)
 
     def load_weights(self, filepath: str | os.PathLike[str]) -> None:
-        """Loads weights saved by `save_weights` (or a whole `.keras` model's weights)."""
+        """Loads a `.weights.h5` file written by eigennet or Keras (or a `.keras` file's
+        weights); a compiled model also takes the optimizer variables when they fit."""
         from eigennet.models import saving
 
         saving.load_weights(self, filepath)

@@ -1,5 +1,8 @@
-"""eigennet's model files: a zip holding JSON (architecture, compile settings) and raw `.npy`
-arrays (weights, optimizer state), read with `allow_pickle=False`: loading never runs code.
+"""Model files. A `.keras` file is a zip in Keras 3's layout (config.json, model.weights.h5,
+metadata.json: models/keras_format.py), which Keras loads, plus eigennet's exact state under
+`eigennet/`: JSON (architecture, compile settings, random streams) and raw `.npy` arrays
+(weights, statistics, optimizer state), read with `allow_pickle=False`. Files of the earlier
+layout (those members at the top, no Keras members) still load. Loading never runs code.
 
 Every write goes to a temporary file in the destination folder, is flushed to disk, then renamed
 over the destination, so a crash mid-write never leaves a half-written file behind.
@@ -20,6 +23,7 @@ import numpy as np
 
 FORMAT = "eigennet"
 FORMAT_VERSION = 2  # 2: a graph of layers and a stats.npy; 1: a chain, still read
+EXACT = "eigennet/"  # the folder of eigennet's own members inside a Keras-layout .keras file
 _MAX_JSON_BYTES = 1 << 20
 _NPY_HEADER_MAX = 1 << 16
 
@@ -64,28 +68,28 @@ def _plan_of(model: Any) -> Any:
     return _plan(model.inputs, model.outputs)
 
 
+def map_losses(spec: Any, leaf: Callable[[Any], Any]) -> Any:
+    """leaf applied to each loss of a compile `loss` spec (one loss, a list, or a dict keyed by
+    output; a dict with a class_name is one serialized loss)."""
+    if spec is None:
+        return None
+    if isinstance(spec, dict) and "class_name" not in spec:
+        return {k: map_losses(v, leaf) for k, v in spec.items()}
+    if isinstance(spec, (list, tuple)):
+        return [map_losses(v, leaf) for v in spec]
+    return leaf(spec)
+
+
 def _serialize_losses(loss: Any) -> Any:
     from eigennet import losses
 
-    if loss is None:
-        return None
-    if isinstance(loss, dict):
-        return {k: _serialize_losses(v) for k, v in loss.items()}
-    if isinstance(loss, (list, tuple)):
-        return [_serialize_losses(v) for v in loss]
-    return losses.serialize(losses.get(loss))
+    return map_losses(loss, lambda one: losses.serialize(losses.get(one)))
 
 
 def _deserialize_losses(cfg: Any) -> Any:
     from eigennet import losses
 
-    if cfg is None:
-        return None
-    if isinstance(cfg, dict) and "class_name" not in cfg:
-        return {k: _deserialize_losses(v) for k, v in cfg.items()}
-    if isinstance(cfg, list):
-        return [_deserialize_losses(v) for v in cfg]
-    return losses.deserialize(cfg)
+    return map_losses(cfg, losses.deserialize)
 
 
 def _metric_names(spec: Any) -> Any:
@@ -209,8 +213,17 @@ def model_from_bytes(data: bytes) -> Any:
 
 
 def _model_members(model: Any, epoch: Optional[int] = None) -> dict[str, bytes]:
+    """Keras's members (config.json, model.weights.h5, metadata.json), which Keras loads, and
+    under eigennet/ the core's exact state, from which eigennet resumes bit for bit."""
+    from eigennet.models import keras_format
+
     model._require_built("its architecture")
     model._net.sync()
+    own = _exact_members(model, epoch)
+    return {**keras_format.members(model), **{EXACT + k: v for k, v in own.items()}}
+
+
+def _exact_members(model: Any, epoch: Optional[int]) -> dict[str, bytes]:
     core = model._net.core
     members = {
         "metadata.json": _metadata("model", model),
@@ -238,19 +251,19 @@ def save_backup(model: Any, filepath: Any, epoch: int) -> None:
 
 
 def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
+    """Keras's `.weights.h5`: an HDF5 file of every layer's variables (and, for a compiled
+    model, the optimizer's), in Keras's layout."""
+    from eigennet.models import keras_format, keras_optimizer
+
     if not os.fspath(filepath).endswith(".weights.h5"):
         raise ValueError(
             f"The filename must end in `.weights.h5`. Received: filepath={os.fspath(filepath)}"
         )
     model._require_built("its weights")
     model._net.sync()
-    members = {
-        "metadata.json": _metadata("weights", model),
-        "config.json": json.dumps({"model": model_config(model)}).encode(),
-        "params.npy": _npy_bytes(model._net.core.get_params()),
-        "stats.npy": _npy_bytes(model._net.core.get_stats()),
-    }
-    _atomic_zip(filepath, members, overwrite)
+    opt = keras_optimizer.variables(model) if model.compiled else None
+    payload = keras_format.weights_h5(model, opt)
+    atomic_write(filepath, lambda f: f.write(payload), overwrite)
 
 
 # Reading ----------------------------------------------------------------------------------
@@ -275,11 +288,23 @@ class _Archive:
         for n in names:
             if n.startswith("/") or ".." in n.split("/") or "\\" in n:
                 raise ValueError(f"{self.path}: refusing an archive member with path {n!r}.")
-        self.names = set(names)
+        self.root_names = set(names)
+        # A Keras-layout file keeps eigennet's own members in a folder: they are read as if
+        # at the top (files of the earlier format have them there).
+        self.prefix = EXACT if any(n.startswith(EXACT) for n in names) else ""
+        self.names = {n[len(self.prefix) :] for n in names if n.startswith(self.prefix)}
 
-    def read(self, name: str, limit: int) -> bytes:
-        if name not in self.names:
+    @property
+    def keras_only(self) -> bool:
+        """Written by Keras (or anything but eigennet): Keras's members and none of ours."""
+        return not self.prefix and "model.weights.h5" in self.root_names
+
+    def read(self, name: str, limit: int, root: bool = False) -> bytes:
+        if not root and name not in self.names:
             raise ValueError(f"{self.path} is not a valid eigennet file: {name} is missing.")
+        if root and name not in self.root_names:
+            raise ValueError(f"{self.path} is not a valid Keras file: {name} is missing.")
+        name = name if root else self.prefix + name
         info = self.zf.getinfo(name)
         if info.file_size > limit:
             raise ValueError(
@@ -303,9 +328,9 @@ class _Archive:
             raise ValueError(f"{self.path}: {name} is larger than expected; refusing it.")
         return data
 
-    def json(self, name: str) -> Any:
+    def json(self, name: str, root: bool = False) -> Any:
         try:
-            return json.loads(self.read(name, _MAX_JSON_BYTES).decode("utf-8"))
+            return json.loads(self.read(name, _MAX_JSON_BYTES, root).decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ValueError(f"{self.path}: {name} is not valid JSON ({e}).") from None
         except RecursionError:
@@ -315,7 +340,7 @@ class _Archive:
         """How many values of itemsize bytes member `name` can hold (0 when absent)."""
         if name not in self.names:
             return 0
-        return self.zf.getinfo(name).file_size // itemsize
+        return self.zf.getinfo(self.prefix + name).file_size // itemsize
 
     def array(self, name: str, n: int, dtype: np.dtype) -> np.ndarray:
         raw = self.read(name, n * dtype.itemsize + _NPY_HEADER_MAX)
@@ -425,10 +450,12 @@ def _build_from_config(cfg: Any, path: str) -> Any:
 def load_model(
     filepath: Any, custom_objects: Any = None, compile: bool = True, safe_mode: bool = True
 ) -> Any:
-    """Loads a model saved by `Model.save`, ready to resume training where it stopped.
+    """Loads a model saved by `Model.save` (ready to resume training where it stopped, bit for
+    bit) or by Keras 3 (Sequential and functional models of the layers eigennet has; training
+    resumes with Keras's optimizer state).
 
     Args:
-        filepath: path of a `.keras` file written by eigennet.
+        filepath: path of a `.keras` file written by eigennet or Keras 3.
         compile: restore the optimizer, loss, metrics and training state too.
 
     Returns:
@@ -447,6 +474,9 @@ def load_model(
 def _load(arc: _Archive, compile: bool) -> Any:
     from eigennet import config as en_config
     from eigennet import optimizers
+
+    if arc.keras_only:
+        return _load_keras(arc, compile)
 
     meta = _check_metadata(arc, ("model",))
     cfg = arc.json("config.json")
@@ -473,6 +503,49 @@ def _load(arc: _Archive, compile: bool) -> Any:
             raise ValueError(f"{arc.path}: invalid compile configuration ({e!r}).") from None
         if "optimizer.npy" in arc.names:
             _restore_state(arc, model)
+    return model
+
+
+def _h5_bytes(arc: Optional[_Archive], path: Any) -> bytes:
+    """The bytes of a Keras weights file: a zip's model.weights.h5 or a whole .weights.h5,
+    refused before reading when this process could not hold them."""
+    from eigennet.models.net import available_memory
+
+    size = arc.zf.getinfo("model.weights.h5").file_size if arc else os.path.getsize(path)
+    if size > available_memory() / 2:
+        raise ValueError(f"{os.fspath(path)}: the weights declare {size:,} bytes; refusing them.")
+    if arc is not None:
+        return arc.read("model.weights.h5", size, root=True)
+    with open(path, "rb") as f:
+        return f.read(size + 1)
+
+
+def _load_keras(arc: _Archive, compile: bool) -> Any:
+    """A model from a `.keras` file in Keras 3's layout (written by Keras)."""
+    from eigennet import config as en_config
+    from eigennet.models import keras_format
+
+    meta = arc.json("metadata.json", root=True)
+    if not isinstance(meta, dict) or "keras_version" not in meta:
+        raise ValueError(f"{arc.path} is not a Keras 3 file (no keras_version in metadata.json).")
+    cfg = arc.json("config.json", root=True)
+    dtype = keras_format.model_dtype(cfg, arc.path)
+    data = _h5_bytes(arc, arc.path)
+    # The weights bound the architecture before anything is allocated.
+    n = len(data) // np.dtype(dtype).itemsize
+    with en_config._thread_limits(n, n):
+        model = _with_floatx(dtype, lambda: keras_format.model_from_config(cfg, arc.path))
+    if model._net is None:
+        raise ValueError(f"{arc.path}: the model has no input shape.")
+    store = keras_format._Weights(data, arc.path)
+    try:
+        keras_format.read_weights(model, store)
+        comp = cfg.get("compile_config")
+        if compile and comp:
+            keras_format.compile_from_config(model, comp, arc.path)
+            keras_format.read_optimizer(model, store)
+    finally:
+        store.close()
     return model
 
 
@@ -544,8 +617,42 @@ def _signature(entries: Any) -> list[Any]:
     return [(e["class_name"], e["config"].get("units")) for e in entries]
 
 
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def _load_keras_weights(model: Any, data: bytes, path: str) -> None:
+    import warnings
+
+    from eigennet.models import keras_format
+
+    model._require_built("its weight layout")
+    store = keras_format._Weights(data, path)
+    try:
+        keras_format.read_weights(model, store)
+        if model.compiled:
+            try:
+                keras_format.read_optimizer(model, store)
+            except ValueError as e:
+                # Keras too loads the weights and skips an optimizer state that does not fit.
+                warnings.warn(f"Skipping the optimizer state: {e}", stacklevel=3)
+    finally:
+        store.close()
+
+
 def load_weights(model: Any, filepath: Any) -> None:
+    path = os.fspath(filepath)
+    if os.path.isfile(path):
+        with open(path, "rb") as f:
+            if f.read(8) == _HDF5_MAGIC:
+                _load_keras_weights(model, _h5_bytes(None, path), path)
+                return
     arc = _Archive(filepath)
+    if arc.keras_only:
+        try:
+            _load_keras_weights(model, _h5_bytes(arc, path), path)
+            return
+        finally:
+            arc.close()
     try:
         meta = _check_metadata(arc, ("weights", "model"))
         model._require_built("its weight layout")
