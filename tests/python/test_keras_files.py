@@ -383,3 +383,111 @@ def test_corrupted_weights_raise_value_error(tmp_path):
         except (ValueError, NotImplementedError):
             outcomes["refused"] += 1
     assert outcomes["refused"] > 0
+
+
+INITIALIZERS = {
+    "Constant": {"value": 0.3},
+    "GlorotNormal": {"seed": 3},
+    "GlorotUniform": {},
+    "HeNormal": {},
+    "HeUniform": {},
+    "Identity": {"gain": 2.0},
+    "LecunNormal": {},
+    "LecunUniform": {},
+    "Ones": {},
+    "Orthogonal": {"gain": 0.5, "seed": 1},
+    "RandomNormal": {"mean": 0.1, "stddev": 0.2},
+    "RandomUniform": {"minval": -0.2, "maxval": 0.3},
+    "TruncatedNormal": {"stddev": 0.3},
+    "VarianceScaling": {"scale": 2.0, "mode": "fan_out", "distribution": "uniform"},
+    "Zeros": {},
+}
+REGULARIZERS = {"L1": {"l1": 0.01}, "L2": {"l2": 0.02}, "L1L2": {"l1": 0.01, "l2": 0.03}}
+SCHEDULES = {
+    "ExponentialDecay": {"initial_learning_rate": 0.1, "decay_steps": 5, "decay_rate": 0.5},
+    "PiecewiseConstantDecay": {"boundaries": [2, 5], "values": [0.1, 0.05, 0.01]},
+    "PolynomialDecay": {"initial_learning_rate": 0.1, "decay_steps": 10, "power": 2.0},
+    "InverseTimeDecay": {"initial_learning_rate": 0.1, "decay_steps": 4, "decay_rate": 0.5},
+    "CosineDecay": {"initial_learning_rate": 0.1, "decay_steps": 10, "warmup_steps": 2},
+    "CosineDecayRestarts": {"initial_learning_rate": 0.1, "first_decay_steps": 4},
+}
+
+
+def _config_of(obj):
+    return {k: v for k, v in obj.get_config().items() if k not in ("name", "seed")}
+
+
+def test_every_activation_initializer_and_regularizer_both_ways(tmp_path):
+    for name in en.activations.NAMES:
+        mine = en.Sequential([en.Input((3,)), en.layers.Dense(4, activation=name)])
+        mine.save(tmp_path / "a.keras")
+        theirs = keras.models.load_model(tmp_path / "a.keras")
+        assert theirs.layers[0].get_config()["activation"] == name
+        x = np.linspace(-3, 3, 15, dtype=np.float32).reshape(5, 3)
+        assert_same_predictions(mine, theirs, x)
+        assert en.models.load_model(tmp_path / "a.keras").layers[0].activation.__name__ == name
+    for cls, args in INITIALIZERS.items():
+        for lib, other in ((en, keras), (keras, en)):
+            init = getattr(lib.initializers, cls)(**args)
+            model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(4, kernel_initializer=init)])
+            model.save(tmp_path / "i.keras")
+            back = other.models.load_model(tmp_path / "i.keras").layers[0].kernel_initializer
+            assert type(back).__name__ == cls
+            mine, theirs = _config_of(init), _config_of(back)
+            common = set(mine) & set(theirs)
+            # Keras's Identity keeps no gain in its config (it only shapes new weights).
+            assert common >= set(args) - {"seed"} - ({"gain"} if cls == "Identity" else set())
+            assert {k: theirs[k] for k in common} == pytest.approx({k: mine[k] for k in common})
+    for cls, args in REGULARIZERS.items():
+        for lib, other in ((en, keras), (keras, en)):
+            reg = getattr(lib.regularizers, cls)(**args)
+            model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(2, kernel_regularizer=reg)])
+            model.save(tmp_path / "r.keras")
+            back = other.models.load_model(tmp_path / "r.keras").layers[0].kernel_regularizer
+            assert type(back).__name__ == cls
+            for key, value in args.items():
+                assert getattr(back, key) == pytest.approx(value)
+
+
+LOSSES = [
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "CategoricalHinge",
+    "CosineSimilarity",
+    "Hinge",
+    "Huber",
+    "KLDivergence",
+    "LogCosh",
+    "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredError",
+    "MeanSquaredLogarithmicError",
+    "Poisson",
+    "SparseCategoricalCrossentropy",
+    "SquaredHinge",
+]
+
+
+@pytest.mark.parametrize("cls", LOSSES)
+def test_every_loss_both_ways(cls, tmp_path):
+    for lib, other in ((en, keras), (keras, en)):
+        model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(3, activation="softmax")])
+        model.compile("sgd", getattr(lib.losses, cls)())
+        model.save(tmp_path / "l.keras")
+        back = other.models.load_model(tmp_path / "l.keras")
+        assert type(back.loss).__name__ == cls
+
+
+@pytest.mark.parametrize("cls", sorted(SCHEDULES))
+def test_every_schedule_both_ways(cls, tmp_path):
+    for lib, other in ((en, keras), (keras, en)):
+        schedule = getattr(lib.optimizers.schedules, cls)(**SCHEDULES[cls])
+        model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(1)])
+        model.compile(lib.optimizers.SGD(schedule), "mse")
+        model.save(tmp_path / "s.keras")
+        back = other.models.load_model(tmp_path / "s.keras").optimizer
+        lr = back._learning_rate
+        assert type(lr).__name__ == cls
+        for step in (0, 1, 3, 7, 12):
+            want = float(np.asarray(schedule(step)))
+            assert float(np.asarray(lr(step))) == pytest.approx(want, rel=1e-6)
