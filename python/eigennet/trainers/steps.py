@@ -2,18 +2,20 @@
 `test_step` or `predict_step` gets them called once per batch by `fit`, `evaluate` and
 `predict`, with NumPy batches, callbacks, the progress bar and History as usual.
 
-This is the one place where eigennet runs Python per batch: every other epoch is one C++ call.
+The same loops serve data that Python hands over batch by batch (a generator, a PyDataset,
+arrays with steps_per_epoch: trainers/sources.py), each batch computed in C++. These are the
+places where eigennet runs Python per batch: every other epoch is one C++ call.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from eigennet import tape as _tape
 from eigennet.callbacks.callback import CallbackList, History
+from eigennet.trainers import sources
 from eigennet.utils import seeding
 from eigennet.utils.progbar import Progbar
 
@@ -70,43 +72,7 @@ def predict_step(model: Any, data: Any) -> Any:
     return model(x, training=False)
 
 
-# Batches --------------------------------------------------------------------------------------
-
-
-def _rows(value: Any, idx: Any) -> Any:
-    """Rows idx of an array, or of each array of a list or dict."""
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        return {k: np.asarray(v)[idx] for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [np.asarray(v)[idx] for v in value]
-    return np.asarray(value)[idx]
-
-
-def _count(value: Any) -> int:
-    if isinstance(value, dict):
-        value = next(iter(value.values()))
-    elif isinstance(value, (list, tuple)):
-        value = value[0]
-    return len(np.asarray(value))
-
-
-def _batches(
-    x: Any, y: Any, w: Any, batch_size: int, order: Optional[np.ndarray]
-) -> Sequence[tuple[Any, ...]]:
-    n = _count(x)
-    idx = np.arange(n) if order is None else order
-    out = []
-    for start in range(0, n, batch_size):
-        rows = idx[start : start + batch_size]
-        batch: tuple[Any, ...] = (_rows(x, rows),)
-        if y is not None:
-            batch += (_rows(y, rows),)
-            if w is not None:
-                batch += (np.asarray(w)[rows],)
-        out.append(batch)
-    return out
+# Loops ----------------------------------------------------------------------------------------
 
 
 def _floats(logs: Any) -> dict[str, float]:
@@ -117,25 +83,55 @@ def _floats(logs: Any) -> dict[str, float]:
     return {str(k): float(v) for k, v in logs.items()}
 
 
+class _Means:
+    """Running means of batch logs over an epoch, each batch weighing its sample count (what
+    Keras's loss tracker and metrics report for the default steps)."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.n = 0
+
+    def add(self, logs: dict[str, float], n: int) -> dict[str, float]:
+        for k, v in logs.items():
+            self.sums[k] = self.sums.get(k, 0.0) + float(v) * n
+        self.n += n
+        return {k: v / max(self.n, 1) for k, v in self.sums.items()}
+
+
+def _batch_logs(
+    model: Any, batch: Any, train: bool, means: _Means, class_weight: Any = None
+) -> dict[str, float]:
+    """One batch through an overridden step (its logs), or the C++ step (running means)."""
+    if overridden(model, "train_step" if train else "test_step"):
+        return _floats(model.train_step(batch) if train else model.test_step(batch))
+    x, y, sample_weight = unpack_x_y_sample_weight(batch)
+    if y is None:
+        raise ValueError(
+            f"{'fit' if train else 'evaluate'}() needs targets: each batch must be (x, y) or "
+            f"(x, y, sample_weight). Received a batch of {type(batch).__name__}."
+        )
+    if train:
+        out = model.train_on_batch(x, y, sample_weight, class_weight, return_dict=True)
+    else:
+        out = model.test_on_batch(x, y, sample_weight, return_dict=True)
+    return means.add(out, sources.count(x))
+
+
 def fit(
     model: Any,
-    x: Any,
-    y: Any,
-    w: Any,
-    batch_size: int,
+    source: sources.Source,
     epochs: int,
     initial_epoch: int,
-    shuffle: bool,
     verbose: int,
     callbacks: Any,
-    validation: Optional[tuple[Any, ...]],
-    val_batch: int,
+    validate: Optional[Callable[[], dict[str, float]]],
     validate_at: Any = None,
+    class_weight: Any = None,
 ) -> History:
-    """fit's loop around an overridden train_step. Logs of an epoch are its last batch's, as in
-    Keras (a step that wants running means computes them)."""
-    n = _count(x)
-    steps = math.ceil(n / batch_size)
+    """fit's loop over batches pulled from Python: data served by a generator or a PyDataset,
+    arrays with steps_per_epoch, or any data with an overridden train_step. Epoch logs are the
+    running means of the C++ steps, or an overridden step's last logs, as in Keras."""
+    steps = source.epoch_steps
     history = History()
     cbs = CallbackList(
         list(callbacks or []) + [history],
@@ -154,20 +150,22 @@ def fit(
         if verbose:
             print(f"Epoch {epoch + 1}/{epochs}")
             bar = Progbar(steps, verbose)
-        order = rng.permutation(n) if shuffle else None
-        for b, batch in enumerate(_batches(x, y, w, batch_size, order)):
+        means = _Means()
+        for b, batch in enumerate(source.epoch(rng)):
             cbs.on_train_batch_begin(b)
-            logs = _floats(model.train_step(batch))
+            logs = _batch_logs(model, batch, True, means, class_weight)
             cbs.on_train_batch_end(b, logs)
             if bar is not None:
                 bar.update(b + 1, logs)
             if model.stop_training:
                 break
-        if validation is not None and (validate_at is None or validate_at(epoch + 1)):
-            val = model.evaluate(*validation, batch_size=val_batch, verbose=0, return_dict=True)
-            logs.update({f"val_{k}": v for k, v in val.items()})
+        if source.taken == 0:
+            model.stop_training = True  # nothing left to train on
+            break
+        if validate is not None and (validate_at is None or validate_at(epoch + 1)):
+            logs.update({f"val_{k}": v for k, v in validate().items()})
         if bar is not None:
-            bar.update(steps, logs, finalize=True)
+            bar.update(source.taken, logs, finalize=True)
         cbs.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
@@ -176,28 +174,43 @@ def fit(
     return history
 
 
-def evaluate(model: Any, x: Any, y: Any, w: Any, batch_size: int, cbs: Any) -> dict[str, float]:
-    """evaluate's loop around an overridden test_step, with the test hooks."""
+def evaluate(model: Any, source: sources.Source, cbs: Any, verbose: int) -> dict[str, float]:
+    """evaluate's loop over batches pulled from Python, with the test hooks."""
     logs: dict[str, float] = {}
+    bar = Progbar(source.epoch_steps, verbose) if verbose else None
+    means = _Means()
     cbs.on_test_begin()
-    for b, batch in enumerate(_batches(x, y, w, batch_size, None)):
+    for b, batch in enumerate(source.epoch(None)):
         cbs.on_test_batch_begin(b)
-        logs = _floats(model.test_step(batch))
+        logs = _batch_logs(model, batch, False, means)
         cbs.on_test_batch_end(b, logs)
+        if bar is not None:
+            bar.update(b + 1, logs)
+    if bar is not None:
+        bar.update(source.taken, logs, finalize=True)
     cbs.on_test_end(logs)
     return logs
 
 
-def predict(model: Any, x: Any, batch_size: int, cbs: Any) -> Any:
-    """predict's loop around an overridden predict_step, with the predict hooks (each batch's
+def predict(model: Any, source: sources.Source, cbs: Any, verbose: int) -> Any:
+    """predict's loop over batches pulled from Python, with the predict hooks (each batch's
     outputs in its logs, as in Keras)."""
     parts = []
+    custom = overridden(model, "predict_step")
+    bar = Progbar(source.epoch_steps, verbose) if verbose else None
     cbs.on_predict_begin()
-    for b, batch in enumerate(_batches(x, None, None, batch_size, None)):
+    for b, batch in enumerate(source.epoch(None)):
         cbs.on_predict_batch_begin(b)
-        parts.append(model.predict_step(batch))
+        x, _, _ = unpack_x_y_sample_weight(batch)
+        parts.append(model.predict_step(batch) if custom else model.predict_on_batch(x))
         cbs.on_predict_batch_end(b, {"outputs": parts[-1]})
+        if bar is not None:
+            bar.update(b + 1)
+    if bar is not None:
+        bar.update(source.taken, {}, finalize=True)
     cbs.on_predict_end()
+    if not parts:
+        raise ValueError("predict() received no batches: the generator or dataset is empty.")
 
     def join(items: list[Any]) -> Any:
         first = items[0]

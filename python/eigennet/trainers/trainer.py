@@ -11,7 +11,7 @@ import numpy as np
 from eigennet import losses, metrics, optimizers
 from eigennet.callbacks.callback import Callback, CallbackList, History
 from eigennet.models.net import _moves as _MOVES
-from eigennet.trainers import data
+from eigennet.trainers import data, sources
 from eigennet.trainers import steps as _steps
 from eigennet.utils.progbar import Progbar, is_interactive
 
@@ -333,6 +333,8 @@ class Trainer:
             raise ValueError(f"You must call `compile()` before calling `{method}()`.")
         if self.loss is None:
             raise ValueError(f"The model was compiled without a loss: `{method}()` needs one.")
+        if self._net is None:
+            return  # built by its first batch (from a generator), which checks again
         for lobj, w in zip(self._output_losses, self._net.output_widths):
             if lobj is not None:
                 losses.warn_if_one_class(lobj.core_name, w)
@@ -419,7 +421,10 @@ class Trainer:
         """Trains the model for `epochs` epochs over (x, y).
 
         Args:
-            x: inputs, shape `(n, n_features)`.
+            x: inputs, shape `(n, n_features)`; or a generator of batches `(x, y)` /
+                `(x, y, sample_weight)`, or a `PyDataset` (batches by index), which Python
+                hands over batch by batch (each computed in C++; shuffling a PyDataset
+                shuffles the order of its batches).
             y: targets, shape `(n, n_outputs)` (integer labels `(n,)` for sparse losses).
             batch_size: samples per update (default 32); `len(x)` is full-batch gradient
                 descent, 1 is per-sample SGD.
@@ -436,18 +441,23 @@ class Trainer:
                 `sum(w * per-sample loss) / batch`, as Keras's default reduction; metrics stay
                 unweighted.
             initial_epoch: epoch at which to start (for resuming).
+            steps_per_epoch: batches per epoch; the next epoch continues where the last one
+                stopped, as in Keras (a generator needs it to train more than one epoch).
+            validation_steps: batches of validation_data per validation.
             validation_freq: validate every that many epochs (an int), or after the listed
                 epochs (counted from 1).
 
         Returns:
             A `History` whose `.history` maps `loss`, metrics and `val_*` to per-epoch lists.
         """
-        _unsupported(
-            {"steps_per_epoch": steps_per_epoch, "validation_steps": validation_steps}, "fit"
-        )
+        steps_per_epoch = sources.steps_arg(steps_per_epoch, "steps_per_epoch")
+        validation_steps = sources.steps_arg(validation_steps, "validation_steps")
         validate_at = _validation_epochs(validation_freq)
-        self._ensure_built(x)
-        if not _steps.overridden(self, "train_step"):
+        fed = sources.is_source(x)
+        custom = _steps.overridden(self, "train_step")
+        if not fed:
+            self._ensure_built(x)
+        if not custom:
             self._require_loss("fit")
         elif self.optimizer is None:
             raise ValueError("You must call `compile()` before calling `fit()`.")
@@ -467,29 +477,26 @@ class Trainer:
                 f"Received: validation_split={validation_split!r}"
             )
         verbose = _resolve_verbose(verbose)
-        net = self._net
-        net.sync()
-        if _steps.overridden(self, "train_step"):
-            if validation_split > 0 or class_weight is not None:
-                raise ValueError(
-                    "validation_split and class_weight are not supported with an overridden "
-                    "train_step: pass validation_data, and sample weights as sample_weight."
-                )
-            return _steps.fit(
-                self,
+        if fed or custom or steps_per_epoch is not None:
+            return self._fit_batches(
                 x,
                 y,
                 sample_weight,
+                class_weight,
                 batch_size,
                 epochs,
                 initial_epoch,
-                bool(shuffle),
+                shuffle,
                 verbose,
                 callbacks,
+                validation_split,
                 validation_data,
-                val_batch,
+                (val_batch, validation_steps),
+                steps_per_epoch,
                 validate_at,
             )
+        net = self._net
+        net.sync()
         xa = self._features(x)
         ya = self._targets(y, len(xa))
         wa = data.sample_weights(ya, sample_weight, class_weight, net.dtype)
@@ -551,6 +558,99 @@ class Trainer:
         cbs.on_train_end(logs)
         self.history = history
         return history
+
+    def _fit_batches(
+        self,
+        x: Any,
+        y: Any,
+        sample_weight: Any,
+        class_weight: Any,
+        batch_size: int,
+        epochs: int,
+        initial_epoch: int,
+        shuffle: bool,
+        verbose: int,
+        callbacks: Any,
+        validation_split: float,
+        validation_data: Any,
+        validation: tuple[int, Optional[int]],
+        steps_per_epoch: Optional[int],
+        validate_at: Any,
+    ) -> History:
+        """fit with batches pulled from Python (trainers/sources.py, trainers/steps.py)."""
+        custom = _steps.overridden(self, "train_step")
+        if custom and (validation_split > 0 or class_weight is not None):
+            raise ValueError(
+                "validation_split and class_weight are not supported with an overridden "
+                "train_step: pass validation_data, and sample weights as sample_weight."
+            )
+        val_batch, val_steps = validation
+        if validation_split > 0:
+            if sources.is_source(x):
+                raise ValueError(
+                    "`validation_split` is only supported for Tensors or NumPy arrays."
+                    f"Found: x={type(x).__name__}"
+                )
+            n = sources.count(x)
+            split_at = int(n * (1.0 - validation_split))
+            if split_at in (0, n):
+                raise ValueError(
+                    f"validation_split={validation_split} leaves no training or no validation "
+                    f"samples out of {n}."
+                )
+            head, tail = np.arange(split_at), np.arange(split_at, n)
+            validation_data = (
+                sources.rows(x, tail),
+                sources.rows(y, tail),
+                None if sample_weight is None else np.asarray(sample_weight)[tail],
+            )
+            x, y = sources.rows(x, head), sources.rows(y, head)
+            sample_weight = None if sample_weight is None else np.asarray(sample_weight)[head]
+        source = sources.source(
+            x, y, sample_weight, batch_size, bool(shuffle), steps_per_epoch, "fit"
+        )
+        validate = None
+        if sources.is_source(validation_data):
+            val_source = sources.source(
+                validation_data, None, None, val_batch, False, val_steps, "evaluate"
+            )
+            quiet = CallbackList([], self, {"verbose": 0, "epochs": 1})
+
+            def validate() -> dict[str, float]:
+                return _steps.evaluate(self, val_source, quiet, 0)
+
+        elif validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError(
+                    "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
+                    "sample_weight_val), a generator or a PyDataset."
+                )
+            vx, vy, vw = (*validation_data, None)[:3]
+
+            def validate() -> dict[str, float]:
+                return dict(
+                    self.evaluate(
+                        vx,
+                        vy,
+                        batch_size=val_batch,
+                        sample_weight=vw,
+                        steps=val_steps,
+                        verbose=0,
+                        return_dict=True,
+                    )
+                )
+
+        return _steps.fit(
+            self,
+            source,
+            epochs,
+            initial_epoch,
+            verbose,
+            callbacks,
+            validate,
+            validate_at,
+            class_weight,
+        )
 
     def _epochs(
         self,
@@ -658,17 +758,30 @@ class Trainer:
             The scalar loss when there are no metrics, else `[loss, *metrics]`; a dict with
             `return_dict=True`.
         """
-        _unsupported({"steps": steps}, "evaluate")
-        self._ensure_built(x)
+        steps = sources.steps_arg(steps, "steps")
+        fed = sources.is_source(x)
+        custom = _steps.overridden(self, "test_step")
+        if not fed:
+            self._ensure_built(x)
         batch_size = data.positive_int(
             _DEFAULT_BATCH if batch_size is None else batch_size, "batch_size"
         )
         verbose = _resolve_verbose(verbose)
-        if _steps.overridden(self, "test_step"):
-            cbs = CallbackList(list(callbacks or []), self, {"verbose": verbose, "epochs": 1})
-            logs = _steps.evaluate(self, x, y, sample_weight, batch_size, cbs)
-            return logs if return_dict or len(logs) != 1 else next(iter(logs.values()))
-        self._require_loss("evaluate")
+        if not custom:
+            self._require_loss("evaluate")
+        if fed or custom or steps is not None:
+            source = sources.source(x, y, sample_weight, batch_size, False, steps, "evaluate")
+            cbs = CallbackList(
+                list(callbacks or []),
+                self,
+                {"verbose": verbose, "epochs": 1, "steps": source.epoch_steps},
+            )
+            logs = _steps.evaluate(self, source, cbs, verbose)
+            if return_dict:
+                return logs
+            if custom:
+                return logs if len(logs) != 1 else next(iter(logs.values()))
+            return self._listed(logs)
         self._net.sync()
         ds = self._dataset(x, y, sample_weight)
         self._net.check_batch(min(batch_size, ds.size), "evaluation")
@@ -678,8 +791,10 @@ class Trainer:
             list(callbacks or []), self, {"verbose": verbose, "epochs": 1, "steps": steps_n}
         )
         logs = self._hooked_evaluate(cbs, ds, batch_size, bar)
-        if return_dict:
-            return logs
+        return logs if return_dict else self._listed(logs)
+
+    def _listed(self, logs: dict[str, float]) -> Any:
+        """evaluate's result without return_dict: the loss, or [loss, *metrics]."""
         if not self._metric_names:
             return logs["loss"]
         return [logs["loss"], *(logs[n] for n in self._metric_names)]
@@ -712,16 +827,23 @@ class Trainer:
             # weights at home in this model. The core still checks the feature count and
             # emptiness.
             return net.core.predict_array(x, batch_size or _DEFAULT_BATCH)
-        _unsupported({"steps": steps}, "predict")
-        self._ensure_built(x)
-        self._net.sync()
+        steps = sources.steps_arg(steps, "steps")
         batch_size = data.positive_int(
             _DEFAULT_BATCH if batch_size is None else batch_size, "batch_size"
         )
         verbose = _resolve_verbose(verbose)
+        fed = sources.is_source(x)
+        if fed or steps is not None or _steps.overridden(self, "predict_step"):
+            source = sources.source(x, None, None, batch_size, False, steps, "predict")
+            cbs = CallbackList(
+                list(callbacks or []),
+                self,
+                {"verbose": verbose, "epochs": 1, "steps": source.epoch_steps},
+            )
+            return _steps.predict(self, source, cbs, verbose)
+        self._ensure_built(x)
+        self._net.sync()
         cbs = CallbackList(list(callbacks or []), self, {"verbose": verbose, "epochs": 1})
-        if _steps.overridden(self, "predict_step"):
-            return _steps.predict(self, x, batch_size, cbs)
         if cbs.callbacks:
             return self._hooked_predict(cbs, x, batch_size, verbose)
         if verbose == 0 or len(x) <= batch_size:

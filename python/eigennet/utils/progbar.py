@@ -42,12 +42,15 @@ class Progbar:
     """Progress of one pass over `target` steps.
 
     Args:
-        target: total number of steps (batches).
+        target: total number of steps (batches); None while unknown (data from a generator),
+            shown as "Unknown" until the final update fixes it.
         verbose: 1 redraws a bar (terminal/notebook) and falls back to a final line when the
             output is not interactive; 2 prints only the final line.
     """
 
-    def __init__(self, target: int, verbose: int = 1, stream: Optional[TextIO] = None) -> None:
+    def __init__(
+        self, target: Optional[int], verbose: int = 1, stream: Optional[TextIO] = None
+    ) -> None:
         self.target = target
         self.verbose = verbose
         self.stream = stream or sys.stdout
@@ -61,6 +64,8 @@ class Progbar:
         logs = logs or {}
         elapsed = time.perf_counter() - self.start
         per_step = elapsed / max(current, 1)
+        if finalize and self.target is None:
+            self.target = current
         if finalize:
             line = (
                 f"{current}/{self.target} - {_format_time(elapsed)} - "
@@ -78,16 +83,20 @@ class Progbar:
             return
         if not self.interactive:
             return
-        eta = per_step * (self.target - current)
-        line = (
-            self._bar(current) + f" {_format_time(eta)} {_format_per_step(per_step)}"
-            f"{format_logs(logs)}"
-        )
+        if self.target is None:
+            line = f"{current}/Unknown {_format_per_step(per_step)}{format_logs(logs)}"
+        else:
+            eta = per_step * (self.target - current)
+            line = (
+                self._bar(current) + f" {_format_time(eta)} {_format_per_step(per_step)}"
+                f"{format_logs(logs)}"
+            )
         self.stream.write("\r" + line.ljust(self._last_width))
         self._last_width = len(line)
         self.stream.flush()
 
     def _bar(self, current: int) -> str:
+        assert self.target is not None
         width = 20
         digits = len(str(self.target))
         done = int(width * current / max(self.target, 1))
