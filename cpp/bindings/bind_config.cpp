@@ -30,6 +30,27 @@ void bind_config(py::module_& m) {
       .def_readwrite("trainable", &LayerSpec::trainable);
   m.def("layer_kinds", &layer_kinds, "The layer kinds the core knows.");
 
+  // A loss by name, with its parameters; a plain name converts to one (Keras's defaults).
+  py::class_<LossSpec>(m, "LossSpec")
+      .def(py::init([](const std::string& name, double delta, double alpha, double gamma,
+                       bool balanced) {
+             LossSpec s(loss_from_name(name));
+             s.delta = delta;
+             s.alpha = alpha;
+             s.gamma = gamma;
+             s.balanced = balanced;
+             validate(s);
+             return s;
+           }),
+           py::arg("name"), py::arg("delta") = 1.0, py::arg("alpha") = 0.25, py::arg("gamma") = 2.0,
+           py::arg("balanced") = false)
+      .def_property_readonly("name", [](const LossSpec& s) { return loss_name(s.kind); })
+      .def_readonly("delta", &LossSpec::delta)
+      .def_readonly("alpha", &LossSpec::alpha)
+      .def_readonly("gamma", &LossSpec::gamma)
+      .def_readonly("balanced", &LossSpec::balanced);
+  py::implicitly_convertible<py::str, LossSpec>();
+
   py::class_<NodeSpec>(m, "NodeSpec")
       .def(py::init([](Index layer, std::vector<Index> inputs, int training) {
              return NodeSpec{layer, std::move(inputs), training};

@@ -306,8 +306,8 @@ struct PyModel : ForkSafe {
     for (const py::tuple& t : terms) {
       if (t.size() != 5)
         throw py::value_error("A loss term is (output, loss, coef, divisor, weighted).");
-      losses.push_back(TapeLoss{t[0].cast<Index>(), loss_from_name(t[1].cast<std::string>()),
-                                t[2].cast<double>(), t[3].cast<double>(), t[4].cast<bool>()});
+      losses.push_back(TapeLoss{t[0].cast<Index>(), t[1].cast<LossSpec>(), t[2].cast<double>(),
+                                t[3].cast<double>(), t[4].cast<bool>()});
     }
     const Index n = model.tape_batch();
     if (n == 0) throw py::value_error("tape_gradient needs a tape_forward first.");
@@ -492,13 +492,13 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
            })
       .def(
           "compile",
-          [](M& s, const std::vector<std::string>& losses, const std::vector<double>& weights,
+          [](M& s, const std::vector<LossSpec>& losses, const std::vector<double>& weights,
              const std::vector<std::vector<std::string>>& metrics, const OptimizerConfig& opt) {
             if (weights.size() != losses.size() || metrics.size() != losses.size())
               throw py::value_error("compile needs one loss weight and one metric list per loss");
             std::vector<OutputLoss> outputs;
             for (std::size_t o = 0; o < losses.size(); ++o) {
-              OutputLoss l{loss_from_name(losses[o]), weights[o], {}};
+              OutputLoss l{losses[o], weights[o], {}};
               for (const auto& name : metrics[o]) l.metrics.push_back(metric_from_name(name));
               outputs.push_back(std::move(l));
             }

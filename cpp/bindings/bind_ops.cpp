@@ -39,8 +39,7 @@ py::array activation(const std::string& name, const py::handle& x, bool derivati
 
 /// Per-sample loss values (n,) and the gradient of their mean with respect to y_pred.
 template <typename T>
-py::tuple loss(const std::string& name, const py::handle& y_true, const py::handle& y_pred) {
-  const LossKind kind = loss_from_name(name);
+py::tuple loss(const LossSpec& kind, const py::handle& y_true, const py::handle& y_pred) {
   Array<T> p = as_array<T>(y_pred, "y_pred");
   if (p.ndim() != 2) throw py::value_error("y_pred must be 2-D (samples, outputs).");
   const Index n = p.shape(0), k = p.shape(1);
@@ -78,7 +77,7 @@ void bind_ops(py::module_& m) {
       "g(x), or g'(x) with derivative=True, over the last axis (softmax) or element-wise.");
   m.def(
       "loss",
-      [](const std::string& name, const py::handle& y_true, const py::handle& y_pred) {
+      [](const LossSpec& name, const py::handle& y_true, const py::handle& y_pred) {
         return is_single(y_pred) ? loss<float>(name, y_true, y_pred)
                                  : loss<double>(name, y_true, y_pred);
       },

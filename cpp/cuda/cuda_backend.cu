@@ -305,12 +305,12 @@ class CudaBackend final : public Backend<T> {
            });
   }
 
-  void loss(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
+  void loss(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
             T* per_sample, T* grad) override {
     issue_pending();
     m_pending = Pending{};
     m_pending.kind = Pending::Kind::Loss;
-    m_pending.loss = kind;
+    m_pending.loss = spec;
     m_pending.Z = P;
     m_pending.A = Y;
     m_pending.rows = n_out;
@@ -342,7 +342,8 @@ class CudaBackend final : public Backend<T> {
     const Pending p = m_pending;
     m_pending = Pending{};
     cudaStream_t s = stream();
-    record({word(Op::Sum), word(p.kind), word(p.loss), word(p.metric), word(p.Z), word(p.A),
+    record({word(Op::Sum), word(p.kind), word(p.loss.kind), word(p.loss.delta), word(p.loss.alpha),
+            word(p.loss.gamma), word(p.loss.balanced), word(p.metric), word(p.Z), word(p.A),
             word(p.rows), word(p.scale), word(p.out), word(x), word(n), word(weight), word(acc)},
            nullptr, [=](const DynSlot*) {
              if (!fused)
@@ -424,7 +425,7 @@ class CudaBackend final : public Backend<T> {
     enum class Kind : std::uint64_t { None, Gather, Loss, Metric, ActivationBackward };
     Kind kind = Kind::None;
     GatherDyn gather{};
-    LossKind loss{};
+    LossSpec loss{};
     MetricKind metric{};
     Activation act{};
     const T* Z = nullptr;  // activation: Z; loss: P; metric: A
@@ -455,8 +456,9 @@ class CudaBackend final : public Backend<T> {
       case Pending::Kind::Gather: issue_gather(p.gather, p.rows, 0, p.cols, p.out, nullptr); break;
       case Pending::Kind::ActivationBackward: issue_activation_backward(p); break;
       case Pending::Kind::Loss:
-        record({word(Op::Loss), word(p.loss), word(p.Z), word(p.A), word(p.rows), word(p.cols),
-                word(p.scale), word(p.per_sample), word(p.out)},
+        record({word(Op::Loss), word(p.loss.kind), word(p.loss.delta), word(p.loss.alpha),
+                word(p.loss.gamma), word(p.loss.balanced), word(p.Z), word(p.A), word(p.rows),
+                word(p.cols), word(p.scale), word(p.per_sample), word(p.out)},
                nullptr, [=](const DynSlot*) {
                  cuda::loss(p.loss, p.Z, p.A, p.rows, p.cols, p.scale, p.per_sample, p.out, s);
                });

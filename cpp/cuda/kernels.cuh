@@ -95,7 +95,7 @@ void activation_backward_row_sums(Activation act, const T* Z, const T* A, const 
 
 // losses.cu
 template <typename T>
-void loss(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
+void loss(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
           T* per_sample, T* grad, cudaStream_t s);
 template <typename T>
 void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T* per_sample,
@@ -105,7 +105,7 @@ template <typename T>
 void sum_into(const T* x, Index n, double weight, double* acc, cudaStream_t s);
 /// loss(), then sum_into(per_sample, batch, weight, acc), as one single-block kernel.
 template <typename T>
-void loss_sum(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
+void loss_sum(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
               T* per_sample, T* grad, double weight, double* acc, cudaStream_t s);
 /// metric(), then sum_into(per_sample, batch, weight, acc), as one single-block kernel.
 template <typename T>

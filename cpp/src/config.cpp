@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <cmath>
 #include <stdexcept>
 #include <thread>
 #ifdef _OPENMP
@@ -38,6 +39,10 @@ constexpr Name kLosses[] = {
     {"huber", 15},
     {"hinge", 16},
     {"squared_hinge", 17},
+    {"binary_focal_crossentropy", 18},
+    {"binary_focal_crossentropy_from_logits", 19},
+    {"categorical_focal_crossentropy", 20},
+    {"categorical_focal_crossentropy_from_logits", 21},
 };
 constexpr Name kMetrics[] = {
     {"binary_accuracy", 0},    {"categorical_accuracy", 1}, {"sparse_categorical_accuracy", 2},
@@ -91,6 +96,16 @@ LossKind loss_from_name(const std::string& name) {
   return static_cast<LossKind>(lookup(kLosses, name, "loss"));
 }
 const char* loss_name(LossKind k) { return reverse(kLosses, static_cast<int>(k)); }
+
+void validate(const LossSpec& loss) {
+  auto bad = [](const char* what, double v, const char* need) {
+    throw std::invalid_argument(std::string(what) + " must be " + need + ". Received: " + what +
+                                "=" + std::to_string(v));
+  };
+  if (!(std::isfinite(loss.delta) && loss.delta > 0)) bad("delta", loss.delta, "positive");
+  if (!(loss.alpha >= 0 && loss.alpha <= 1)) bad("alpha", loss.alpha, "in [0, 1]");
+  if (!(std::isfinite(loss.gamma) && loss.gamma >= 0)) bad("gamma", loss.gamma, ">= 0");
+}
 MetricKind metric_from_name(const std::string& name) {
   return static_cast<MetricKind>(lookup(kMetrics, name, "metric"));
 }

@@ -276,7 +276,7 @@ void Model<T>::check_targets(const T* Y, Index n) const {
 }
 
 template <typename T>
-void Model<T>::compile(LossKind loss, const OptimizerConfig& optimizer,
+void Model<T>::compile(const LossSpec& loss, const OptimizerConfig& optimizer,
                        std::vector<MetricKind> metrics) {
   if (m_outputs.size() != 1)
     throw std::invalid_argument("This model has " + std::to_string(m_outputs.size()) +
@@ -300,9 +300,10 @@ void Model<T>::compile(std::vector<OutputLoss> outputs, const OptimizerConfig& o
       const bool sparse_metric = m == MetricKind::SparseCategoricalAccuracy;
       if (sparse_metric != is_sparse(l.loss))
         throw std::invalid_argument(std::string("Metric '") + metric_name(m) +
-                                    "' does not fit the targets of loss '" + loss_name(l.loss) +
-                                    "'.");
+                                    "' does not fit the targets of loss '" +
+                                    loss_name(l.loss.kind) + "'.");
     }
+    validate(l.loss);
     if (is_sparse(l.loss) && m_output_widths[o] < 2)
       throw std::invalid_argument("Sparse categorical cross-entropy needs at least 2 outputs.");
     // Integer labels travel as T: beyond 2^24 classes a float label is not exact.
@@ -320,7 +321,7 @@ void Model<T>::compile(std::vector<OutputLoss> outputs, const OptimizerConfig& o
   m_fused_loss.assign(m_outputs.size(), LossKind::MeanSquaredError);
   for (std::size_t o = 0; o < m_outputs.size(); ++o) {
     m_fused_loss[o] = fusable_loss(o, m_losses[o].loss);
-    m_fused[o] = m_fused_loss[o] != m_losses[o].loss;
+    m_fused[o] = m_fused_loss[o].kind != m_losses[o].loss.kind;
   }
   m_state = Buffer<T>(*m_backend, n_state());
   // Each trainable segment keeps its slots together: [seg 0 slot 0 | seg 0 slot 1 | seg 1 ...].
@@ -337,13 +338,15 @@ void Model<T>::compile(std::vector<OutputLoss> outputs, const OptimizerConfig& o
 }
 
 template <typename T>
-LossKind Model<T>::fusable_loss(std::size_t o, LossKind loss) {
+LossSpec Model<T>::fusable_loss(std::size_t o, const LossSpec& loss) {
   const Index id = m_outputs[o];
   Activation last = Activation::Linear;
   // Only a value the loss alone consumes may hand the loss its logits.
   if (id >= m_n_in && m_consumers[static_cast<std::size_t>(id)] == 1)
     last = m_layers[static_cast<std::size_t>(node_of(id).layer)]->fusable_activation();
-  return fused_loss(last, loss);
+  LossSpec fused = loss;
+  fused.kind = fused_loss(last, loss.kind);
+  return fused;
 }
 
 template <typename T>

@@ -158,8 +158,8 @@ void Model<T>::seed_tape_losses(const std::vector<TapeLoss>& losses, Index y_row
       Yt = m_tape_yt.data();
     }
     row += n_t;
-    const LossKind kind = terms[o] == 1 && !with_dy ? fusable_loss(o, l.loss) : l.loss;
-    m_tape_fused[o] = kind != l.loss;
+    const LossSpec kind = terms[o] == 1 && !with_dy ? fusable_loss(o, l.loss) : l.loss;
+    m_tape_fused[o] = kind.kind != l.loss.kind;
     const T* P = m_values[static_cast<std::size_t>(id)];
     if (m_tape_fused[o]) {
       Node& n = node_of(id);

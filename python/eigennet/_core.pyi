@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
 
 Progress = Optional[Callable[[int, int, float, list[float]], Optional[bool]]]
+
+class LossSpec:
+    """A loss by its core name with its parameters (a plain name converts to one)."""
+
+    name: str
+    delta: float
+    alpha: float
+    gamma: float
+    balanced: bool
+    def __init__(
+        self,
+        name: str,
+        delta: float = 1.0,
+        alpha: float = 0.25,
+        gamma: float = 2.0,
+        balanced: bool = False,
+    ) -> None: ...
+
+LossLike = Union[str, LossSpec]
 
 class LayerSpec:
     kind: str
@@ -138,7 +157,7 @@ class _Model:
     def set_stats(self, stats: npt.ArrayLike) -> None: ...
     def compile(
         self,
-        losses: list[str],
+        losses: list[LossLike],
         loss_weights: list[float],
         metrics: list[list[str]],
         optimizer: OptimizerConfig,
@@ -157,7 +176,7 @@ class _Model:
     ) -> tuple[npt.NDArray[np.floating], int, int, int, int]: ...
     def tape_gradient(
         self,
-        losses: list[tuple[int, str, float, float, bool]],
+        losses: list[tuple[int, LossLike, float, float, bool]],
         y: npt.ArrayLike | None,
         sample_weight: npt.ArrayLike | None,
         output_gradients: npt.ArrayLike | None,
@@ -220,5 +239,5 @@ def activation(
     name: str, x: npt.ArrayLike, derivative: bool = False
 ) -> npt.NDArray[np.floating]: ...
 def loss(
-    name: str, y_true: npt.ArrayLike, y_pred: npt.ArrayLike
+    name: LossLike, y_true: npt.ArrayLike, y_pred: npt.ArrayLike
 ) -> tuple[npt.NDArray[np.floating], npt.NDArray[np.floating]]: ...

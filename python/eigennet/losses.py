@@ -27,7 +27,12 @@ def warn_if_one_class(core_name: str, n_outputs: int) -> None:
         )
 
 
-def _per_sample(core_name: str, y_true: Any, y_pred: Any) -> np.ndarray:
+def _name_of(spec: Any) -> str:
+    """The core's name of a loss given by name or as a `_core.LossSpec` (with parameters)."""
+    return spec if isinstance(spec, str) else str(spec.name)
+
+
+def _per_sample(core_name: Any, y_true: Any, y_pred: Any) -> np.ndarray:
     """Per-sample values; on an output recorded by a GradientTape, values the tape can
     differentiate (tape.PerSampleLoss)."""
     values, t, tracked = _evaluate(core_name, y_true, y_pred)
@@ -37,10 +42,11 @@ def _per_sample(core_name: str, y_true: Any, y_pred: Any) -> np.ndarray:
 
 
 def _evaluate(
-    core_name: str, y_true: Any, y_pred: Any
+    spec: Any, y_true: Any, y_pred: Any
 ) -> tuple[np.ndarray, np.ndarray, Optional[tape.TrackedOutput]]:
     """Per-sample values, the targets as (n, target rows), and y_pred when a tape may
     differentiate its loss (a recorded (batch, features) output)."""
+    core_name = _name_of(spec)
     tracked = tape.tracked_output(y_pred)
     p = np.asarray(y_pred)
     if p.dtype != np.float32:
@@ -65,7 +71,7 @@ def _evaluate(
     warn_if_one_class(core_name, p.shape[-1])
     p2 = p.reshape(-1, p.shape[-1])
     t2 = t.reshape(p2.shape[0], -1)
-    values, _ = _core.loss(core_name, t2.reshape(-1), p2)
+    values, _ = _core.loss(spec, t2.reshape(-1), p2)
     if tracked is not None and p.ndim != 2:
         raise ValueError(
             "GradientTape differentiates losses of (batch, features) outputs; this output has "
@@ -77,7 +83,7 @@ def _evaluate(
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
 
-def _reduced(core_name: str, y_true: Any, y_pred: Any, sample_weight: Any, reduction: Any) -> Any:
+def _reduced(core_name: Any, y_true: Any, y_pred: Any, sample_weight: Any, reduction: Any) -> Any:
     """Keras's reductions of the weighted per-sample losses w_i l_i: their sum ("sum"), the sum
     over the number of samples ("sum_over_batch_size", "mean"), over Σ w_i
     ("mean_with_sample_weight"; 0 when that is 0), or the values themselves (None, "none")."""
@@ -233,16 +239,73 @@ def categorical_hinge(y_true: Any, y_pred: Any) -> np.ndarray:
 
 def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> np.ndarray:
     """`mean(0.5 * x**2 if |x| <= delta else delta * (|x| - 0.5 * delta), axis=-1)`,
-    x = y_pred - y_true; delta 1 (other values raise NotImplementedError)."""
-    _check_delta(delta)
-    return _per_sample("huber", y_true, y_pred)
+    x = y_pred - y_true."""
+    return _per_sample(_core.LossSpec("huber", delta=_check_float("delta", delta)), y_true, y_pred)
 
 
-def _check_delta(delta: Any) -> None:
-    if delta != 1.0:
+def _check_float(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
+        raise TypeError(f"{name} must be a float. Received: {name}={value!r}")
+    return float(value)
+
+
+def _focal_spec(
+    binary: bool, from_logits: bool, alpha: Any, gamma: Any, balanced: bool = False
+) -> Any:
+    if isinstance(alpha, (list, tuple, np.ndarray)):
         raise NotImplementedError(
-            f"Huber supports delta=1.0 only (the core's kernels have no parameter for it yet). "
-            f"Received: delta={delta!r}"
+            f"alpha must be one float (a weight per class is not supported yet). "
+            f"Received: alpha={alpha!r}"
+        )
+    base = "binary_focal_crossentropy" if binary else "categorical_focal_crossentropy"
+    return _core.LossSpec(
+        base + ("_from_logits" if from_logits else ""),
+        alpha=_check_float("alpha", alpha),
+        gamma=_check_float("gamma", gamma),
+        balanced=bool(balanced),
+    )
+
+
+def binary_focal_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    apply_class_balancing: bool = False,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> np.ndarray:
+    """Keras's binary focal cross-entropy, `mean((1 - p_t)**gamma * bce, axis=-1)` with
+    p_t = y p + (1 - y)(1 - p), weighted by `y * alpha + (1 - y) * (1 - alpha)` when
+    apply_class_balancing; targets smoothed towards 0.5."""
+    _check_axis("binary_focal_crossentropy", axis)
+    spec = _focal_spec(True, from_logits, alpha, gamma, apply_class_balancing)
+    return _per_sample(spec, _smooth(y_true, _check_smoothing(label_smoothing), None), y_pred)
+
+
+def categorical_focal_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> np.ndarray:
+    """Keras's categorical focal cross-entropy, `sum(alpha * (1 - q)**gamma * -y log q,
+    axis=-1)` with q the renormalised, clipped probabilities (softmax of logits);
+    targets smoothed towards 1 / classes."""
+    _check_axis("categorical_focal_crossentropy", axis)
+    spec = _focal_spec(False, from_logits, alpha, gamma)
+    ls = _check_smoothing(label_smoothing)
+    return _per_sample(spec, _smooth(y_true, ls, np.shape(y_pred)[-1]), y_pred)
+
+
+def _check_axis(loss: str, axis: Any) -> None:
+    if axis not in (-1, 1) or isinstance(axis, bool):
+        raise NotImplementedError(
+            f"{loss} works along the last axis of flat outputs (axis=-1). Received: axis={axis!r}"
         )
 
 
@@ -284,12 +347,18 @@ class Loss:
     def core_name(self) -> str:
         return self._core_base + ("_from_logits" if self.from_logits else "")
 
+    @property
+    def core_spec(self) -> Any:
+        """What the core computes: the loss's core name, or a `_core.LossSpec` that also
+        carries its parameters."""
+        return self.core_name
+
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
         """The per-sample losses, each weighted by sample_weight when given, reduced as
         `reduction` says (by default their mean over samples); on an output a GradientTape
         recorded, a value it can differentiate."""
         y = self.prepare_targets(y_true, np.shape(y_pred)[-1])
-        return _reduced(self.core_name, y, y_pred, sample_weight, self.reduction)
+        return _reduced(self.core_spec, y, y_pred, sample_weight, self.reduction)
 
     def prepare_targets(self, y_true: Any, n_outputs: int) -> Any:
         """The targets the core's loss takes (label smoothing, hinge labels); fit applies it
@@ -344,11 +413,7 @@ class _Smoothed(Loss):
         super().__init__(name=name, reduction=reduction, from_logits=from_logits)
         self.label_smoothing = _check_smoothing(label_smoothing)
         # An output is a flat vector per sample: its classes lie along the last axis.
-        if axis not in (-1, 1) or isinstance(axis, bool):
-            raise NotImplementedError(
-                f"{type(self).__name__} works along the last axis of flat outputs (axis=-1). "
-                f"Received: axis={axis!r}"
-            )
+        _check_axis(type(self).__name__, axis)
         self.axis = -1
 
     def prepare_targets(self, y_true: Any, n_outputs: int) -> Any:
@@ -461,16 +526,88 @@ CategoricalHinge = _simple("CategoricalHinge", "categorical_hinge", "Categorical
 
 
 class Huber(Loss):
-    """Huber loss with delta 1: quadratic for errors up to 1, linear beyond."""
+    """Huber loss: quadratic for errors up to delta, linear beyond."""
 
     _core_base = "huber"
 
     def __init__(
         self, delta: float = 1.0, reduction: str = "sum_over_batch_size", name: str = "huber_loss"
     ) -> None:
-        _check_delta(delta)
         super().__init__(name=name, reduction=reduction)
-        self.delta = float(delta)
+        self.delta = float(_core.LossSpec("huber", delta=_check_float("delta", delta)).delta)
+
+    @property
+    def core_spec(self) -> Any:
+        return _core.LossSpec("huber", delta=self.delta)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "delta": self.delta}
+
+
+class _Focal(_Smoothed):
+    """alpha, gamma (and class balancing) of the focal cross-entropies."""
+
+    _binary = True
+
+    def _focal(self, alpha: Any, gamma: Any, balanced: bool) -> None:
+        spec = _focal_spec(self._binary, self.from_logits, alpha, gamma, balanced)
+        self.alpha, self.gamma = float(spec.alpha), float(spec.gamma)
+        self._balanced = bool(balanced)
+
+    @property
+    def core_spec(self) -> Any:
+        return _focal_spec(self._binary, self.from_logits, self.alpha, self.gamma, self._balanced)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "alpha": self.alpha, "gamma": self.gamma}
+
+
+class BinaryFocalCrossentropy(_Focal):
+    """Binary focal cross-entropy (Lin et al. 2017), Keras's formula: the binary
+    cross-entropy scaled by `(1 - p_t)**gamma`, and by `alpha` for class 1 and `1 - alpha`
+    for class 0 when `apply_class_balancing`."""
+
+    _core_base = "binary_focal_crossentropy"
+    _classes = False
+
+    def __init__(
+        self,
+        apply_class_balancing: bool = False,
+        alpha: float = 0.25,
+        gamma: float = 2.0,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: str = "sum_over_batch_size",
+        name: str = "binary_focal_crossentropy",
+    ) -> None:
+        super().__init__(from_logits, label_smoothing, reduction, name, axis)
+        self._focal(alpha, gamma, apply_class_balancing)
+        self.apply_class_balancing = self._balanced
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "apply_class_balancing": self.apply_class_balancing}
+
+
+class CategoricalFocalCrossentropy(_Focal):
+    """Categorical focal cross-entropy, Keras's formula: `-sum(alpha * (1 - q)**gamma * y *
+    log(q))` over the classes, q the renormalised and clipped probabilities."""
+
+    _core_base = "categorical_focal_crossentropy"
+    _binary = False
+
+    def __init__(
+        self,
+        alpha: float = 0.25,
+        gamma: float = 2.0,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: str = "sum_over_batch_size",
+        name: str = "categorical_focal_crossentropy",
+    ) -> None:
+        super().__init__(from_logits, label_smoothing, reduction, name, axis)
+        self._focal(alpha, gamma, False)
 
 
 class CosineSimilarity(Loss):
@@ -517,6 +654,8 @@ _BY_NAME: dict[str, type[Loss]] = {
     "huber": Huber,
     "hinge": Hinge,
     "squared_hinge": SquaredHinge,
+    "binary_focal_crossentropy": BinaryFocalCrossentropy,
+    "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
 }
 _FUNCTIONS = {
     mean_squared_error: MeanSquaredError,
@@ -534,6 +673,8 @@ _FUNCTIONS = {
     huber: Huber,
     hinge: Hinge,
     squared_hinge: SquaredHinge,
+    binary_focal_crossentropy: BinaryFocalCrossentropy,
+    categorical_focal_crossentropy: CategoricalFocalCrossentropy,
 }
 _CLASSES = {cls.__name__: cls for cls in _BY_NAME.values()}
 

@@ -248,7 +248,7 @@ class TapeValue:
 
 
 def loss_value(
-    core_name: str,
+    core_name: Any,
     per_sample: np.ndarray,
     y2d: np.ndarray,
     output: TrackedOutput,
@@ -330,7 +330,7 @@ class PerSampleLoss(np.ndarray):
 
 
 def per_sample_losses(
-    core_name: str, values: np.ndarray, y2d: np.ndarray, output: TrackedOutput
+    core_name: Any, values: np.ndarray, y2d: np.ndarray, output: TrackedOutput
 ) -> PerSampleLoss:
     out = np.asarray(values).view(PerSampleLoss)
     out._info, out._weights = (core_name, y2d, output), None

@@ -145,7 +145,7 @@ class HostShim final : public Backend<T> {
     const T* db = m.in(b, n);
     m_d->multiply(da, db, m.out(out, n), n);
   }
-  void loss(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
+  void loss(const LossSpec& kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
             T* per_sample, T* grad) override {
     Mirror m(*m_d, m_pool);
     const T* p = m.in(P, n_out * batch);

@@ -137,6 +137,8 @@ void loss_inputs(LossKind kind, Index n_out, Index batch, std::vector<T>& P, std
   const bool logits = kind == LossKind::BinaryCrossentropyLogits ||
                       kind == LossKind::CategoricalCrossentropyLogits ||
                       kind == LossKind::SparseCategoricalCrossentropyLogits ||
+                      kind == LossKind::BinaryFocalCrossentropyLogits ||
+                      kind == LossKind::CategoricalFocalCrossentropyLogits ||
                       kind == LossKind::MeanSquaredError || kind == LossKind::MeanAbsoluteError;
   P = logits ? uniform<T>(n_out * batch, -3, 3, 9) : uniform<T>(n_out * batch, 0.01, 0.99, 9);
   Rng rng(10);
@@ -144,7 +146,9 @@ void loss_inputs(LossKind kind, Index n_out, Index batch, std::vector<T>& P, std
     Y.resize(batch);
     for (auto& y : Y) y = static_cast<T>(rng.below(static_cast<std::uint64_t>(n_out)));
   } else if (kind == LossKind::CategoricalCrossentropy ||
-             kind == LossKind::CategoricalCrossentropyLogits) {
+             kind == LossKind::CategoricalCrossentropyLogits ||
+             kind == LossKind::CategoricalFocalCrossentropy ||
+             kind == LossKind::CategoricalFocalCrossentropyLogits) {
     Y.assign(n_out * batch, T(0));
     for (Index j = 0; j < batch; ++j)
       Y[j * n_out + static_cast<Index>(rng.below(static_cast<std::uint64_t>(n_out)))] = T(1);
@@ -160,7 +164,9 @@ TYPED_TEST(CudaVsCpu, FusedLossValuesAndGradients) {
        {LossKind::MeanSquaredError, LossKind::MeanAbsoluteError, LossKind::BinaryCrossentropy,
         LossKind::BinaryCrossentropyLogits, LossKind::CategoricalCrossentropy,
         LossKind::CategoricalCrossentropyLogits, LossKind::SparseCategoricalCrossentropy,
-        LossKind::SparseCategoricalCrossentropyLogits}) {
+        LossKind::SparseCategoricalCrossentropyLogits, LossKind::BinaryFocalCrossentropy,
+        LossKind::BinaryFocalCrossentropyLogits, LossKind::CategoricalFocalCrossentropy,
+        LossKind::CategoricalFocalCrossentropyLogits}) {
     std::vector<T> P, Y;
     loss_inputs(kind, n_out, batch, P, Y);
     std::vector<T> per(batch), grad(n_out * batch);

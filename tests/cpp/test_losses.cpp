@@ -161,9 +161,19 @@ TYPED_TEST(LossTest, GradScaleAndNullGradient) {
 }
 
 struct GradientCase {
-  LossKind kind;
-  double p_lo, p_hi;  // range of predictions
+  LossSpec kind;
+  double p_lo, p_hi;     // range of predictions
+  const char* tag = "";  // names a case with parameters
 };
+
+LossSpec with(LossKind kind, double delta, double alpha, double gamma, bool balanced) {
+  LossSpec s(kind);
+  s.delta = delta;
+  s.alpha = alpha;
+  s.gamma = gamma;
+  s.balanced = balanced;
+  return s;
+}
 
 // Σ per_sample over a (3, 4) batch, differentiated numerically in every prediction.
 class LossGradientTest
@@ -177,7 +187,7 @@ TEST_P(LossGradientTest, MatchesFiniteDifferences) {
   const Index n_out = 3, batch = 4;
   std::vector<double> P = test::uniform<double>(n_out * batch, c.p_lo, c.p_hi, 31);
   std::vector<double> Y;
-  switch (c.kind) {
+  switch (c.kind.kind) {
     case LossKind::MeanAbsoluteError:
     case LossKind::MeanAbsolutePercentageError:
       // Keep |p - y| >= 0.1 so no difference crosses the kink.
@@ -197,6 +207,8 @@ TEST_P(LossGradientTest, MatchesFiniteDifferences) {
       break;
     case LossKind::CategoricalCrossentropy:
     case LossKind::CategoricalCrossentropyLogits:
+    case LossKind::CategoricalFocalCrossentropy:
+    case LossKind::CategoricalFocalCrossentropyLogits:
       // One one-hot column and three soft ones.
       Y = {0, 1, 0, 0.2, 0.3, 0.5, 0.6, 0.4, 0.0, 0.1, 0.1, 0.8};
       break;
@@ -211,36 +223,47 @@ TEST_P(LossGradientTest, MatchesFiniteDifferences) {
     return s;
   };
   be->loss(c.kind, P.data(), Y.data(), n_out, batch, 1.0, values.data(), grad.data());
-  test::expect_gradients_match(grad, test::numeric_gradient(loss, P), 1e-6, loss_name(c.kind));
+  test::expect_gradients_match(grad, test::numeric_gradient(loss, P), 1e-6, loss_name(c.kind.kind));
 }
 
 INSTANTIATE_TEST_SUITE_P(
     AllLosses, LossGradientTest,
     ::testing::Combine(
-        ::testing::Values(GradientCase{LossKind::MeanSquaredError, -2, 2},
-                          GradientCase{LossKind::MeanAbsoluteError, -2, 2},
-                          GradientCase{LossKind::BinaryCrossentropy, 0.05, 0.95},
-                          GradientCase{LossKind::BinaryCrossentropyLogits, -4, 4},
-                          // Unnormalised rows, so the gradient carries the renormalisation.
-                          GradientCase{LossKind::CategoricalCrossentropy, 0.1, 1.0},
-                          GradientCase{LossKind::CategoricalCrossentropyLogits, -4, 4},
-                          GradientCase{LossKind::SparseCategoricalCrossentropy, 0.1, 1.0},
-                          GradientCase{LossKind::SparseCategoricalCrossentropyLogits, -4, 4},
-                          GradientCase{LossKind::MeanSquaredLogarithmicError, 0.05, 3},
-                          GradientCase{LossKind::MeanAbsolutePercentageError, -2, 2},
-                          GradientCase{LossKind::LogCosh, -3, 3},
-                          GradientCase{LossKind::Huber, -3, 3},
-                          GradientCase{LossKind::Hinge, -3, 3},
-                          GradientCase{LossKind::SquaredHinge, -3, 3},
-                          GradientCase{LossKind::Poisson, 0.1, 3},
-                          GradientCase{LossKind::KLDivergence, 0.05, 0.95},
-                          GradientCase{LossKind::CosineSimilarity, -2, 2},
-                          // Targets in [0, 1] and predictions far apart: no ties at the max.
-                          GradientCase{LossKind::CategoricalHinge, -3, 3}),
+        ::testing::Values(
+            GradientCase{LossKind::MeanSquaredError, -2, 2},
+            GradientCase{LossKind::MeanAbsoluteError, -2, 2},
+            GradientCase{LossKind::BinaryCrossentropy, 0.05, 0.95},
+            GradientCase{LossKind::BinaryCrossentropyLogits, -4, 4},
+            // Unnormalised rows, so the gradient carries the renormalisation.
+            GradientCase{LossKind::CategoricalCrossentropy, 0.1, 1.0},
+            GradientCase{LossKind::CategoricalCrossentropyLogits, -4, 4},
+            GradientCase{LossKind::SparseCategoricalCrossentropy, 0.1, 1.0},
+            GradientCase{LossKind::SparseCategoricalCrossentropyLogits, -4, 4},
+            GradientCase{LossKind::MeanSquaredLogarithmicError, 0.05, 3},
+            GradientCase{LossKind::MeanAbsolutePercentageError, -2, 2},
+            GradientCase{LossKind::LogCosh, -3, 3}, GradientCase{LossKind::Huber, -3, 3},
+            GradientCase{LossKind::Hinge, -3, 3}, GradientCase{LossKind::SquaredHinge, -3, 3},
+            GradientCase{LossKind::Poisson, 0.1, 3},
+            GradientCase{LossKind::KLDivergence, 0.05, 0.95},
+            GradientCase{LossKind::CosineSimilarity, -2, 2},
+            // Targets in [0, 1] and predictions far apart: no ties at the max.
+            GradientCase{LossKind::CategoricalHinge, -3, 3},
+            GradientCase{with(LossKind::Huber, 0.4, 0.25, 2, false), -3, 3, "_d04"},
+            GradientCase{with(LossKind::Huber, 2.5, 0.25, 2, false), -3, 3, "_d25"},
+            GradientCase{LossKind::BinaryFocalCrossentropy, 0.05, 0.95},
+            GradientCase{LossKind::BinaryFocalCrossentropyLogits, -4, 4},
+            GradientCase{with(LossKind::BinaryFocalCrossentropy, 1, 0.3, 0.7, true), 0.05, 0.95,
+                         "_balanced"},
+            GradientCase{with(LossKind::BinaryFocalCrossentropyLogits, 1, 0.3, 3.5, true), -4, 4,
+                         "_balanced"},
+            GradientCase{LossKind::CategoricalFocalCrossentropy, 0.1, 1.0},
+            GradientCase{LossKind::CategoricalFocalCrossentropyLogits, -4, 4},
+            GradientCase{with(LossKind::CategoricalFocalCrossentropyLogits, 1, 0.6, 0.5, false), -4,
+                         4, "_g05"}),
         test::AllDevices()),
     [](const auto& info) {
-      return std::string(loss_name(std::get<0>(info.param).kind)) +
-             test::device_suffix(std::get<1>(info.param));
+      return std::string(loss_name(std::get<0>(info.param).kind.kind)) +
+             std::get<0>(info.param).tag + test::device_suffix(std::get<1>(info.param));
     });
 
 template <typename Param>

@@ -451,6 +451,8 @@ def test_every_activation_initializer_and_regularizer_both_ways(tmp_path):
 
 LOSSES = [
     "BinaryCrossentropy",
+    "BinaryFocalCrossentropy",
+    "CategoricalFocalCrossentropy",
     "CategoricalCrossentropy",
     "CategoricalHinge",
     "CosineSimilarity",

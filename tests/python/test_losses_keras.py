@@ -61,8 +61,6 @@ def test_log_cosh_huber_poisson_kld_keras_cases():
     huber = 0.5 * q * q + (a - q)
     assert L.Huber()(ht, hp) == pytest.approx(huber.sum() / 6, rel=1e-12)
     assert L.Huber()(ht, hp, sample_weight=SW) == pytest.approx((huber * w).sum() / 6, rel=1e-12)
-    with pytest.raises(NotImplementedError, match="delta"):
-        L.Huber(delta=0.8)
     pp = np.array([1, 9, 2, 5, 2, 6], dtype=np.float32).reshape(2, 3)
     pt = np.array([4, 8, 12, 8, 1, 3], dtype=np.float32).reshape(2, 3)
     poisson = pp - pt * np.log(pp)
@@ -93,6 +91,25 @@ def test_cosine_similarity_and_categorical_hinge_keras_cases():
     assert L.CategoricalHinge(reduction="sum")(ht, hp, sample_weight=[1, 0]) == pytest.approx(1.2)
 
 
+def _tape_matches_finite_differences(loss, model, x, y):
+    """The tape's gradient of loss(y, model(x)) in the first kernel against central
+    differences of the loss object's value."""
+    with en.GradientTape() as tape:
+        value = loss(y, model(x))
+    grads = tape.gradient(value, model.trainable_weights)
+    kernel = model.trainable_weights[0]
+    base = kernel.numpy()
+    fd = np.zeros_like(base)
+    for i in np.ndindex(base.shape):
+        for sign in (1, -1):
+            w = base.copy()
+            w[i] += sign * 1e-6
+            kernel.assign(w)
+            fd[i] += sign * loss(y, model.predict_on_batch(x)) / 2e-6
+    kernel.assign(base)
+    np.testing.assert_allclose(grads[0], fd, rtol=1e-5, atol=1e-8)
+
+
 NEW = [
     ("mean_squared_logarithmic_error", lambda r: r.uniform(0.1, 3, (6, 3))),
     ("mean_absolute_percentage_error", lambda r: r.uniform(-2, 2, (6, 3))),
@@ -120,21 +137,7 @@ def test_new_losses_train_and_differentiate(name, targets):
             else ("softplus" if name in ("poisson", "mean_squared_logarithmic_error") else None)
         )
         model = en.Sequential([en.Input((4,)), en.layers.Dense(3, activation=act)])
-        loss = L.get(name)
-        with en.GradientTape() as tape:
-            value = loss(y, model(x))
-        grads = tape.gradient(value, model.trainable_weights)
-        kernel = model.trainable_weights[0]
-        base = kernel.numpy()
-        fd = np.zeros_like(base)
-        for i in np.ndindex(base.shape):
-            for sign in (1, -1):
-                w = base.copy()
-                w[i] += sign * 1e-6
-                kernel.assign(w)
-                fd[i] += sign * loss(y, model.predict_on_batch(x)) / 2e-6
-        kernel.assign(base)
-        np.testing.assert_allclose(grads[0], fd, rtol=1e-5, atol=1e-8)
+        _tape_matches_finite_differences(L.get(name), model, x, y)
         model.compile(optimizer=en.optimizers.Adam(0.05), loss=name)
         h = model.fit(x, y, epochs=30, batch_size=6, verbose=0)
         assert h.history["loss"][-1] < h.history["loss"][0]
@@ -203,3 +206,172 @@ def test_fit_uses_smoothed_targets_and_hinge_labels():
             assert model.train_on_batch(x, y) == pytest.approx(want, rel=1e-9), loss.name
     finally:
         en.config.set_floatx("float32")
+
+
+# Focal losses and Huber's delta: Keras 3's golden numbers (keras/src/losses/losses_test.py).
+BF_T = np.asarray([1, 0, 1, 0], dtype=float).reshape(2, 2)
+BF_P = np.asarray([0.9, 0.8, 0.7, 0.2], dtype=np.float32).reshape(2, 2).astype(float)
+BF_LT = np.array([[1, 1, 0], [0, 1, 0]], dtype=float)
+BF_LOGITS = np.array([[1.5, -2.7, 2.9], [-3.8, 1.2, -4.5]])
+SW2 = np.array([1.2, 3.4]).reshape(2, 1)
+
+
+def test_binary_focal_crossentropy_keras_cases():
+    bf = L.BinaryFocalCrossentropy(gamma=2.0)
+    assert bf(BF_T, BF_P) == pytest.approx(0.268, abs=5e-4)
+    assert bf(BF_T, BF_P, sample_weight=1.23) == pytest.approx(0.3296, abs=5e-4)
+    assert bf(BF_T, BF_P, sample_weight=SW2) == pytest.approx(0.34415, abs=5e-4)
+    none = L.BinaryFocalCrossentropy(gamma=2.0, reduction=None)(BF_T, BF_P)
+    np.testing.assert_allclose(none, [0.515547, 0.020513], rtol=1e-4)
+    logits = L.BinaryFocalCrossentropy(gamma=3.0, from_logits=True)
+    assert logits(BF_LT, BF_LOGITS) == pytest.approx(0.799, abs=5e-4)
+    assert logits(BF_LT, BF_LOGITS, sample_weight=3.21) == pytest.approx(2.565, abs=5e-4)
+    assert logits(BF_LT, BF_LOGITS, sample_weight=SW2) == pytest.approx(0.95977, abs=5e-4)
+    eye = np.eye(3)
+    assert L.BinaryFocalCrossentropy(gamma=1.5)(eye, eye) == pytest.approx(0.0, abs=1e-3)
+    assert L.BinaryFocalCrossentropy(from_logits=True)(eye, 200 * eye - 100) == pytest.approx(
+        0.0, abs=1e-3
+    )
+
+
+def _bfce_reference(y, p, gamma, alpha, balanced, from_logits):
+    """Keras's formula in NumPy."""
+    q = 1 / (1 + np.exp(-p)) if from_logits else p
+    if from_logits:
+        bce = np.maximum(p, 0) - p * y + np.log1p(np.exp(-np.abs(p)))
+    else:
+        pc = np.clip(p, 1e-7, 1 - 1e-7)
+        bce = -(y * np.log(pc) + (1 - y) * np.log(1 - pc))
+    p_t = y * q + (1 - y) * (1 - q)
+    out = (1 - p_t) ** gamma * bce
+    if balanced:
+        out = (y * alpha + (1 - y) * (1 - alpha)) * out
+    return out.mean(axis=-1)
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_binary_focal_balancing_and_smoothing_match_the_formula(from_logits):
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, (6, 3)).astype(float)
+    p = rng.normal(size=(6, 3)) * 3 if from_logits else rng.uniform(0.02, 0.98, (6, 3))
+    loss = L.BinaryFocalCrossentropy(
+        apply_class_balancing=True, alpha=0.3, gamma=1.7, from_logits=from_logits, reduction=None
+    )
+    want = _bfce_reference(y, p, 1.7, 0.3, True, from_logits)
+    np.testing.assert_allclose(loss(y, p), want, rtol=1e-12)
+    smooth = L.BinaryFocalCrossentropy(label_smoothing=0.2, from_logits=from_logits)
+    y_s = y * 0.8 + 0.1
+    assert smooth(y, p) == pytest.approx(
+        _bfce_reference(y_s, p, 2.0, 0.25, False, from_logits).mean(), rel=1e-12
+    )
+    fn = L.binary_focal_crossentropy(y, p, True, 0.3, 1.7, from_logits)
+    np.testing.assert_allclose(fn, want, rtol=1e-12)
+
+
+CF_T = np.eye(3)
+CF_P = np.array([[0.9, 0.05, 0.05], [0.5, 0.89, 0.6], [0.05, 0.01, 0.94]], dtype=np.float32)
+CF_LOGITS = np.array([[8.0, 1.0, 1.0], [0.0, 9.0, 1.0], [2.0, 3.0, 5.0]])
+
+
+def test_categorical_focal_crossentropy_keras_cases():
+    cf = L.CategoricalFocalCrossentropy()
+    p = CF_P.astype(float)
+    assert cf(CF_T, p) == pytest.approx(0.02059, abs=5e-4)
+    assert cf(CF_T, p, sample_weight=2.3) == pytest.approx(0.047368, abs=5e-4)
+    sw = np.array([[1.2], [3.4], [5.6]])
+    assert cf(CF_T, p, sample_weight=sw) == pytest.approx(0.06987, abs=5e-4)
+    logits = L.CategoricalFocalCrossentropy(from_logits=True)
+    assert logits(CF_T, CF_LOGITS) == pytest.approx(0.000345, abs=5e-4)
+    assert logits(CF_T, CF_LOGITS, sample_weight=2.3) == pytest.approx(0.000794, abs=5e-5)
+    assert logits(CF_T, CF_LOGITS, sample_weight=sw) == pytest.approx(0.001933, abs=5e-4)
+    none = L.CategoricalFocalCrossentropy(from_logits=True, reduction=None)(CF_T, CF_LOGITS)
+    # Keras computed these in float32.
+    np.testing.assert_allclose(none, [1.5096224e-09, 2.4136547e-11, 1.0360638e-03], rtol=1e-3)
+    smooth = L.CategoricalFocalCrossentropy(from_logits=True, label_smoothing=0.1)
+    assert smooth(np.array([[1, 0, 0]]), np.array([[4.9, -0.5, 2.05]])) == pytest.approx(
+        0.06685, abs=5e-4
+    )
+    assert L.CategoricalFocalCrossentropy(from_logits=True)(CF_T, 10 * CF_T) == pytest.approx(
+        0.0, abs=1e-3
+    )
+
+
+def test_huber_delta_matches_keras_formula():
+    t = np.array([[1.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    p = np.array([[0.9, 0.2, 0.2], [0.8, 0.4, 0.6]])
+    for delta in (0.3, 1.0, 2.5):
+        err = np.abs(p - t)
+        quad = np.minimum(err, delta)
+        want = 0.5 * quad * quad + delta * (err - quad)
+        assert L.Huber(delta=delta)(t, p) == pytest.approx(want.sum() / 6, rel=1e-12)
+        np.testing.assert_allclose(L.huber(t, p, delta=delta), want.mean(axis=-1), rtol=1e-12)
+    assert L.Huber(delta=0.3).get_config()["delta"] == 0.3
+    with pytest.raises(ValueError, match="delta must be positive. Received: delta=-1"):
+        L.Huber(delta=-1.0)
+    with pytest.raises(ValueError, match="gamma must be >= 0"):
+        L.BinaryFocalCrossentropy(gamma=-0.5)
+    with pytest.raises(ValueError, match="alpha must be in"):
+        L.CategoricalFocalCrossentropy(alpha=1.5)
+    with pytest.raises(NotImplementedError, match="alpha must be one float"):
+        L.CategoricalFocalCrossentropy(alpha=[0.2, 0.8])
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        lambda: L.Huber(delta=0.4),
+        lambda: L.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.4, gamma=1.5),
+        lambda: L.BinaryFocalCrossentropy(gamma=2.5, from_logits=True),
+        lambda: L.CategoricalFocalCrossentropy(alpha=0.5, gamma=1.2),
+        lambda: L.CategoricalFocalCrossentropy(from_logits=True),
+    ],
+)
+def test_parameterised_losses_train_and_differentiate(loss):
+    en.config.set_floatx("float64")
+    en.utils.set_random_seed(22)
+    rng = np.random.default_rng(23)
+    x = rng.normal(size=(8, 4))
+    obj = loss()
+    name = type(obj).__name__
+    if name == "Huber":
+        act, y = None, 2 * rng.normal(size=(8, 3))
+    elif name == "BinaryFocalCrossentropy":
+        act, y = (None if obj.from_logits else "sigmoid"), rng.integers(0, 2, (8, 3)) * 1.0
+    else:
+        act, y = (None if obj.from_logits else "softmax"), np.eye(3)[rng.integers(0, 3, 8)]
+    model = en.Sequential([en.Input((4,)), en.layers.Dense(3, activation=act)])
+    _tape_matches_finite_differences(obj, model, x, y)
+    model.compile(optimizer=en.optimizers.Adam(0.05), loss=obj)
+    h = model.fit(x, y, epochs=20, batch_size=8, verbose=0)
+    assert h.history["loss"][-1] < h.history["loss"][0]
+    # The compiled loss is the loss object's value (parameters included).
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(obj(y, model.predict(x, verbose=0)))
+
+
+def test_focal_losses_match_real_keras():
+    import os
+    import warnings
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(9)
+    y = rng.integers(0, 2, (5, 4)).astype("float32")
+    p = rng.uniform(0.01, 0.99, (5, 4)).astype("float32")
+    z = rng.normal(size=(5, 4)).astype("float32") * 3
+    onehot = np.eye(4, dtype="float32")[rng.integers(0, 4, 5)]
+    cases = [
+        ("BinaryFocalCrossentropy", {"gamma": 1.3}, y, p),
+        ("BinaryFocalCrossentropy", {"apply_class_balancing": True, "alpha": 0.35}, y, p),
+        ("BinaryFocalCrossentropy", {"from_logits": True, "label_smoothing": 0.1}, y, z),
+        ("CategoricalFocalCrossentropy", {"alpha": 0.6, "gamma": 0.8}, onehot, p),
+        ("CategoricalFocalCrossentropy", {"from_logits": True}, onehot, z),
+        ("Huber", {"delta": 0.7}, y, z),
+    ]
+    for cls, kwargs, t, q in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = float(keras.losses.get(cls).__class__(**kwargs)(t, q))
+        got = getattr(L, cls)(**kwargs)(t, q)
+        assert got == pytest.approx(want, rel=2e-5), (cls, kwargs)

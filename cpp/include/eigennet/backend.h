@@ -110,8 +110,8 @@ class Backend : public Device {
   /// Per-sample loss values into per_sample (batch) and, when grad is not null, the gradient of
   /// grad_scale * Σ per_sample with respect to P into grad (n_out, batch). P holds probabilities
   /// or logits as the kind says. Y is (n_targets, batch).
-  virtual void loss(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
-                    T* per_sample, T* grad) = 0;
+  virtual void loss(const LossSpec& loss, const T* P, const T* Y, Index n_out, Index batch,
+                    T grad_scale, T* per_sample, T* grad) = 0;
 
   /// Per-sample metric values (1/0 for accuracies) into per_sample (batch). A is (n_out, batch).
   virtual void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch,

@@ -63,6 +63,23 @@ enum class LossKind {
   Huber,                        // x²/2 for |x| <= 1, |x| - 1/2 beyond (delta 1), x = p - y
   Hinge,                        // max(1 - y p, 0), y in {-1, 1}
   SquaredHinge,                 // max(1 - y p, 0)²
+  BinaryFocalCrossentropy,      // (1 - p_t)^γ · binary cross-entropy, on probabilities
+  BinaryFocalCrossentropyLogits,
+  CategoricalFocalCrossentropy,  // Σ α (1 - q)^γ · (-y log q), q = p / Σp clipped
+  CategoricalFocalCrossentropyLogits,
+};
+
+/// A loss and its parameters, with Keras's defaults; each loss reads only its own.
+struct LossSpec {
+  LossKind kind = LossKind::MeanSquaredError;
+  double delta = 1.0;     ///< Huber: quadratic for |p - y| <= delta, linear beyond
+  double alpha = 0.25;    ///< focal losses: the weight of class 1 (binary, when balanced)
+  double gamma = 2.0;     ///< focal losses: the focusing exponent, >= 0
+  bool balanced = false;  ///< BinaryFocalCrossentropy's apply_class_balancing
+
+  constexpr LossSpec() = default;
+  // Implicit: a loss without parameters (or with Keras's defaults) is its kind.
+  EIGENNET_HD constexpr LossSpec(LossKind k) : kind(k) {}  // NOLINT(google-explicit-constructor)
 };
 
 enum class MetricKind {
@@ -81,6 +98,8 @@ constexpr double kLeakyReluSlope = 0.2;
 Activation activation_from_name(const std::string& name);
 const char* activation_name(Activation a);
 LossKind loss_from_name(const std::string& name);
+/// Checks a loss's parameters: std::invalid_argument naming the bad value.
+void validate(const LossSpec& loss);
 const char* loss_name(LossKind k);
 MetricKind metric_from_name(const std::string& name);
 const char* metric_name(MetricKind k);
@@ -90,6 +109,7 @@ inline bool is_sparse(LossKind k) {
   return k == LossKind::SparseCategoricalCrossentropy ||
          k == LossKind::SparseCategoricalCrossentropyLogits;
 }
+inline bool is_sparse(const LossSpec& loss) { return is_sparse(loss.kind); }
 
 /// Sets the number of threads used by every kernel (>= 1). Results do not depend on it. In a
 /// process made by fork it stays 1 (std::runtime_error for more): OpenMP's pool does not

@@ -43,7 +43,7 @@ struct GraphSpec {
 
 /// The loss of one output, its weight in the total, and its metrics.
 struct OutputLoss {
-  LossKind loss = LossKind::MeanSquaredError;
+  LossSpec loss = LossKind::MeanSquaredError;
   double weight = 1.0;
   std::vector<MetricKind> metrics;
 };
@@ -52,7 +52,7 @@ struct OutputLoss {
 /// the sum over samples of loss(Y, output) (times the sample weights when weighted).
 struct TapeLoss {
   Index output = 0;
-  LossKind loss = LossKind::MeanSquaredError;
+  LossSpec loss = LossKind::MeanSquaredError;
   double coef = 1.0, divisor = 1.0;
   bool weighted = false;
 };
@@ -125,7 +125,8 @@ class Model {
   /// Sets one loss per output, the optimizer, and resets the optimizer state.
   void compile(std::vector<OutputLoss> outputs, const OptimizerConfig& optimizer);
   /// A single-output compile.
-  void compile(LossKind loss, const OptimizerConfig& optimizer, std::vector<MetricKind> metrics);
+  void compile(const LossSpec& loss, const OptimizerConfig& optimizer,
+               std::vector<MetricKind> metrics);
   bool compiled() const { return m_compiled; }
   const std::vector<OutputLoss>& losses() const { return m_losses; }
   const OptimizerConfig& optimizer() const { return m_optimizer; }
@@ -237,7 +238,7 @@ class Model {
   void add_tape_penalties(const std::vector<std::pair<Index, double>>& penalties);
   void copy_input_gradient(T* dX);
   /// Whether output o's loss may take its layer's logits (a value only the loss consumes).
-  LossKind fusable_loss(std::size_t o, LossKind loss);
+  LossSpec fusable_loss(std::size_t o, const LossSpec& loss);
 
   // First, so that every buffer below is freed while the backend still exists.
   std::unique_ptr<Backend<T>> m_backend;
@@ -262,7 +263,7 @@ class Model {
   bool m_compiled = false;
   std::vector<OutputLoss> m_losses;
   std::vector<bool> m_fused;  // per output: the loss takes its layer's logits
-  std::vector<LossKind> m_fused_loss;
+  std::vector<LossSpec> m_fused_loss;
   OptimizerConfig m_optimizer;
   std::int64_t m_step = 0;
 

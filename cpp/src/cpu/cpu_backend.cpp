@@ -67,9 +67,9 @@ class CpuBackend final : public Backend<T> {
   void multiply(const T* a, const T* b, T* out, Index n) override {
     for (Index i = 0; i < n; ++i) out[i] = a[i] * b[i];
   }
-  void loss(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
+  void loss(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
             T* per_sample, T* grad) override {
-    kernels<T>().loss(kind, P, Y, n_out, batch, grad_scale, per_sample, grad);
+    kernels<T>().loss(spec, P, Y, n_out, batch, grad_scale, per_sample, grad);
   }
   void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch,
               T* per_sample) override {

@@ -23,7 +23,7 @@ struct TypedKernels {
   void (*activation_forward)(Activation act, const T* Z, T* A, Index rows, Index cols);
   void (*activation_backward)(Activation act, const T* Z, const T* A, const T* dA, T* dZ,
                               Index rows, Index cols);
-  void (*loss)(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
+  void (*loss)(const LossSpec& loss, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
                T* per_sample, T* grad);
   void (*metric)(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T* per_sample);
   void (*optimizer_step)(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,

@@ -21,7 +21,7 @@ template <typename T>
 void dense_backward(const T* W, const T* X, const T* dZ, T* dW, T* db, T* dX, Index n_units,
                     Index n_inputs, Index batch);
 template <typename T>
-void loss(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
+void loss(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
           T* per_sample, T* grad);
 template <typename T>
 void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T* per_sample);

@@ -7,12 +7,12 @@
 namespace eigennet::cpu {
 
 template <typename T>
-void loss(LossKind kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
+void loss(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
           T* per_sample, T* grad) {
-  const Index n_y = is_sparse(kind) ? 1 : n_out;
+  const Index n_y = is_sparse(spec.kind) ? 1 : n_out;
   parallel_chunks(batch, kPanel, static_cast<double>(batch) * n_out * 8, [&](Index c0, Index c1) {
     for (Index j = c0; j < c1; ++j)
-      per_sample[j] = losses::loss_column(kind, P, Y, n_out, n_y, j, grad_scale, grad);
+      per_sample[j] = losses::loss_column(spec, P, Y, n_out, n_y, j, grad_scale, grad);
   });
 }
 
@@ -21,8 +21,8 @@ void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T
   for (Index j = 0; j < batch; ++j) per_sample[j] = losses::metric_column(kind, A, Y, n_out, j);
 }
 
-#define EIGENNET_INSTANTIATE(T)                                                 \
-  template void loss<T>(LossKind, const T*, const T*, Index, Index, T, T*, T*); \
+#define EIGENNET_INSTANTIATE(T)                                                        \
+  template void loss<T>(const LossSpec&, const T*, const T*, Index, Index, T, T*, T*); \
   template void metric<T>(MetricKind, const T*, const T*, Index, Index, T*);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)

@@ -211,7 +211,7 @@ class Trainer:
         for o, (lobj, width) in enumerate(zip(loss_objs, self._net.output_widths)):
             core_loss = lobj.core_name if lobj is not None else "mean_squared_error"
             resolved = [metrics.resolve(m, core_loss, width) for m in per_metrics[o]]
-            core_losses.append(core_loss)
+            core_losses.append(lobj.core_spec if lobj is not None else core_loss)
             core_metrics.append([kind for _, kind in resolved])
             prefix = "" if n_out == 1 else f"{self.output_names[o]}_"
             names.append([prefix + name for name, _ in resolved])

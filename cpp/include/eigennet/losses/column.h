@@ -36,8 +36,20 @@ EIGENNET_HD inline T log_sum_exp(const T* z, Index n) {
   return m + std::log(s);
 }
 
+/// Keras's focal factor (1 - p_t)^γ of binary focal cross-entropy and its derivative in q (the
+/// probability of class 1), p_t = y q + (1 - y)(1 - q). At 1 - p_t = 0 the derivative is taken
+/// as 0 (it is infinite there for γ < 1).
 template <typename T>
-EIGENNET_HD inline T elementwise(LossKind kind, const Column<T>& c) {
+EIGENNET_HD inline void focal_factor(T q, T y, T gamma, T* f, T* df_dq) {
+  const T u = T(1) - (y * q + (T(1) - y) * (T(1) - q));
+  *f = gamma == T(0) ? T(1) : std::pow(u, gamma);
+  *df_dq =
+      gamma == T(0) || u <= T(0) ? T(0) : -gamma * std::pow(u, gamma - T(1)) * (T(2) * y - T(1));
+}
+
+template <typename T>
+EIGENNET_HD inline T elementwise(const LossSpec& loss, const Column<T>& c) {
+  const LossKind kind = loss.kind;
   T total = 0;
   // The per-sample value is a mean over outputs, but KL divergence's is a sum (as Keras's).
   const T per = kind == LossKind::KLDivergence ? T(1) : T(c.n);
@@ -80,9 +92,26 @@ EIGENNET_HD inline T elementwise(LossKind kind, const Column<T>& c) {
         break;
       }
       case LossKind::Huber: {
-        const T x = p - y, ax = std::abs(x);
-        v = ax <= T(1) ? T(0.5) * x * x : ax - T(0.5);
-        g = std::min(std::max(x, T(-1)), T(1));
+        const T d = T(loss.delta), x = p - y, ax = std::abs(x);
+        v = ax <= d ? T(0.5) * x * x : d * (ax - T(0.5) * d);
+        g = std::min(std::max(x, -d), d);
+        break;
+      }
+      case LossKind::BinaryFocalCrossentropy:
+      case LossKind::BinaryFocalCrossentropyLogits: {
+        // Keras: the cross-entropy (clipped on probabilities, exact on logits) times the focal
+        // factor of the unclipped probability, times y·α + (1 - y)(1 - α) when balanced.
+        const bool logits = kind == LossKind::BinaryFocalCrossentropyLogits;
+        const T q = logits ? sigmoid(p) : p, pc = clip(p);
+        const T bce =
+            logits ? log1p_exp(p) - p * y : -(y * std::log(pc) + (T(1) - y) * std::log(T(1) - pc));
+        const T dbce = logits ? q - y : (pc == p ? -(y / pc) + (T(1) - y) / (T(1) - pc) : T(0));
+        T f, df;
+        focal_factor(q, y, T(loss.gamma), &f, &df);
+        const T a = T(loss.alpha);
+        const T w = loss.balanced ? y * a + (T(1) - y) * (T(1) - a) : T(1);
+        v = w * f * bce;
+        g = w * ((logits ? df * q * (T(1) - q) : df) * bce + f * dbce);
         break;
       }
       case LossKind::Hinge:
@@ -170,6 +199,40 @@ EIGENNET_HD inline T categorical_probs(const Column<T>& c, bool sparse) {
   return total;
 }
 
+/// Keras's categorical focal cross-entropy: q = p / Σp (p = softmax(z) on logits), o = clip(q),
+/// L = Σ α (1 - o)^γ (-y log o). With g_i = dL/do_i (0 where clipped), dL/dp_k = (g_k - Σ g q)
+/// / Σp; on logits, through the softmax, dL/dz_k = p_k (G_k - Σ G p), G = dL/dp.
+template <typename T>
+EIGENNET_HD inline T categorical_focal(const LossSpec& loss, const Column<T>& c, bool logits) {
+  const T lse = logits ? log_sum_exp(c.p, c.n) : T(0);
+  auto prob = [&](Index i) { return logits ? std::exp(c.p[i] - lse) : c.p[i]; };
+  T s = 0;
+  for (Index i = 0; i < c.n; ++i) s += prob(i);
+  const T alpha = T(loss.alpha), gamma = T(loss.gamma);
+  T total = 0, gq = 0, gp = 0;
+  for (Index i = 0; i < c.n; ++i) {
+    const T pi = prob(i), q = pi / s, o = clip(q), y = c.y[i];
+    const T u = T(1) - o, mod = gamma == T(0) ? T(1) : std::pow(u, gamma);
+    total -= alpha * mod * y * std::log(o);
+    T g = 0;
+    if (o == q) {
+      const T dmod = gamma == T(0) ? T(0) : -gamma * std::pow(u, gamma - T(1));
+      g = -alpha * y * (dmod * std::log(o) + mod / o);
+    }
+    gq += g * q;
+    gp += g * pi;
+    if (c.g) c.g[i] = g;
+  }
+  if (c.g) {
+    const T sum_gp = (gp - gq * s) / s;  // Σ_k G_k p_k
+    for (Index i = 0; i < c.n; ++i) {
+      const T G = (c.g[i] - gq) / s;
+      c.g[i] = c.scale * (logits ? prob(i) * (G - sum_gp) : G);
+    }
+  }
+  return total;
+}
+
 /// Categorical cross-entropy on logits: L = Σy · lse(z) - Σ y z; dL/dz = softmax(z) Σy - y.
 template <typename T>
 EIGENNET_HD inline T categorical_logits(const Column<T>& c, bool sparse) {
@@ -197,18 +260,20 @@ EIGENNET_HD inline Index argmax(const T* p, Index n) {
 
 /// Sample j's loss value; its gradient column too when grad is set.
 template <typename T>
-EIGENNET_HD inline T loss_column(LossKind kind, const T* P, const T* Y, Index n_out, Index n_y,
-                                 Index j, T grad_scale, T* grad) {
+EIGENNET_HD inline T loss_column(const LossSpec& loss, const T* P, const T* Y, Index n_out,
+                                 Index n_y, Index j, T grad_scale, T* grad) {
   const Column<T> c{P + j * n_out, Y + j * n_y, grad ? grad + j * n_out : nullptr, n_out,
                     grad_scale};
-  switch (kind) {
+  switch (loss.kind) {
     case LossKind::CategoricalCrossentropy: return categorical_probs(c, false);
     case LossKind::SparseCategoricalCrossentropy: return categorical_probs(c, true);
     case LossKind::CategoricalCrossentropyLogits: return categorical_logits(c, false);
     case LossKind::SparseCategoricalCrossentropyLogits: return categorical_logits(c, true);
     case LossKind::CosineSimilarity: return cosine_similarity(c);
     case LossKind::CategoricalHinge: return categorical_hinge(c);
-    default: return elementwise(kind, c);
+    case LossKind::CategoricalFocalCrossentropy: return categorical_focal(loss, c, false);
+    case LossKind::CategoricalFocalCrossentropyLogits: return categorical_focal(loss, c, true);
+    default: return elementwise(loss, c);
   }
 }
 
