@@ -210,7 +210,7 @@ def test_loss_functions_are_per_sample():
         np.log(2)
     )
     with pytest.raises(ValueError, match="Unknown loss"):
-        en.losses.get("binary_focal_crossentropy")
+        en.losses.get("sparse_categorical_focal_crossentropy")
 
 
 @pytest.mark.parametrize(
