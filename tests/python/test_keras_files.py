@@ -493,3 +493,17 @@ def test_every_schedule_both_ways(cls, tmp_path):
         for step in (0, 1, 3, 7, 12):
             want = float(np.asarray(schedule(step)))
             assert float(np.asarray(lr(step))) == pytest.approx(want, rel=1e-6)
+
+
+def test_adapted_normalization_both_ways(tmp_path):
+    x = np.random.default_rng(4).normal(3, 2, (40, 5)).astype(np.float32)
+    for lib, other in ((keras, en), (en, keras)):
+        norm = lib.layers.Normalization()
+        norm.adapt(x)
+        model = lib.Sequential([lib.Input((5,)), norm, lib.layers.Dense(2)])
+        model.save(tmp_path / "n.keras")
+        loaded = other.models.load_model(tmp_path / "n.keras")
+        assert_same_predictions(model, loaded, x)
+        stats = [np.asarray(v) for v in loaded.layers[0].weights[:2]]
+        np.testing.assert_allclose(stats[0].reshape(-1), x.mean(axis=0), rtol=1e-5)
+        np.testing.assert_allclose(stats[1].reshape(-1), x.var(axis=0), rtol=1e-4)
