@@ -124,6 +124,8 @@ void bind_config(py::module_& m) {
       .def_readwrite("initial_accumulator_value", &OptimizerConfig::initial_accumulator_value)
       .def_readwrite("weight_decay", &OptimizerConfig::weight_decay)
       .def_readwrite("clipvalue", &OptimizerConfig::clipvalue)
+      .def_readwrite("amsgrad", &OptimizerConfig::amsgrad)
+      .def_readwrite("centered", &OptimizerConfig::centered)
       .def("n_slots", &OptimizerConfig::n_slots)
       .def("slot_initial_value", &OptimizerConfig::slot_initial_value, py::arg("slot"))
       .def("slot_nonnegative", &OptimizerConfig::slot_nonnegative, py::arg("slot"))

@@ -377,13 +377,14 @@ class CudaBackend final : public Backend<T> {
     DynSlot d{};
     // The step's rates change on every replay; in double, cast in the kernel as on the CPU.
     d.optimizer = step_values(cfg, lr, step);
-    record({word(Op::Optimizer), word(c.kind), word(c.momentum), word(c.nesterov), word(c.mu),
-            word(c.rho), word(c.eps), word(c.c1), word(c.c2), word(c.b1), word(c.b2), word(c.wd),
-            word(c.clip), word(params), word(grads), word(state), word(n)},
-           &d, [=](const DynSlot* dyn) {
-             cuda::optimizer_step(c, d.optimizer, dyn ? &dyn->optimizer : nullptr, params, grads,
-                                  state, n, slots, s);
-           });
+    record(
+        {word(Op::Optimizer), word(c.kind), word(c.momentum), word(c.nesterov), word(c.amsgrad),
+         word(c.centered), word(c.mu), word(c.rho), word(c.eps), word(c.c1), word(c.c2), word(c.b1),
+         word(c.b2), word(c.wd), word(c.clip), word(params), word(grads), word(state), word(n)},
+        &d, [=](const DynSlot* dyn) {
+          cuda::optimizer_step(c, d.optimizer, dyn ? &dyn->optimizer : nullptr, params, grads,
+                               state, n, slots, s);
+        });
   }
 
   void permutation(std::int64_t* idx, Index n, std::uint64_t seed) override {

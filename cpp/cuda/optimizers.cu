@@ -11,7 +11,7 @@ namespace {
 template <typename T>
 __global__ void optimizer_kernel(UpdateConsts<T> c, OptimizerDyn d, const OptimizerDyn* dyn,
                                  T* __restrict__ w, const T* __restrict__ g, T* __restrict__ s0,
-                                 T* __restrict__ s1, Index n) {
+                                 T* __restrict__ s1, T* __restrict__ s2, Index n) {
   if (dyn) d = *dyn;
   // Cast as update_consts() casts them on the CPU.
   c.lr = static_cast<T>(d.lr);
@@ -21,11 +21,12 @@ __global__ void optimizer_kernel(UpdateConsts<T> c, OptimizerDyn d, const Optimi
   for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += static_cast<Index>(gridDim.x) * blockDim.x) {
     T wi = w[i];
-    T a = s0 ? s0[i] : T(0), b = s1 ? s1[i] : T(0);
-    update_any(c, wi, g[i], a, b);
+    T a = s0 ? s0[i] : T(0), b = s1 ? s1[i] : T(0), e = s2 ? s2[i] : T(0);
+    update_any(c, wi, g[i], a, b, e);
     w[i] = wi;
     if (s0) s0[i] = a;
     if (s1) s1[i] = b;
+    if (s2) s2[i] = e;
   }
 }
 
@@ -83,7 +84,8 @@ template <typename T>
 void optimizer_step(const UpdateConsts<T>& c, OptimizerDyn d, const OptimizerDyn* dyn, T* w,
                     const T* g, T* state, Index n, int n_slots, cudaStream_t s) {
   optimizer_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(
-      c, d, dyn, w, g, n_slots > 0 ? state : nullptr, n_slots > 1 ? state + n : nullptr, n);
+      c, d, dyn, w, g, n_slots > 0 ? state : nullptr, n_slots > 1 ? state + n : nullptr,
+      n_slots > 2 ? state + 2 * n : nullptr, n);
   check_launch("optimizer_kernel");
 }
 

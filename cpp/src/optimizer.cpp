@@ -221,6 +221,10 @@ void OptimizerConfig::validate() const {
   require(std::isfinite(clipvalue) && clipvalue >= 0.0, "clipvalue", clipvalue);
   require(std::isfinite(initial_accumulator_value) && initial_accumulator_value >= 0.0,
           "initial_accumulator_value", initial_accumulator_value);
+  if (amsgrad && kind != OptimizerKind::Adam)
+    throw std::invalid_argument("amsgrad is an option of Adam and AdamW only");
+  if (centered && kind != OptimizerKind::RMSprop)
+    throw std::invalid_argument("centered is an option of RMSprop only");
 }
 
 OptimizerKind optimizer_from_name(const std::string& name) {

@@ -25,12 +25,14 @@ const std::vector<std::vector<double>> kGrads = {
     {0.1, -0.2, 0.3}, {-0.05, 0.4, 0.0}, {0.2, 0.1, -0.3}};
 const double kLr[] = {0.1, 0.05, 0.02};
 
-/// Keras 3's rules in double, one parameter at a time; m and v are the two state slots.
+/// Keras 3's rules in double, one parameter at a time; m and v are the first two state slots,
+/// x the third (Adam's amsgrad maximum, centered RMSprop's average gradient).
 struct Reference {
   OptimizerConfig cfg;
-  std::vector<double> w, m, v;
+  std::vector<double> w, m, v, x;
 
-  explicit Reference(const OptimizerConfig& c) : cfg(c), w(kW0), m(kW0.size()), v(kW0.size()) {
+  explicit Reference(const OptimizerConfig& c)
+      : cfg(c), w(kW0), m(kW0.size()), v(kW0.size()), x(kW0.size()) {
     if (cfg.kind == OptimizerKind::Adagrad) v.assign(w.size(), cfg.initial_accumulator_value);
   }
 
@@ -54,12 +56,18 @@ struct Reference {
           v[i] += (g[i] * g[i] - v[i]) * (1 - cfg.beta_2);
           const double alpha =
               lr * std::sqrt(1 - std::pow(cfg.beta_2, t)) / (1 - std::pow(cfg.beta_1, t));
-          w[i] -= alpha * m[i] / (std::sqrt(v[i]) + cfg.epsilon);
+          if (cfg.amsgrad) x[i] = std::max(x[i], v[i]);
+          w[i] -= alpha * m[i] / (std::sqrt(cfg.amsgrad ? x[i] : v[i]) + cfg.epsilon);
           break;
         }
         case OptimizerKind::RMSprop: {
           v[i] = cfg.rho * v[i] + (1 - cfg.rho) * g[i] * g[i];
-          const double inc = lr * g[i] / std::sqrt(v[i] + cfg.epsilon);
+          double denominator = v[i] + cfg.epsilon;
+          if (cfg.centered) {
+            x[i] = cfg.rho * x[i] + (1 - cfg.rho) * g[i];
+            denominator = v[i] - x[i] * x[i] + cfg.epsilon;
+          }
+          const double inc = lr * g[i] / std::sqrt(denominator);
           if (cfg.momentum > 0) {
             m[i] = cfg.momentum * m[i] + inc;
             w[i] -= m[i];
@@ -117,6 +125,12 @@ OptimizerConfig make(OptimizerKind kind, double momentum = 0, bool nesterov = fa
   return c;
 }
 
+OptimizerConfig flags(OptimizerConfig c, bool amsgrad, bool centered) {
+  c.amsgrad = amsgrad;
+  c.centered = centered;
+  return c;
+}
+
 OptimizerConfig with(OptimizerConfig c, double weight_decay, double clipvalue) {
   c.weight_decay = weight_decay;
   c.clipvalue = clipvalue;
@@ -141,6 +155,10 @@ const NamedConfig kConfigs[] = {
     {"lion", make(OptimizerKind::Lion)},
     {"adadelta", make(OptimizerKind::Adadelta)},
     {"adam_weight_decay", with(make(OptimizerKind::Adam), 0.05, 0.0)},
+    {"adam_amsgrad", flags(make(OptimizerKind::Adam), true, false)},
+    {"adamw_amsgrad", flags(with(make(OptimizerKind::Adam), 0.05, 0.0), true, false)},
+    {"rmsprop_centered", flags(make(OptimizerKind::RMSprop), false, true)},
+    {"rmsprop_centered_momentum", flags(make(OptimizerKind::RMSprop, 0.5), false, true)},
     {"sgd_momentum_clipvalue", with(make(OptimizerKind::SGD, 0.9), 0.0, 0.15)},
 };
 
@@ -217,6 +235,10 @@ TEST(OptimizerConfigTest, SlotsAndInitialValues) {
   EXPECT_EQ(make(OptimizerKind::RMSprop, 0.5).n_slots(), 2);
   EXPECT_EQ(make(OptimizerKind::Adagrad).n_slots(), 1);
   EXPECT_EQ(make(OptimizerKind::Adagrad).slot_initial_value(0), 0.1);
+  EXPECT_EQ(flags(make(OptimizerKind::Adam), true, false).n_slots(), 3);
+  EXPECT_EQ(flags(make(OptimizerKind::RMSprop), false, true).n_slots(), 3);
+  EXPECT_TRUE(flags(make(OptimizerKind::Adam), true, false).slot_nonnegative(2));
+  EXPECT_FALSE(flags(make(OptimizerKind::RMSprop), false, true).slot_nonnegative(2));
   EXPECT_EQ(make(OptimizerKind::Adam).slot_initial_value(1), 0.0);
 }
 
@@ -235,6 +257,11 @@ TEST(OptimizerConfigTest, ValidateRejectsBadValues) {
   bad([](OptimizerConfig& c) { c.rho = 1.0; });
   bad([](OptimizerConfig& c) { c.epsilon = -1e-7; });
   bad([](OptimizerConfig& c) { c.initial_accumulator_value = -1; });
+  bad([](OptimizerConfig& c) { c.centered = true; });  // an RMSprop option, on Adam
+  bad([](OptimizerConfig& c) {
+    c.kind = OptimizerKind::SGD;
+    c.amsgrad = true;
+  });
   bad([](OptimizerConfig& c) {
     c.learning_rate.kind = Schedule::Kind::ExponentialDecay;
     c.learning_rate.decay_steps = 0;

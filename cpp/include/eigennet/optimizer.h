@@ -91,8 +91,10 @@ struct OptimizerConfig {
   // the update (0: none) and gradients clipped to [-clipvalue, clipvalue] (0: none).
   double weight_decay = 0.0;
   double clipvalue = 0.0;
+  bool amsgrad = false;   // Adam (and AdamW): the maximum of past second moments
+  bool centered = false;  // RMSprop: normalise by the variance rather than the second moment
 
-  /// Number of state slots per parameter (0, 1 or 2).
+  /// Number of state slots per parameter (0 to 3).
   int n_slots() const;
   /// Value each slot starts from (Adagrad's accumulator starts at initial_accumulator_value).
   double slot_initial_value(int slot) const;

@@ -18,6 +18,7 @@ struct UpdateConsts {
   OptimizerKind kind;
   bool momentum;  // SGD: momentum != 0; RMSprop: momentum > 0
   bool nesterov;
+  bool amsgrad, centered;  // Adam, RMSprop
   T lr, alpha;  // alpha: Adam lr·√(1-β₂ᵗ)/(1-β₁ᵗ), Adamax lr/(1-β₁ᵗ), Nadam 1/(1-β₂ᵗ)
   T mu, rho, eps, c1, c2;  // c1 = 1 - β₁, c2 = 1 - β₂
   T b1, b2;                // β₁, β₂ (Adamax, Lion)
@@ -47,6 +48,8 @@ UpdateConsts<T> update_consts(const OptimizerConfig& cfg, double lr, std::int64_
   return {cfg.kind,
           sgd ? cfg.momentum != 0.0 : cfg.momentum > 0.0,
           cfg.nesterov,
+          cfg.amsgrad,
+          cfg.centered,
           static_cast<T>(v.lr),
           static_cast<T>(v.alpha),
           static_cast<T>(cfg.momentum),
@@ -63,7 +66,7 @@ UpdateConsts<T> update_consts(const OptimizerConfig& cfg, double lr, std::int64_
 }
 
 /// One optimizer per specialisation: its state slots (count and starting value) and its update
-/// of one parameter w with gradient g and slots s0, s1 (unused ones are scratch).
+/// of one parameter w with gradient g and slots s0, s1, s2 (unused ones are scratch).
 template <OptimizerKind K>
 struct Rule;
 
@@ -74,7 +77,7 @@ struct Rule<OptimizerKind::SGD> {
   static double initial(const OptimizerConfig&, int) { return 0.0; }
   static bool nonnegative(int) { return false; }
   template <typename T>
-  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& m, T&) {
+  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& m, T&, T&) {
     if (!c.momentum) {
       w -= c.lr * g;
       return;
@@ -91,29 +94,41 @@ EIGENNET_HD inline void adam_moments(const UpdateConsts<T>& c, T g, T& m, T& v) 
   v += (g * g - v) * c.c2;
 }
 
-/// Adam: the moments, then w -= α·m / (√v + ε).
+/// Adam: the moments, then w -= α·m / (√v + ε); with amsgrad v̂ = max(v̂, v) replaces v.
 template <>
 struct Rule<OptimizerKind::Adam> {
-  static int slots(const OptimizerConfig&) { return 2; }
+  static int slots(const OptimizerConfig& c) { return c.amsgrad ? 3 : 2; }
   static double initial(const OptimizerConfig&, int) { return 0.0; }
-  static bool nonnegative(int slot) { return slot == 1; }
+  static bool nonnegative(int slot) { return slot >= 1; }
   template <typename T>
-  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& m, T& v) {
+  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& m, T& v, T& v_hat) {
     adam_moments(c, g, m, v);
+    if (c.amsgrad) {
+      v_hat = std::max(v_hat, v);
+      w -= (m * c.alpha) / (std::sqrt(v_hat) + c.eps);
+      return;
+    }
     w -= (m * c.alpha) / (std::sqrt(v) + c.eps);
   }
 };
 
 /// RMSprop: v = ρv + (1 - ρ)g²; inc = lr·g / √(v + ε); w -= inc, or m = μm + inc; w -= m.
+/// Centered: ḡ = ρḡ + (1 - ρ)g and inc = lr·g / √(v - ḡ² + ε). Slots v, m, ḡ (m unused without
+/// momentum, ḡ only when centered).
 template <>
 struct Rule<OptimizerKind::RMSprop> {
-  static int slots(const OptimizerConfig& c) { return c.momentum > 0.0 ? 2 : 1; }
+  static int slots(const OptimizerConfig& c) { return c.centered ? 3 : (c.momentum > 0.0 ? 2 : 1); }
   static double initial(const OptimizerConfig&, int) { return 0.0; }
   static bool nonnegative(int slot) { return slot == 0; }
   template <typename T>
-  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& v, T& m) {
+  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& v, T& m, T& mg) {
     v = c.rho * v + (T(1) - c.rho) * g * g;
-    const T inc = c.lr * g / std::sqrt(v + c.eps);
+    T denominator = v + c.eps;
+    if (c.centered) {
+      mg = c.rho * mg + (T(1) - c.rho) * g;
+      denominator = v - mg * mg + c.eps;
+    }
+    const T inc = c.lr * g / std::sqrt(denominator);
     if (c.momentum) {
       m = c.mu * m + inc;
       w -= m;
@@ -130,7 +145,7 @@ struct Rule<OptimizerKind::Adagrad> {
   static double initial(const OptimizerConfig& c, int) { return c.initial_accumulator_value; }
   static bool nonnegative(int) { return true; }
   template <typename T>
-  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& a, T&) {
+  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& a, T&, T&) {
     a += g * g;
     w -= c.lr * g / std::sqrt(a + c.eps);
   }
@@ -143,7 +158,7 @@ struct Rule<OptimizerKind::Adamax> {
   static double initial(const OptimizerConfig&, int) { return 0.0; }
   static bool nonnegative(int slot) { return slot == 1; }
   template <typename T>
-  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& m, T& u) {
+  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& m, T& u, T&) {
     m += (g - m) * c.c1;
     u = std::max(c.b2 * u, std::abs(g));
     w -= (c.alpha * m) / (u + c.eps);
@@ -158,7 +173,7 @@ struct Rule<OptimizerKind::Nadam> {
   static double initial(const OptimizerConfig&, int) { return 0.0; }
   static bool nonnegative(int slot) { return slot == 1; }
   template <typename T>
-  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& m, T& v) {
+  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& m, T& v, T&) {
     adam_moments(c, g, m, v);
     const T m_hat = c.k1 * m + c.k2 * g;
     w -= (m_hat * c.lr) / (std::sqrt(v * c.alpha) + c.eps);
@@ -172,7 +187,7 @@ struct Rule<OptimizerKind::Lion> {
   static double initial(const OptimizerConfig&, int) { return 0.0; }
   static bool nonnegative(int) { return false; }
   template <typename T>
-  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& m, T&) {
+  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& m, T&, T&) {
     const T u = m * c.b1 + g * c.c1;
     w -= c.lr * (u > T(0) ? T(1) : (u < T(0) ? T(-1) : T(0)));
     m = m * c.b2 + g * c.c2;
@@ -186,7 +201,7 @@ struct Rule<OptimizerKind::Adadelta> {
   static double initial(const OptimizerConfig&, int) { return 0.0; }
   static bool nonnegative(int) { return true; }
   template <typename T>
-  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& a, T& d) {
+  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& a, T& d, T&) {
     a = c.rho * a + (T(1) - c.rho) * (g * g);
     const T delta = -(std::sqrt(d + c.eps) * g) / std::sqrt(a + c.eps);
     d = c.rho * d + (T(1) - c.rho) * (delta * delta);
@@ -196,18 +211,18 @@ struct Rule<OptimizerKind::Adadelta> {
 
 /// Keras's order around every rule: clip the gradient, decay the weight, then the update.
 template <OptimizerKind K, typename T>
-EIGENNET_HD inline void step_one(const UpdateConsts<T>& c, T& w, T g, T& s0, T& s1) {
+EIGENNET_HD inline void step_one(const UpdateConsts<T>& c, T& w, T g, T& s0, T& s1, T& s2) {
   if (c.clip > T(0)) g = std::min(std::max(g, -c.clip), c.clip);
   if (c.wd != T(0)) w -= w * c.wd * c.lr;
-  Rule<K>::update(c, w, g, s0, s1);
+  Rule<K>::update(c, w, g, s0, s1, s2);
 }
 
 /// The update of any optimizer, for kernels that choose at run time (the CUDA kernel).
 template <typename T>
-EIGENNET_HD inline void update_any(const UpdateConsts<T>& c, T& w, T g, T& s0, T& s1) {
+EIGENNET_HD inline void update_any(const UpdateConsts<T>& c, T& w, T g, T& s0, T& s1, T& s2) {
   switch (c.kind) {
 #define EIGENNET_UPDATE_CASE(id, name) \
-  case OptimizerKind::id: step_one<OptimizerKind::id>(c, w, g, s0, s1); break;
+  case OptimizerKind::id: step_one<OptimizerKind::id>(c, w, g, s0, s1, s2); break;
     EIGENNET_OPTIMIZERS(EIGENNET_UPDATE_CASE)
 #undef EIGENNET_UPDATE_CASE
   }

@@ -13,15 +13,17 @@ namespace eigennet::cpu {
 // hide that nothing aliases). Absent slots are a scratch value the rule does not touch.
 template <OptimizerKind K, typename T>
 void run(const UpdateConsts<T>& consts, T* __restrict w, const T* __restrict g, T* __restrict s0,
-         T* __restrict s1, Index a, Index b) {
+         T* __restrict s1, T* __restrict s2, Index a, Index b) {
   const UpdateConsts<T> c = consts;
-  T unused0 = 0, unused1 = 0;
-  if (s0 && s1) {
-    for (Index i = a; i < b; ++i) step_one<K>(c, w[i], g[i], s0[i], s1[i]);
+  T unused0 = 0, unused1 = 0, unused2 = 0;
+  if (s2) {
+    for (Index i = a; i < b; ++i) step_one<K>(c, w[i], g[i], s0[i], s1[i], s2[i]);
+  } else if (s1) {
+    for (Index i = a; i < b; ++i) step_one<K>(c, w[i], g[i], s0[i], s1[i], unused2);
   } else if (s0) {
-    for (Index i = a; i < b; ++i) step_one<K>(c, w[i], g[i], s0[i], unused1);
+    for (Index i = a; i < b; ++i) step_one<K>(c, w[i], g[i], s0[i], unused1, unused2);
   } else {
-    for (Index i = a; i < b; ++i) step_one<K>(c, w[i], g[i], unused0, unused1);
+    for (Index i = a; i < b; ++i) step_one<K>(c, w[i], g[i], unused0, unused1, unused2);
   }
 }
 
@@ -32,14 +34,15 @@ void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T*
   const int slots = cfg.n_slots();
   T* s0 = slots > 0 ? state : nullptr;
   T* s1 = slots > 1 ? state + n : nullptr;
+  T* s2 = slots > 2 ? state + 2 * n : nullptr;
   constexpr Index kChunk = 1 << 14;
   // Memory-bound: worth a second thread only for large models.
   const double work = static_cast<double>(n);
   switch (cfg.kind) {
-#define EIGENNET_RUN_CASE(id, name)                                                            \
-  case OptimizerKind::id:                                                                      \
-    parallel_chunks(n, kChunk, work,                                                           \
-                    [&](Index a, Index b) { run<OptimizerKind::id>(c, w, g, s0, s1, a, b); }); \
+#define EIGENNET_RUN_CASE(id, name)                                                                \
+  case OptimizerKind::id:                                                                          \
+    parallel_chunks(n, kChunk, work,                                                               \
+                    [&](Index a, Index b) { run<OptimizerKind::id>(c, w, g, s0, s1, s2, a, b); }); \
     break;
     EIGENNET_OPTIMIZERS(EIGENNET_RUN_CASE)
 #undef EIGENNET_RUN_CASE

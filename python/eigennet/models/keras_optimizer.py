@@ -4,7 +4,8 @@ Keras's list: `iterations`, the learning rate (absent when it is a schedule), th
 optimizer's slots for `model.trainable_variables` (layers in Keras's order, each layer's
 trainable weights in creation order): interleaved per variable when the optimizer creates its
 slots together (Adam's momentum and velocity), one block per slot kind otherwise (RMSprop's
-velocities, then its momentums); Nadam ends with its running product of momentum factors.
+velocities, then its momentums, then its centered averages; Adam's amsgrad maxima after its
+moments); Nadam ends with its running product of momentum factors.
 
 eigennet's core keeps the slots of each trainable segment (a run of adjacent trainable layers'
 parameters) together: [segment 0 slot 0 | segment 0 slot 1 | segment 1 ...].
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-# Optimizers whose slots Keras creates in one call (interleaved per variable).
+# Optimizers whose first two slots Keras creates in one call (interleaved per variable).
 _INTERLEAVED = ("Adam", "AdamW", "Adamax", "Nadam", "Adadelta")
 
 
@@ -65,16 +66,28 @@ def _slot_positions(model: Any) -> list[tuple[int, int]]:
     return out
 
 
+def _groups(optimizer: Any, n_slots: int) -> list[list[int]]:
+    """eigennet's slots in the groups Keras creates them: each group is one
+    `add_optimizer_variables` call, its slots interleaved per variable."""
+    name = type(optimizer).__name__
+    if name in _INTERLEAVED:
+        return [[0, 1]] + ([[2]] if getattr(optimizer, "amsgrad", False) else [])
+    if name == "RMSprop":
+        groups = [[0]] + ([[1]] if optimizer.momentum > 0 else [])
+        return groups + ([[2]] if optimizer.centered else [])
+    return [[s] for s in range(n_slots)]
+
+
 def _layout(model: Any) -> list[tuple[int, int, tuple[int, ...]]]:
     """Keras's slot variables in order, as (slot, trainable variable, shape)."""
     ranges = _trainable_ranges(model)
     n_slots = int(model.optimizer._spec().n_slots())
-    pairs = (
-        [(s, v) for v in range(len(ranges)) for s in range(n_slots)]
-        if type(model.optimizer).__name__ in _INTERLEAVED
-        else [(s, v) for s in range(n_slots) for v in range(len(ranges))]
-    )
-    return [(s, v, ranges[v][1]) for s, v in pairs]
+    return [
+        (s, v, ranges[v][1])
+        for group in _groups(model.optimizer, n_slots)
+        for v in range(len(ranges))
+        for s in group
+    ]
 
 
 def _has_lr_variable(model: Any) -> bool:

@@ -414,13 +414,9 @@ class _Moments(Optimizer):
         }
 
 
-def _refuse(flag: bool, what: str) -> None:
-    if flag:
-        raise NotImplementedError(f"{what}=True is not supported by eigennet yet.")
-
-
 class Adam(_Moments):
-    """Adam with Keras's bias-corrected step size."""
+    """Adam with Keras's bias-corrected step size; `amsgrad` divides by the square root of the
+    largest second moment so far."""
 
     _kind = "adam"
 
@@ -434,9 +430,14 @@ class Adam(_Moments):
         name: str = "adam",
         **kwargs: Any,
     ) -> None:
-        _refuse(amsgrad, "amsgrad")
         super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
-        self.amsgrad = False
+        if not isinstance(amsgrad, (bool, np.bool_)):
+            raise TypeError(f"amsgrad must be a bool. Received: amsgrad={amsgrad!r}")
+        self.amsgrad = bool(amsgrad)
+
+    def _fill(self, c: Any) -> None:
+        super()._fill(c)
+        c.amsgrad = self.amsgrad
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "amsgrad": self.amsgrad}
@@ -515,7 +516,8 @@ class Lion(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """RMSprop: `v = rho*v + (1-rho)*g**2`, step `learning_rate * g / sqrt(v + epsilon)`."""
+    """RMSprop: `v = rho*v + (1-rho)*g**2`, step `learning_rate * g / sqrt(v + epsilon)`;
+    `centered` divides by `sqrt(v - a**2 + epsilon)` with `a = rho*a + (1-rho)*g`."""
 
     _kind = "rmsprop"
 
@@ -529,17 +531,19 @@ class RMSprop(Optimizer):
         name: str = "rmsprop",
         **kwargs: Any,
     ) -> None:
-        _refuse(centered, "centered")
         super().__init__(learning_rate, name, **kwargs)
         self.rho = _check_float("rho", rho, 0.0, 1.0)
         if self.rho >= 1.0:
             raise ValueError(f"rho must be < 1. Received: rho={rho}")
         self.momentum = _check_float("momentum", momentum, 0.0, 1.0)
         self.epsilon = _check_float("epsilon", epsilon, 0.0, math.inf)
-        self.centered = False
+        if not isinstance(centered, (bool, np.bool_)):
+            raise TypeError(f"centered must be a bool. Received: centered={centered!r}")
+        self.centered = bool(centered)
 
     def _fill(self, c: Any) -> None:
         c.rho, c.momentum, c.epsilon = self.rho, self.momentum, self.epsilon
+        c.centered = self.centered
 
     def get_config(self) -> dict[str, Any]:
         return {
