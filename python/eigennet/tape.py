@@ -376,10 +376,11 @@ def _call_gradient(
 
 def _penalty_gradient(layer: Any, coef: float, sources: list[Any]) -> list[Optional[np.ndarray]]:
     """The gradient of a penalty whose layer no recorded call ran: l1·sign(w) + 2·l2·w."""
-    reg = layer.kernel_regularizer
+    regs = dict(layer._regularized())
     out: list[Optional[np.ndarray]] = []
     for s in sources:
-        if getattr(s, "_layer", None) is layer and s.name == "kernel":
+        if getattr(s, "_layer", None) is layer and s.name in regs:
+            reg = regs[s.name]
             w = s.numpy()
             out.append(coef * (reg.l1 * np.sign(w) + 2.0 * reg.l2 * w))
         else:

@@ -338,9 +338,10 @@ def per_sample_losses(
 
 
 def penalty_value(layer: Any) -> Optional[TapeValue]:
-    """layer's kernel regularisation as a differentiable scalar (None when it has none)."""
-    reg = getattr(layer, "kernel_regularizer", None)
-    if reg is None or not layer.built or not layer.trainable:
+    """layer's weight regularisation (kernel, bias, embeddings) as a differentiable scalar
+    (None when it has none)."""
+    pairs = layer._regularized()
+    if not pairs or not layer.built or not layer.trainable:
         return None
-    value = float(reg(layer.kernel.numpy()))
+    value = sum(float(reg(layer._variable(name).numpy())) for name, reg in pairs)
     return TapeValue(value, Linear([], [(layer, 1.0)]))

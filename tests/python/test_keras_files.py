@@ -241,8 +241,8 @@ def test_unsupported_keras_files_are_refused_by_name(tmp_path):
     lam = keras.Sequential([keras.Input((3,)), L.Lambda(lambda t: t * 2.0)])
     with pytest.raises(ValueError, match="unknown layer class 'Lambda'"):
         en.models.load_model(_keras_saved(tmp_path, lam, "lam.keras"))
-    reg = keras.Sequential([keras.Input((3,)), L.Dense(2, bias_regularizer="l2")])
-    with pytest.raises(NotImplementedError, match="bias_regularizer"):
+    reg = keras.Sequential([keras.Input((3,)), L.Dense(2, kernel_constraint="non_neg")])
+    with pytest.raises(NotImplementedError, match="kernel_constraint"):
         en.models.load_model(_keras_saved(tmp_path, reg, "reg.keras"))
     inner = keras.Sequential([keras.Input((3,)), L.Dense(2)])
     inp = keras.Input((3,))
@@ -417,6 +417,11 @@ SCHEDULES = {
 }
 
 
+def _total(penalties):
+    """The sum of a model's losses, Keras tensors or eigennet values."""
+    return sum(float(p.detach()) if hasattr(p, "detach") else float(p) for p in penalties)
+
+
 def _config_of(obj):
     return {k: v for k, v in obj.get_config().items() if k not in ("name", "seed")}
 
@@ -445,12 +450,17 @@ def test_every_activation_initializer_and_regularizer_both_ways(tmp_path):
     for cls, args in REGULARIZERS.items():
         for lib, other in ((en, keras), (keras, en)):
             reg = getattr(lib.regularizers, cls)(**args)
-            model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(2, kernel_regularizer=reg)])
+            dense = lib.layers.Dense(2, kernel_regularizer=reg, bias_regularizer=reg)
+            model = lib.Sequential([lib.Input((4,)), dense])
             model.save(tmp_path / "r.keras")
-            back = other.models.load_model(tmp_path / "r.keras").layers[0].kernel_regularizer
-            assert type(back).__name__ == cls
-            for key, value in args.items():
-                assert getattr(back, key) == pytest.approx(value)
+            loaded = other.models.load_model(tmp_path / "r.keras")
+            back = loaded.layers[0]
+            for got in (back.kernel_regularizer, back.bias_regularizer):
+                assert type(got).__name__ == cls
+                for key, value in args.items():
+                    assert getattr(got, key) == pytest.approx(value)
+            want, got_total = (_total(m.losses) for m in (model, loaded))
+            assert want > 0 and got_total == pytest.approx(want, rel=1e-5)
 
 
 LOSSES = [

@@ -15,11 +15,16 @@ class Dense final : public Layer<T> {
         m_use_bias(s.get_int("use_bias", 1) != 0),
         m_act(activation_from_name(s.get_str("activation", "linear"))),
         m_l1(s.get_num("l1", 0)),
-        m_l2(s.get_num("l2", 0)) {
-    check_keys(s, {"units", "use_bias", "activation", "l1", "l2"});
-    if (!(std::isfinite(m_l1) && m_l1 >= 0 && std::isfinite(m_l2) && m_l2 >= 0))
-      bad_value(s, "regularisation factors must be finite and >= 0, got l1=" +
-                       std::to_string(m_l1) + " l2=" + std::to_string(m_l2));
+        m_l2(s.get_num("l2", 0)),
+        m_bias_l1(s.get_num("bias_l1", 0)),
+        m_bias_l2(s.get_num("bias_l2", 0)) {
+    check_keys(s, {"units", "use_bias", "activation", "l1", "l2", "bias_l1", "bias_l2"});
+    for (double f : {m_l1, m_l2, m_bias_l1, m_bias_l2})
+      if (!(std::isfinite(f) && f >= 0))
+        bad_value(s,
+                  "regularisation factors must be finite and >= 0, got l1=" + std::to_string(m_l1) +
+                      " l2=" + std::to_string(m_l2) + " bias_l1=" + std::to_string(m_bias_l1) +
+                      " bias_l2=" + std::to_string(m_bias_l2));
   }
 
   Index build(const std::vector<Index>& in_widths) override {
@@ -57,10 +62,14 @@ class Dense final : public Layer<T> {
   const T* logits(const std::vector<const T*>&, const T* out, const T* work) const override {
     return m_act == Activation::Linear ? out : work;
   }
+  // Keras's kernel_regularizer and bias_regularizer.
   void penalty(Backend<T>& be, const T* params, T* grads, double weight,
                double* acc) const override {
-    if (m_l1 == 0.0 && m_l2 == 0.0) return;
-    be.regularize(params, grads, m_units * m_in, m_l1, m_l2, weight, acc);
+    if (m_l1 != 0.0 || m_l2 != 0.0)
+      be.regularize(params, grads, m_units * m_in, m_l1, m_l2, weight, acc);
+    if (m_use_bias && (m_bias_l1 != 0.0 || m_bias_l2 != 0.0))
+      be.regularize(params + m_units * m_in, grads ? grads + m_units * m_in : nullptr, m_units,
+                    m_bias_l1, m_bias_l2, weight, acc);
   }
 
  private:
@@ -68,7 +77,7 @@ class Dense final : public Layer<T> {
   Index m_units, m_in = 0;
   bool m_use_bias;
   Activation m_act;
-  double m_l1, m_l2;
+  double m_l1, m_l2, m_bias_l1, m_bias_l2;
 };
 
 }  // namespace eigennet::layers

@@ -44,6 +44,7 @@ class Dense(Layer):
         kernel_initializer: for the kernel of shape `(input_dim, units)`.
         bias_initializer: for the bias of shape `(units,)`.
         kernel_regularizer: optional `L1`, `L2` or `L1L2`.
+        bias_regularizer: the same for the bias.
 
     Example:
         >>> layer = Dense(2, activation="relu")
@@ -60,6 +61,7 @@ class Dense(Layer):
         kernel_initializer: Any = "glorot_uniform",
         bias_initializer: Any = "zeros",
         kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -79,6 +81,7 @@ class Dense(Layer):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def _output_sample_shape(self, shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
         return (self.units,)
@@ -87,6 +90,8 @@ class Dense(Layer):
         nums = {}
         if self.kernel_regularizer is not None:
             nums = {"l1": self.kernel_regularizer.l1, "l2": self.kernel_regularizer.l2}
+        if self.bias_regularizer is not None:
+            nums.update(bias_l1=self.bias_regularizer.l1, bias_l2=self.bias_regularizer.l2)
         return (
             {"units": self.units, "use_bias": int(self.use_bias)},
             nums,
@@ -123,7 +128,14 @@ class Dense(Layer):
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
         }
+
+    def _regularized(self) -> list[tuple[str, Any]]:
+        pairs = [("kernel", self.kernel_regularizer)]
+        if self.use_bias:
+            pairs.append(("bias", self.bias_regularizer))
+        return [(name, reg) for name, reg in pairs if reg is not None]
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Dense:
@@ -131,5 +143,6 @@ class Dense(Layer):
         config = dict(config)
         config["kernel_initializer"] = initializers.deserialize(config["kernel_initializer"])
         config["bias_initializer"] = initializers.deserialize(config["bias_initializer"])
-        config["kernel_regularizer"] = regularizers.deserialize(config.get("kernel_regularizer"))
+        for key in ("kernel_regularizer", "bias_regularizer"):
+            config[key] = regularizers.deserialize(config.get(key))
         return cls(**config)

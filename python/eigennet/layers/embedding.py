@@ -63,6 +63,10 @@ class Embedding(Layer):
             ("embeddings", (self.input_dim, self.output_dim), False, self.embeddings_initializer)
         ]
 
+    def _regularized(self) -> list[tuple[str, Any]]:
+        reg = self.embeddings_regularizer
+        return [] if reg is None else [("embeddings", reg)]
+
     @property
     def embeddings(self) -> Variable:
         v = self._variable("embeddings")

@@ -289,6 +289,10 @@ class Layer:
     def variables(self) -> list[Variable]:
         return list(self._variables)
 
+    def _regularized(self) -> list[tuple[str, Any]]:
+        """(weight name, regularizer) of each regularised weight, as the core penalises them."""
+        return []
+
     @property
     def losses(self) -> list[Any]:
         """The layer's regularisation penalty while it is trainable (Keras's `layer.losses`),

@@ -360,7 +360,6 @@ def members(model: Any) -> dict[str, bytes]:
 # Reading -----------------------------------------------------------------------------------
 # Keras arguments eigennet has no counterpart for, accepted at the value that means "off".
 _OFF = {
-    "bias_regularizer": None,
     "activity_regularizer": None,
     "kernel_constraint": None,
     "bias_constraint": None,
