@@ -317,10 +317,32 @@ kld = KLD = kl_divergence
 logcosh = log_cosh
 
 
+# Losses whose per-sample value is a mean of per-entry terms: over an output of any shape the
+# mean over its flat entries is Keras's mean over the last axis, then over the others.
+ELEMENTWISE = (
+    "mean_squared_error",
+    "mean_absolute_error",
+    "binary_crossentropy",
+    "mean_squared_logarithmic_error",
+    "mean_absolute_percentage_error",
+    "log_cosh",
+    "huber",
+    "poisson",
+    "hinge",
+    "squared_hinge",
+    "binary_focal_crossentropy",
+)
+
+
 class Loss:
     """Base class of loss objects: `loss(y_true, y_pred)` is the mean over samples."""
 
     _core_base = ""
+
+    @property
+    def elementwise(self) -> bool:
+        """Whether the loss is a mean of per-entry terms (see ELEMENTWISE)."""
+        return self._core_base in ELEMENTWISE
 
     def __init__(
         self,

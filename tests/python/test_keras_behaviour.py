@@ -400,3 +400,30 @@ def test_layer_activation_none_is_linear_and_a_built_change_is_refused():
     model.pop()
     dense.activation = "tanh"  # free again once out of the model
     assert dense.activation is en.activations.tanh
+
+
+def test_targets_shaped_like_a_multi_dimensional_output():
+    # Keras takes targets of the output's shape; an element-wise loss over them equals the
+    # same loss over the flat entries, so both spellings train identically.
+    def build():
+        en.utils.set_random_seed(5)
+        model = en.Sequential([en.Input((3,)), L.Dense(4), L.Reshape((2, 2))])
+        model.compile(en.optimizers.SGD(0.1), "mse")
+        return model
+
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(size=(12, 3)), rng.normal(size=(12, 2, 2))
+    shaped, flat = build(), build()
+    h1 = shaped.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0)
+    h2 = flat.fit(x, y.reshape(12, 4), epochs=2, batch_size=4, shuffle=False, verbose=0)
+    for a, b in zip(shaped.get_weights(), flat.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert h1.history["loss"] == h2.history["loss"]
+    want = ((shaped.predict(x, verbose=0) - y) ** 2).mean()
+    assert shaped.evaluate(x, y, verbose=0) == pytest.approx(want, rel=1e-5)
+
+
+def test_a_per_axis_loss_on_a_multi_dimensional_output_is_refused():
+    model = en.Sequential([en.Input((3,)), L.Dense(4), L.Reshape((2, 2))])
+    with pytest.raises(NotImplementedError, match="categorical_crossentropy.*along the last axis"):
+        model.compile("adam", "categorical_crossentropy")

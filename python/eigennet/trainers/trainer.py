@@ -209,6 +209,14 @@ class Trainer:
         per_metrics = [[m] if isinstance(m, str) else list(m or []) for m in per_metrics]
         core_losses, core_metrics, names = [], [], []
         for o, (lobj, width) in enumerate(zip(loss_objs, self._net.output_widths)):
+            shape = self._net.output_shapes[o]
+            if lobj is not None and len(shape) > 1 and not lobj.elementwise:
+                # Keras computes it along the last axis; the core over a sample's flat entries.
+                raise NotImplementedError(
+                    f"Loss {lobj.name!r} over the output {self.output_names[o]!r} of shape "
+                    f"{(None, *shape)}: eigennet computes it over a sample's flat features, Keras "
+                    "along the last axis. Flatten the output (or use an element-wise loss)."
+                )
             core_loss = lobj.core_name if lobj is not None else "mean_squared_error"
             resolved = [metrics.resolve(m, core_loss, width) for m in per_metrics[o]]
             core_losses.append(lobj.core_spec if lobj is not None else core_loss)
@@ -233,7 +241,12 @@ class Trainer:
         names = [lyr.core_name if lyr is not None else "" for lyr in self._output_losses]
         ys = [y] if len(net.output_widths) == 1 else self._per_output_data(y, "y")
         parts = []
-        for yo, w, loss, lobj in zip(ys, net.output_widths, names, self._output_losses):
+        for o, (yo, w, loss, lobj) in enumerate(
+            zip(ys, net.output_widths, names, self._output_losses)
+        ):
+            shape = net.output_shapes[o]
+            if len(shape) > 1 and np.shape(yo) == (n, *shape):
+                yo = np.reshape(yo, (n, w))  # targets shaped as the output, as in Keras
             t = data.targets(yo, n, w, loss, net.dtype)
             if lobj is not None:  # label smoothing, hinge labels
                 t = np.asarray(lobj.prepare_targets(t, w), dtype=net.dtype)
