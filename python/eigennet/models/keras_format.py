@@ -727,13 +727,7 @@ class _Weights:
 
 
 def _expected_shapes(layer: Any) -> list[tuple[int, ...]]:
-    if type(layer).__name__ == "InputLayer":
-        return []
-    if layer._kind == "normalization":
-        if layer.input_mean is not None:
-            return []
-        return [layer.mean.shape, layer.variance.shape, ()]
-    return [v.shape for v in layer._variables]
+    return [tuple(np.shape(v)) for v in layer_variables(layer)]
 
 
 def read_weights(model: Any, store: _Weights) -> None:

@@ -34,6 +34,17 @@ def _unsupported(kwargs: dict[str, Any], method: str) -> None:
         raise ValueError(f"{method}() does not support these arguments: {sorted(bad)}")
 
 
+def _split_at(n: int, validation_split: float) -> int:
+    """The first of the last validation_split of n samples, which fit holds out."""
+    split_at = int(n * (1.0 - validation_split))
+    if split_at in (0, n):
+        raise ValueError(
+            f"validation_split={validation_split} leaves no training or no validation "
+            f"samples out of {n}."
+        )
+    return split_at
+
+
 def _validation_epochs(freq: Any) -> Any:
     """Keras's validation_freq as a test of the epoch number (from 1): every `freq` epochs for
     an int, the listed epochs for a list."""
@@ -528,12 +539,7 @@ class Trainer:
                 )
             val_ds = self._dataset(*validation_data)
         elif validation_split > 0:
-            split_at = int(len(xa) * (1.0 - validation_split))
-            if split_at == 0 or split_at == len(xa):
-                raise ValueError(
-                    f"validation_split={validation_split} leaves no training or no validation "
-                    f"samples out of {len(xa)}."
-                )
+            split_at = _split_at(len(xa), validation_split)
             val_w = None if wa is None else wa[split_at:]
             val_ds = net.core.dataset(xa[split_at:], ya[split_at:], val_w)
             xa, ya = xa[:split_at], ya[:split_at]
@@ -605,12 +611,7 @@ class Trainer:
                     f"Found: x={type(x).__name__}"
                 )
             n = sources.count(x)
-            split_at = int(n * (1.0 - validation_split))
-            if split_at in (0, n):
-                raise ValueError(
-                    f"validation_split={validation_split} leaves no training or no validation "
-                    f"samples out of {n}."
-                )
+            split_at = _split_at(n, validation_split)
             head, tail = np.arange(split_at), np.arange(split_at, n)
             validation_data = (
                 sources.rows(x, tail),
