@@ -493,14 +493,12 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
       .def(
           "compile",
           [](M& s, const std::vector<LossSpec>& losses, const std::vector<double>& weights,
-             const std::vector<std::vector<std::string>>& metrics, const OptimizerConfig& opt) {
+             const std::vector<std::vector<Metric>>& metrics, const OptimizerConfig& opt) {
             if (weights.size() != losses.size() || metrics.size() != losses.size())
               throw py::value_error("compile needs one loss weight and one metric list per loss");
             std::vector<OutputLoss> outputs;
             for (std::size_t o = 0; o < losses.size(); ++o) {
-              OutputLoss l{losses[o], weights[o], {}};
-              for (const auto& name : metrics[o]) l.metrics.push_back(metric_from_name(name));
-              outputs.push_back(std::move(l));
+              outputs.push_back(OutputLoss{losses[o], weights[o], metrics[o]});
             }
             s.refuse_in_callback("compile the model");
             s.locked_call([&] { s.model.compile(outputs, opt); });
@@ -618,6 +616,7 @@ void bind_model(py::module_& m) {
       .def_readonly("batches", &PassResult::batches)
       .def_readonly("loss", &PassResult::loss)
       .def_readonly("metrics", &PassResult::metrics)
+      .def_readonly("sums", &PassResult::sums)
       .def_readonly("stopped", &PassResult::stopped);
   bind<float>(m, "Model32", "DataSet32");
   bind<double>(m, "Model64", "DataSet64");

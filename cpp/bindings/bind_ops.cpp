@@ -1,5 +1,8 @@
 // Per-op helpers (activations, losses) for users and tests. They call the same backend kernels
 // as fit; fit never goes through them.
+#include <cmath>
+#include <optional>
+
 #include "common.h"
 #include "eigennet/backend.h"
 
@@ -59,6 +62,45 @@ py::tuple loss(const LossSpec& kind, const py::handle& y_true, const py::handle&
   return py::make_tuple(per_sample, grad);
 }
 
+/// Adds the batch (y_true (n, n_out) or (n,) labels, y_pred (n, n_out), sample_weight (n,) or
+/// None) into a standalone metric's sums.
+template <typename T>
+void metric_update(const Metric& mt, const py::handle& y_true, const py::handle& y_pred,
+                   const py::handle& sample_weight, py::array& sums) {
+  Array<T> p = as_array<T>(y_pred, "y_pred");
+  if (p.ndim() != 2 || p.shape(0) == 0 || p.shape(1) == 0)
+    throw py::value_error("y_pred must be 2-D (samples, outputs) and non-empty.");
+  const Index n = p.shape(0), k = p.shape(1);
+  validate(mt, k);
+  const bool sparse = metric_is_sparse(mt.spec.kind);
+  Array<T> y = as_array<T>(y_true, "y_true");
+  if (y.size() != n * (sparse ? 1 : k))
+    throw py::value_error("y_true must hold " + std::to_string(n * (sparse ? 1 : k)) +
+                          " values, got " + std::to_string(y.size()));
+  if (sparse)
+    for (Index i = 0; i < n; ++i)
+      if (!(y.data()[i] >= 0 && y.data()[i] < T(k) && y.data()[i] == std::floor(y.data()[i])))
+        throw py::value_error("Sparse labels must be integers in [0, " + std::to_string(k) +
+                              "), got " + std::to_string(static_cast<double>(y.data()[i])));
+  std::optional<Array<T>> w;
+  if (!sample_weight.is_none()) {
+    w = as_array<T>(sample_weight, "sample_weight");
+    if (w->size() != n)
+      throw py::value_error("sample_weight must hold one value per sample (" + std::to_string(n) +
+                            "), got " + std::to_string(w->size()));
+  }
+  if (!sums.dtype().equal(py::dtype::of<double>()) || sums.ndim() != 1 ||
+      sums.shape(0) != metric_n_sums(mt.spec, k) || !sums.writeable() ||
+      !(sums.flags() & py::array::c_style))
+    throw py::value_error("sums must be a writable vector of " +
+                          std::to_string(metric_n_sums(mt.spec, k)) + " float64 values");
+  const std::vector<T> thresholds(mt.thresholds.begin(), mt.thresholds.end());
+  // The layout of the core: columns are samples, which is numpy's C order of (n, k).
+  cpu_backend<T>().accumulate_metric(mt.spec, thresholds.data(), p.data(), y.data(),
+                                     w ? w->data() : nullptr, k, n,
+                                     static_cast<double*>(sums.mutable_data()));
+}
+
 bool is_single(const py::handle& x) {
   return py::isinstance<py::array>(x) &&
          py::cast<py::array>(x).dtype().equal(py::dtype::of<float>());
@@ -83,6 +125,36 @@ void bind_ops(py::module_& m) {
       },
       py::arg("name"), py::arg("y_true"), py::arg("y_pred"),
       "(per-sample values (n,), gradient of their mean w.r.t. y_pred (n, k)).");
+  m.def(
+      "metric_update",
+      [](const Metric& mt, const py::handle& y_true, const py::handle& y_pred,
+         const py::handle& sample_weight, py::array& sums) {
+        if (is_single(y_pred))
+          metric_update<float>(mt, y_true, y_pred, sample_weight, sums);
+        else
+          metric_update<double>(mt, y_true, y_pred, sample_weight, sums);
+      },
+      py::arg("metric"), py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight"),
+      py::arg("sums"), "Adds a batch into a metric's sums (float64, metric_sizes' first).");
+  m.def(
+      "metric_sizes",
+      [](const Metric& mt, Index n_out) {
+        validate(mt, n_out);
+        return py::make_tuple(metric_n_sums(mt.spec, n_out), metric_result_size(mt, n_out));
+      },
+      py::arg("metric"), py::arg("n_out"), "(number of sums, number of result values).");
+  m.def(
+      "metric_result",
+      [](const Metric& mt, Index n_out, const py::array_t<double>& sums) {
+        validate(mt, n_out);
+        if (sums.ndim() != 1 || sums.shape(0) != metric_n_sums(mt.spec, n_out))
+          throw py::value_error("sums must be a vector of " +
+                                std::to_string(metric_n_sums(mt.spec, n_out)) + " values");
+        py::array_t<double> out(metric_result_size(mt, n_out));
+        metric_result(mt, n_out, sums.data(), out.mutable_data());
+        return out;
+      },
+      py::arg("metric"), py::arg("n_out"), py::arg("sums"), "The metric's result from its sums.");
 }
 
 }  // namespace eigennet::bindings

@@ -9,8 +9,9 @@
 // reduction of ours adds in a fixed order, so a seed determines every result.
 //
 // Some calls are held back one call (Pending) so that the pair runs as one kernel: a batch's two
-// gathers, a loss or metric and the sum of its values, an activation's derivative and the bias
-// gradient of the same layer. Graphs or not, the same kernels run, so results are the same.
+// gathers, a loss and the sum of its values, an activation's derivative and the bias gradient of
+// the same layer. A metric's sums are already one call (accumulate_metric). Graphs or not, the same
+// kernels run, so results are the same.
 #include <climits>
 #include <cmath>
 #include <cstdlib>
@@ -320,39 +321,58 @@ class CudaBackend final : public Backend<T> {
     m_pending.out = grad;
   }
 
-  void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch,
-              T* per_sample) override {
+  void accumulate_metric(const MetricSpec& spec, const T* thresholds, const T* A, const T* Y,
+                         const T* w, Index n_out, Index batch, double* acc) override {
     issue_pending();
-    m_pending = Pending{};
-    m_pending.kind = Pending::Kind::Metric;
-    m_pending.metric = kind;
-    m_pending.Z = A;
-    m_pending.A = Y;
-    m_pending.rows = n_out;
-    m_pending.cols = batch;
-    m_pending.per_sample = per_sample;
+    cudaStream_t s = stream();
+    const MetricSpec& m = spec;
+    record({word(Op::Metric),
+            word(m.kind),
+            word(m.threshold),
+            word(m.argmax),
+            word(m.k),
+            word(m.spacing),
+            word(m.n_thresholds),
+            word(m.top_k),
+            word(m.class_id),
+            word(m.multi_label),
+            word(m.from_logits),
+            word(m.curve),
+            word(m.summation),
+            word(m.value),
+            word(m.average),
+            word(m.beta),
+            word(m.aggregation),
+            word(m.num_regressors),
+            word(thresholds),
+            word(A),
+            word(Y),
+            word(w),
+            word(n_out),
+            word(batch),
+            word(acc)},
+           nullptr, [=](const DynSlot*) {
+             cuda::accumulate_metric(spec, thresholds, A, Y, w, n_out, batch, acc, s);
+           });
   }
 
   void sum_into(const T* x, Index n, double weight, double* acc) override {
     // A pending loss or metric whose values these are adds them up in its own kernel.
-    const bool fused =
-        (m_pending.kind == Pending::Kind::Loss || m_pending.kind == Pending::Kind::Metric) &&
-        m_pending.per_sample == x && m_pending.cols == n && n <= kFuseBatch;
+    const bool fused = m_pending.kind == Pending::Kind::Loss && m_pending.per_sample == x &&
+                       m_pending.cols == n && n <= kFuseBatch;
     if (!fused) issue_pending();
     const Pending p = m_pending;
     m_pending = Pending{};
     cudaStream_t s = stream();
     record({word(Op::Sum), word(p.kind), word(p.loss.kind), word(p.loss.delta), word(p.loss.alpha),
-            word(p.loss.gamma), word(p.loss.balanced), word(p.metric), word(p.Z), word(p.A),
-            word(p.rows), word(p.scale), word(p.out), word(x), word(n), word(weight), word(acc)},
+            word(p.loss.gamma), word(p.loss.balanced), word(p.Z), word(p.A), word(p.rows),
+            word(p.scale), word(p.out), word(x), word(n), word(weight), word(acc)},
            nullptr, [=](const DynSlot*) {
              if (!fused)
                cuda::sum_into(x, n, weight, acc, s);
-             else if (p.kind == Pending::Kind::Loss)
+             else
                cuda::loss_sum(p.loss, p.Z, p.A, p.rows, n, p.scale, p.per_sample, p.out, weight,
                               acc, s);
-             else
-               cuda::metric_sum(p.metric, p.Z, p.A, p.rows, n, p.per_sample, weight, acc, s);
            });
   }
 
@@ -419,15 +439,14 @@ class CudaBackend final : public Backend<T> {
   static constexpr Index kFuseColumns = 256;
   static constexpr Index kFuseBatch = Index(1) << 14;
 
-  /// A call held back because the next one may fuse with it: a batch's two gathers, a loss or
-  /// metric and the sum of its values, an activation's derivative and the bias gradient that
+  /// A call held back because the next one may fuse with it: a batch's two gathers, a loss and
+  /// the sum of its values, an activation's derivative and the bias gradient that
   /// sums it. Every other call issues it first.
   struct Pending {
-    enum class Kind : std::uint64_t { None, Gather, Loss, Metric, ActivationBackward };
+    enum class Kind : std::uint64_t { None, Gather, Loss, ActivationBackward };
     Kind kind = Kind::None;
     GatherDyn gather{};
     LossSpec loss{};
-    MetricKind metric{};
     Activation act{};
     const T* Z = nullptr;  // activation: Z; loss: P; metric: A
     const T* A = nullptr;  // activation: A; loss and metric: Y
@@ -462,13 +481,6 @@ class CudaBackend final : public Backend<T> {
                 word(p.cols), word(p.scale), word(p.per_sample), word(p.out)},
                nullptr, [=](const DynSlot*) {
                  cuda::loss(p.loss, p.Z, p.A, p.rows, p.cols, p.scale, p.per_sample, p.out, s);
-               });
-        break;
-      case Pending::Kind::Metric:
-        record({word(Op::Metric), word(p.metric), word(p.Z), word(p.A), word(p.rows), word(p.cols),
-                word(p.per_sample)},
-               nullptr, [=](const DynSlot*) {
-                 cuda::metric(p.metric, p.Z, p.A, p.rows, p.cols, p.per_sample, s);
                });
         break;
     }

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "eigennet/config.h"
+#include "eigennet/metrics.h"
 #include "eigennet/normalization.h"
 #include "eigennet/optimizer.h"
 #include "eigennet/optimizer_rules.h"
@@ -97,9 +98,10 @@ void activation_backward_row_sums(Activation act, const T* Z, const T* A, const 
 template <typename T>
 void loss(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
           T* per_sample, T* grad, cudaStream_t s);
+/// Backend::accumulate_metric: one block per group of sums.
 template <typename T>
-void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T* per_sample,
-            cudaStream_t s);
+void accumulate_metric(const MetricSpec& spec, const T* thresholds, const T* A, const T* Y,
+                       const T* w, Index n_out, Index batch, double* acc, cudaStream_t s);
 /// *acc += weight · Σ x in double, in a fixed order (one block).
 template <typename T>
 void sum_into(const T* x, Index n, double weight, double* acc, cudaStream_t s);
@@ -107,10 +109,6 @@ void sum_into(const T* x, Index n, double weight, double* acc, cudaStream_t s);
 template <typename T>
 void loss_sum(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
               T* per_sample, T* grad, double weight, double* acc, cudaStream_t s);
-/// metric(), then sum_into(per_sample, batch, weight, acc), as one single-block kernel.
-template <typename T>
-void metric_sum(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T* per_sample,
-                double weight, double* acc, cudaStream_t s);
 
 // optimizers.cu
 /// One step over n parameters; state holds n_slots arrays of n. c's lr and alpha come from d

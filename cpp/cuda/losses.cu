@@ -1,18 +1,22 @@
 // Loss and metric kernels of the CUDA backend: one thread per sample column computes the loss
-// value and, when asked, its gradient in the same pass (the fused loss kernel). The per-column
+// value and, when asked, its gradient in the same pass (the fused loss kernel); a metric's sums
+// are one block per group. The per-column
 // formulas are the CPU backend's own (eigennet/losses/column.h), so the two agree to the rounding
 // of exp and log; the conventions are documented in eigennet/losses.h.
+#include <climits>
+#include <stdexcept>
+
 #include "cuda_check.cuh"
 #include "eigennet/activations.h"
 #include "eigennet/losses.h"
 #include "eigennet/losses/column.h"
+#include "eigennet/metrics.h"
 #include "kernels.cuh"
 
 namespace eigennet::cuda {
 namespace {
 
 using losses::loss_column;
-using losses::metric_column;
 
 __device__ inline Index first_sample() {
   return static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -24,13 +28,6 @@ __global__ void loss_kernel(LossSpec spec, const T* P, const T* Y, Index n_out, 
                             Index batch, T grad_scale, T* per_sample, T* grad) {
   for (Index j = first_sample(); j < batch; j += sample_stride())
     per_sample[j] = loss_column(spec, P, Y, n_out, n_y, j, grad_scale, grad);
-}
-
-template <typename T>
-__global__ void metric_kernel(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch,
-                              T* per_sample) {
-  for (Index j = first_sample(); j < batch; j += sample_stride())
-    per_sample[j] = metric_column(kind, A, Y, n_out, j);
 }
 
 constexpr int kSumThreads = 256;
@@ -71,16 +68,23 @@ __global__ void loss_sum_kernel(LossSpec spec, const T* P, const T* Y, Index n_o
   add_block_sum(s, weight, acc);
 }
 
+/// Block g: thread t adds the contributions of samples t, t + 256, ... to group g's sums in
+/// order, then a fixed tree adds the threads' sums of each.
 template <typename T>
-__global__ void metric_sum_kernel(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch,
-                                  T* per_sample, double weight, double* acc) {
-  double s = 0;
+__global__ void accumulate_metric_kernel(MetricSpec spec, const T* thresholds, const T* A,
+                                         const T* Y, const T* w, Index n_out, Index batch,
+                                         double* acc) {
+  const Index g = blockIdx.x;
+  const int S = metric_group_sums(spec);
+  double total[kMetricSums] = {}, c[kMetricSums];
   for (Index j = threadIdx.x; j < batch; j += kSumThreads) {
-    const T v = metric_column(kind, A, Y, n_out, j);
-    per_sample[j] = v;
-    s += static_cast<double>(v);
+    metrics::contribution(spec, thresholds, A, Y, w, n_out, g, j, c);
+    for (int k = 0; k < S; ++k) total[k] += c[k];
   }
-  add_block_sum(s, weight, acc);
+  for (int k = 0; k < S; ++k) {
+    __syncthreads();  // the previous sum's tree is read before the next one overwrites it
+    add_block_sum(total[k], 1.0, acc + g * S + k);
+  }
 }
 
 constexpr int kSampleThreads = 128;
@@ -96,11 +100,13 @@ void loss(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch
 }
 
 template <typename T>
-void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T* per_sample,
-            cudaStream_t s) {
-  metric_kernel<T><<<blocks_for(batch, kSampleThreads), kSampleThreads, 0, s>>>(kind, A, Y, n_out,
-                                                                                batch, per_sample);
-  check_launch("metric_kernel");
+void accumulate_metric(const MetricSpec& spec, const T* thresholds, const T* A, const T* Y,
+                       const T* w, Index n_out, Index batch, double* acc, cudaStream_t s) {
+  const Index groups = metric_groups(spec, n_out);
+  if (groups > INT_MAX) throw std::length_error("A metric has more groups than CUDA blocks.");
+  accumulate_metric_kernel<T><<<static_cast<unsigned>(groups), kSumThreads, 0, s>>>(
+      spec, thresholds, A, Y, w, n_out, batch, acc);
+  check_launch("accumulate_metric_kernel");
 }
 
 template <typename T>
@@ -117,22 +123,14 @@ void loss_sum(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index b
   check_launch("loss_sum_kernel");
 }
 
-template <typename T>
-void metric_sum(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T* per_sample,
-                double weight, double* acc, cudaStream_t s) {
-  metric_sum_kernel<T><<<1, kSumThreads, 0, s>>>(kind, A, Y, n_out, batch, per_sample, weight, acc);
-  check_launch("metric_sum_kernel");
-}
-
 #define EIGENNET_INSTANTIATE(T)                                                                   \
   template void loss<T>(const LossSpec&, const T*, const T*, Index, Index, T, T*, T*,             \
                         cudaStream_t);                                                            \
-  template void metric<T>(MetricKind, const T*, const T*, Index, Index, T*, cudaStream_t);        \
+  template void accumulate_metric<T>(const MetricSpec&, const T*, const T*, const T*, const T*,   \
+                                     Index, Index, double*, cudaStream_t);                        \
   template void sum_into<T>(const T*, Index, double, double*, cudaStream_t);                      \
   template void loss_sum<T>(const LossSpec&, const T*, const T*, Index, Index, T, T*, T*, double, \
-                            double*, cudaStream_t);                                               \
-  template void metric_sum<T>(MetricKind, const T*, const T*, Index, Index, T*, double, double*,  \
-                              cudaStream_t);
+                            double*, cudaStream_t);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)
 #undef EIGENNET_INSTANTIATE

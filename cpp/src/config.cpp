@@ -44,10 +44,9 @@ constexpr Name kLosses[] = {
     {"categorical_focal_crossentropy", 20},
     {"categorical_focal_crossentropy_from_logits", 21},
 };
-constexpr Name kMetrics[] = {
-    {"binary_accuracy", 0},    {"categorical_accuracy", 1}, {"sparse_categorical_accuracy", 2},
-    {"mean_squared_error", 3}, {"mean_absolute_error", 4},
-};
+#define EIGENNET_NAME_ENTRY(id, name) {name, static_cast<int>(MetricKind::id)},
+constexpr Name kMetrics[] = {EIGENNET_METRICS(EIGENNET_NAME_ENTRY)};
+#undef EIGENNET_NAME_ENTRY
 
 template <std::size_t N>
 int lookup(const Name (&table)[N], const std::string& name, const char* what) {

@@ -246,8 +246,23 @@ Index Model<T>::n_targets() const {
 template <typename T>
 Index Model<T>::n_acc() const {
   Index n = kAccOutputs + (m_outputs.size() > 1 ? static_cast<Index>(m_outputs.size()) : 0);
-  for (const OutputLoss& l : m_losses) n += static_cast<Index>(l.metrics.size());
+  for (std::size_t o = 0; o < m_losses.size(); ++o)
+    for (const Metric& m : m_losses[o].metrics) n += metric_n_sums(m.spec, m_output_widths[o]);
   return n;
+}
+
+template <typename T>
+void Model<T>::metric_results(const double* acc, std::vector<double>& out) const {
+  Index slot = kAccOutputs + (m_outputs.size() > 1 ? static_cast<Index>(m_outputs.size()) : 0);
+  for (std::size_t o = 0; o < m_losses.size(); ++o) {
+    const Index width = m_output_widths[o];
+    for (const Metric& m : m_losses[o].metrics) {
+      const std::size_t at = out.size();
+      out.resize(at + static_cast<std::size_t>(metric_result_size(m, width)));
+      metric_result(m, width, acc + slot, out.data() + at);
+      slot += metric_n_sums(m.spec, width);
+    }
+  }
 }
 
 template <typename T>
@@ -277,7 +292,7 @@ void Model<T>::check_targets(const T* Y, Index n) const {
 
 template <typename T>
 void Model<T>::compile(const LossSpec& loss, const OptimizerConfig& optimizer,
-                       std::vector<MetricKind> metrics) {
+                       std::vector<Metric> metrics) {
   if (m_outputs.size() != 1)
     throw std::invalid_argument("This model has " + std::to_string(m_outputs.size()) +
                                 " outputs: give one loss per output.");
@@ -296,12 +311,12 @@ void Model<T>::compile(std::vector<OutputLoss> outputs, const OptimizerConfig& o
     if (!std::isfinite(l.weight) || l.weight < 0)
       throw std::invalid_argument("Loss weights must be finite and >= 0, got " +
                                   std::to_string(l.weight));
-    for (MetricKind m : l.metrics) {
-      const bool sparse_metric = m == MetricKind::SparseCategoricalAccuracy;
-      if (sparse_metric != is_sparse(l.loss))
-        throw std::invalid_argument(std::string("Metric '") + metric_name(m) +
+    for (const Metric& m : l.metrics) {
+      if (metric_is_sparse(m.spec.kind) != is_sparse(l.loss))
+        throw std::invalid_argument(std::string("Metric '") + metric_name(m.spec.kind) +
                                     "' does not fit the targets of loss '" +
                                     loss_name(l.loss.kind) + "'.");
+      validate(m, m_output_widths[o]);
     }
     validate(l.loss);
     if (is_sparse(l.loss) && m_output_widths[o] < 2)
@@ -314,6 +329,15 @@ void Model<T>::compile(std::vector<OutputLoss> outputs, const OptimizerConfig& o
           " classes are not exact in float32 (above 2**24): use float64 (set_floatx) or "
           "one-hot targets.");
   }
+  std::vector<std::vector<Buffer<T>>> thresholds(outputs.size());
+  for (std::size_t o = 0; o < outputs.size(); ++o)
+    for (const Metric& m : outputs[o].metrics) {
+      const Index n = static_cast<Index>(m.thresholds.size());
+      std::vector<T> host(m.thresholds.begin(), m.thresholds.end());
+      thresholds[o].emplace_back(*m_backend, n);
+      if (n) m_backend->copy_to_device(thresholds[o].back().data(), host.data(), n * sizeof(T));
+    }
+  m_thresholds = std::move(thresholds);
   m_losses = std::move(outputs);
   m_optimizer = optimizer;
   plan_backward();
@@ -510,9 +534,11 @@ void Model<T>::loss_and_metrics(const T* Y, Index batch, double* acc, bool with_
     if (grad) add_gradient(id, grad, width * batch);
     m_backend->sum_into(m_per_sample.data(), batch, l.weight, acc + kAccLoss);
     if (several) m_backend->sum_into(m_per_sample.data(), batch, 1.0, acc + kAccOutputs + o);
-    for (MetricKind m : l.metrics) {
-      m_backend->metric(m, A, Yo, width, batch, m_per_sample.data());
-      m_backend->sum_into(m_per_sample.data(), batch, 1.0, acc + metric_slot++);
+    for (std::size_t k = 0; k < l.metrics.size(); ++k) {
+      const Metric& m = l.metrics[k];
+      m_backend->accumulate_metric(m.spec, m_thresholds[o][k].data(), A, Yo,
+                                   m.weighted ? w : nullptr, width, batch, acc + metric_slot);
+      metric_slot += metric_n_sums(m.spec, width);
     }
   }
 }

@@ -43,7 +43,12 @@ PassResult Trainer<T>::summarize(Index samples, Index batches) {
   r.batches = batches;
   const double n = samples > 0 ? static_cast<double>(samples) : 1.0;
   r.loss = (m_host_acc[kAccLoss] + m_host_acc[kAccPenalty]) / n;
-  for (Index k = kAccOutputs; k < n_acc; ++k) r.metrics.push_back(m_host_acc[k] / n);
+  const Index outputs = static_cast<Index>(m_model.output_widths().size());
+  const Index n_losses = outputs > 1 ? outputs : 0;
+  for (Index k = kAccOutputs; k < kAccOutputs + n_losses; ++k)
+    r.metrics.push_back(m_host_acc[k] / n);
+  m_model.metric_results(m_host_acc.data(), r.metrics);
+  r.sums = m_host_acc;
   return r;
 }
 

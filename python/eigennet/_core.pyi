@@ -26,6 +26,37 @@ class LossSpec:
         balanced: bool = False,
     ) -> None: ...
 
+class Metric:
+    """A metric by its core name with its parameters (a plain name converts to one)."""
+
+    name: str
+    thresholds: list[float]
+    weighted: bool
+    def __init__(
+        self,
+        name: str,
+        threshold: float = 0.5,
+        argmax: bool = False,
+        k: int = 5,
+        thresholds: list[float] = ...,
+        num_thresholds: int = 0,
+        spacing: str = "list",
+        top_k: int = 0,
+        class_id: int = -1,
+        multi_label: bool = False,
+        from_logits: bool = False,
+        curve: str = "ROC",
+        summation_method: str = "interpolation",
+        value: float = 0.0,
+        average: str = "none",
+        beta: float = 1.0,
+        class_aggregation: str = "uniform_average",
+        num_regressors: int = 0,
+        weighted: bool = False,
+    ) -> None: ...
+
+MetricLike = Union[Metric, str]
+
 LossLike = Union[str, LossSpec]
 
 class LayerSpec:
@@ -123,6 +154,7 @@ class PassResult:
     batches: int
     loss: float
     metrics: list[float]
+    sums: list[float]
     stopped: bool
 
 class _DataSet:
@@ -161,7 +193,7 @@ class _Model:
         self,
         losses: list[LossLike],
         loss_weights: list[float],
-        metrics: list[list[str]],
+        metrics: list[list[MetricLike]],
         optimizer: OptimizerConfig,
     ) -> None: ...
     def set_learning_rate(self, schedule: Schedule) -> None: ...
@@ -243,3 +275,14 @@ def activation(
 def loss(
     name: LossLike, y_true: npt.ArrayLike, y_pred: npt.ArrayLike
 ) -> tuple[npt.NDArray[np.floating], npt.NDArray[np.floating]]: ...
+def metric_update(
+    metric: MetricLike,
+    y_true: npt.ArrayLike,
+    y_pred: npt.ArrayLike,
+    sample_weight: Optional[npt.ArrayLike],
+    sums: npt.NDArray[np.float64],
+) -> None: ...
+def metric_sizes(metric: MetricLike, n_out: int) -> tuple[int, int]: ...
+def metric_result(
+    metric: MetricLike, n_out: int, sums: npt.ArrayLike
+) -> npt.NDArray[np.float64]: ...

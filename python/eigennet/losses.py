@@ -27,6 +27,16 @@ def warn_if_one_class(core_name: str, n_outputs: int) -> None:
         )
 
 
+def match_targets(t: np.ndarray, want: tuple[int, ...]) -> Optional[np.ndarray]:
+    """y_true brought to the shape `want` as Keras does when the ranks differ by a trailing axis
+    of 1; None when it has another shape (an error, even when the sizes agree)."""
+    if t.shape == (*want, 1):
+        t = t[..., 0]
+    elif t.shape == want[:-1] and want[-1:] == (1,):
+        t = t[..., None]
+    return t if t.shape == want else None
+
+
 def _name_of(spec: Any) -> str:
     """The core's name of a loss given by name or as a `_core.LossSpec` (with parameters)."""
     return spec if isinstance(spec, str) else str(spec.name)
@@ -54,15 +64,9 @@ def _evaluate(
     if p.ndim == 0:
         raise ValueError(f"y_pred must have at least one axis. Received: shape={p.shape}")
     lead = p.shape[:-1]
-    t = np.asarray(y_true, dtype=p.dtype)
-    # Keras brings y_true to y_pred's rank when they differ by a trailing axis of 1; any other
-    # difference is an error, even when the sizes agree.
     want = lead if core_name.startswith("sparse") else p.shape
-    if t.shape == (*want, 1):
-        t = t[..., 0]
-    elif t.shape == want[:-1] and want[-1:] == (1,):
-        t = t[..., None]
-    if t.shape != want:
+    t = match_targets(np.asarray(y_true, dtype=p.dtype), want)
+    if t is None:
         raise ValueError(
             "Arguments `target` and `output` must have the same shape"
             + (" up to the last axis" if want != p.shape else "")

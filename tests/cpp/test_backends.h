@@ -153,13 +153,16 @@ class HostShim final : public Backend<T> {
     T* ps = m.out(per_sample, batch);
     m_d->loss(kind, p, y, n_out, batch, grad_scale, ps, m.out(grad, n_out * batch));
   }
-  void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch,
-              T* per_sample) override {
+  void accumulate_metric(const MetricSpec& spec, const T* thresholds, const T* A, const T* Y,
+                         const T* w, Index n_out, Index batch, double* acc) override {
     Mirror m(*m_d, m_pool);
-    const Index n_y = kind == MetricKind::SparseCategoricalAccuracy ? 1 : n_out;
+    const Index n_y = metric_is_sparse(spec.kind) ? 1 : n_out;
+    const Index n_t = spec.spacing == ThresholdSpacing::List ? spec.n_thresholds : 0;
+    const T* t = m.in(thresholds, n_t);
     const T* a = m.in(A, n_out * batch);
     const T* y = m.in(Y, n_y * batch);
-    m_d->metric(kind, a, y, n_out, batch, m.out(per_sample, batch));
+    const T* dw = m.in(w, batch);
+    m_d->accumulate_metric(spec, t, a, y, dw, n_out, batch, m.out(acc, metric_n_sums(spec, n_out)));
   }
   void sum_into(const T* x, Index n, double weight, double* acc) override {
     Mirror m(*m_d, m_pool);

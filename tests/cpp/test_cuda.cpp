@@ -187,23 +187,53 @@ TYPED_TEST(CudaVsCpu, MetricsAndSums) {
   using T = TypeParam;
   const Index n_out = 4, batch = 300;
   const auto A = uniform<T>(n_out * batch, 0, 1, 12);
-  for (MetricKind kind : {MetricKind::BinaryAccuracy, MetricKind::CategoricalAccuracy,
-                          MetricKind::SparseCategoricalAccuracy, MetricKind::MeanSquaredError,
-                          MetricKind::MeanAbsoluteError}) {
+  const auto w = uniform<T>(batch, 0, 2, 14);
+  Metric listed(MetricKind::Precision);
+  listed.thresholds = {0.1, 0.5, 0.9};
+  listed.spec.n_thresholds = 3;
+  Metric auc(MetricKind::AUC);
+  auc.spec.spacing = ThresholdSpacing::EvenWithEpsilon;
+  auc.spec.n_thresholds = 200;
+  Metric multi = auc;
+  multi.spec.multi_label = true;
+  multi.spec.curve = AucCurve::PR;
+  Metric top(MetricKind::Recall);
+  top.spec.top_k = 2;
+  top.thresholds = {kMetricNegInf};
+  Metric fbeta(MetricKind::FBetaScore);
+  fbeta.spec.argmax = true;
+  MetricSpec top3(MetricKind::SparseTopKCategoricalAccuracy);
+  top3.k = 3;
+  for (const Metric& m :
+       std::vector<Metric>{MetricKind::BinaryAccuracy, MetricKind::CategoricalAccuracy,
+                           MetricKind::SparseCategoricalAccuracy, MetricKind::MeanSquaredError,
+                           MetricKind::MeanAbsoluteError, MetricKind::MeanSquaredLogarithmicError,
+                           top3, listed, auc, multi, top, fbeta, MetricKind::R2Score}) {
     std::vector<T> P, Y;
-    const bool sparse = kind == MetricKind::SparseCategoricalAccuracy;
-    loss_inputs(sparse
-                    ? LossKind::SparseCategoricalCrossentropy
-                    : (kind == MetricKind::CategoricalAccuracy ? LossKind::CategoricalCrossentropy
-                                                               : LossKind::BinaryCrossentropy),
-                n_out, batch, P, Y);
-    if (kind == MetricKind::BinaryAccuracy)
+    const bool sparse = metric_is_sparse(m.spec.kind);
+    loss_inputs(
+        sparse ? LossKind::SparseCategoricalCrossentropy
+               : (m.spec.kind == MetricKind::CategoricalAccuracy ? LossKind::CategoricalCrossentropy
+                                                                 : LossKind::BinaryCrossentropy),
+        n_out, batch, P, Y);
+    if (m.spec.kind != MetricKind::R2Score && !sparse)
       for (auto& y : Y) y = y > T(0.5) ? T(1) : T(0);
-    std::vector<T> per(batch);
-    this->cpu->metric(kind, A.data(), Y.data(), n_out, batch, per.data());
-    auto gA = this->up(A), gY = this->up(Y), gper = this->zeros(batch);
-    this->gpu->metric(kind, gA.data(), gY.data(), n_out, batch, gper.data());
-    this->expect_close(this->down(gper), per, metric_name(kind));
+    const std::vector<T> t(m.thresholds.begin(), m.thresholds.end());
+    const Index n_sums = metric_n_sums(m.spec, n_out);
+    for (const T* weights : {static_cast<const T*>(nullptr), w.data()}) {
+      std::vector<double> sums(static_cast<std::size_t>(n_sums), 0.25);
+      this->cpu->accumulate_metric(m.spec, t.data(), A.data(), Y.data(), weights, n_out, batch,
+                                   sums.data());
+      auto gA = this->up(A), gY = this->up(Y), gt = this->up(t), gw = this->up(w);
+      auto gsums = this->up(std::vector<double>(static_cast<std::size_t>(n_sums), 0.25));
+      this->gpu->accumulate_metric(m.spec, gt.data(), gA.data(), gY.data(),
+                                   weights ? gw.data() : nullptr, n_out, batch, gsums.data());
+      const auto got = this->down(gsums);
+      for (Index k = 0; k < n_sums; ++k)
+        EXPECT_NEAR(got[static_cast<std::size_t>(k)], sums[static_cast<std::size_t>(k)],
+                    1e-9 * (1 + std::abs(sums[static_cast<std::size_t>(k)])))
+            << metric_name(m.spec.kind) << " sum " << k;
+    }
   }
   // sum_into: *acc += weight · Σ x, accumulated in double.
   const auto x = uniform<T>(100000, -1, 1, 13);
@@ -301,28 +331,27 @@ TYPED_TEST(CudaVsCpu, FusedCallSequencesMatchTheCpu) {
   const Index n_out = 6, batch = 70, units = 24, in = 9;
   std::vector<T> P, Y;
   loss_inputs(LossKind::SparseCategoricalCrossentropyLogits, n_out, batch, P, Y);
-  std::vector<T> per(batch), grad(n_out * batch), mper(batch);
-  double acc_cpu[2] = {0.25, 0.5};
+  std::vector<T> per(batch), grad(n_out * batch);
+  double acc_cpu[3] = {0.25, 0.5, 0.75};
   this->cpu->loss(LossKind::SparseCategoricalCrossentropyLogits, P.data(), Y.data(), n_out, batch,
                   T(1) / T(batch), per.data(), grad.data());
   this->cpu->sum_into(per.data(), batch, 1.0, acc_cpu);
-  this->cpu->metric(MetricKind::SparseCategoricalAccuracy, P.data(), Y.data(), n_out, batch,
-                    mper.data());
-  this->cpu->sum_into(mper.data(), batch, 2.0, acc_cpu + 1);
+  this->cpu->accumulate_metric(MetricKind::SparseCategoricalAccuracy, nullptr, P.data(), Y.data(),
+                               nullptr, n_out, batch, acc_cpu + 1);
   auto gP = this->up(P), gY = this->up(Y), gper = this->zeros(batch);
-  auto ggrad = this->zeros(n_out * batch), gmper = this->zeros(batch);
-  auto gacc = this->up(std::vector<double>{0.25, 0.5});
+  auto ggrad = this->zeros(n_out * batch);
+  auto gacc = this->up(std::vector<double>{0.25, 0.5, 0.75});
   this->gpu->loss(LossKind::SparseCategoricalCrossentropyLogits, gP.data(), gY.data(), n_out, batch,
                   T(1) / T(batch), gper.data(), ggrad.data());
   this->gpu->sum_into(gper.data(), batch, 1.0, gacc.data());
-  this->gpu->metric(MetricKind::SparseCategoricalAccuracy, gP.data(), gY.data(), n_out, batch,
-                    gmper.data());
-  this->gpu->sum_into(gmper.data(), batch, 2.0, gacc.data() + 1);
+  this->gpu->accumulate_metric(MetricKind::SparseCategoricalAccuracy, nullptr, gP.data(), gY.data(),
+                               nullptr, n_out, batch, gacc.data() + 1);
   this->expect_close(this->down(gper), per, "loss values");
   this->expect_close(this->down(ggrad), grad, "loss gradient");
   const auto acc = this->down(gacc);
   EXPECT_NEAR(acc[0], acc_cpu[0], 1e-5 * std::abs(acc_cpu[0]));
   EXPECT_EQ(acc[1], acc_cpu[1]);
+  EXPECT_EQ(acc[2], acc_cpu[2]);
 
   // Activation derivative in place, then the dense layer's backward with its bias gradient.
   const auto W = uniform<T>(units * in, -1, 1, 20), X = uniform<T>(in * batch, -1, 1, 21);

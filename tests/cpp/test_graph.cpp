@@ -382,7 +382,7 @@ TEST_P(GraphTest, TwoOutputsReportEachLossAndTheWeightedTotal) {
   m->compile({OutputLoss{LossKind::MeanSquaredError, 0.5, {MetricKind::MeanAbsoluteError}},
               OutputLoss{LossKind::MeanAbsoluteError, 2.0, {}}},
              sgd(0.0));
-  EXPECT_EQ(m->n_acc(), kAccOutputs + 2 + 1);
+  EXPECT_EQ(m->n_acc(), kAccOutputs + 2 + 2);  // a mean metric sums Σ w·v and Σ w
   const std::vector<double> x = {0, 0, 1, 2}, y = {1, 0, 1, 3};  // errors 0.5|1 and 0.5|2
   DataSet<double> data(m->backend(), x.data(), 2, y.data(), 2, 2);
   Trainer<double> trainer(*m);

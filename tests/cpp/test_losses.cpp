@@ -271,11 +271,22 @@ class MetricTest : public LossTest<Param> {
  protected:
   using T = typename Param::Scalar;
 
-  std::vector<T> run_metric(MetricKind kind, const std::vector<T>& A, const std::vector<T>& Y,
-                            Index n_out) {
-    std::vector<T> out(A.size() / n_out);
-    this->be->metric(kind, A.data(), Y.data(), n_out, static_cast<Index>(out.size()), out.data());
-    return out;
+  /// The metric's result over A (n_out, batch) and Y, accumulated in two batches (the first
+  /// sample, then the rest) to check that sums carry over.
+  std::vector<T> run_metric(const Metric& m, const std::vector<T>& A, const std::vector<T>& Y,
+                            Index n_out, const std::vector<T>& w = {}) {
+    validate(m, n_out);
+    const Index batch = static_cast<Index>(A.size()) / n_out;
+    const Index n_y = metric_is_sparse(m.spec.kind) ? 1 : n_out;
+    std::vector<double> sums(static_cast<std::size_t>(metric_n_sums(m.spec, n_out)), 0.0);
+    const std::vector<T> t(m.thresholds.begin(), m.thresholds.end());
+    const T* wp = w.empty() ? nullptr : w.data();
+    this->be->accumulate_metric(m.spec, t.data(), A.data(), Y.data(), wp, n_out, 1, sums.data());
+    this->be->accumulate_metric(m.spec, t.data(), A.data() + n_out, Y.data() + n_y,
+                                wp ? wp + 1 : nullptr, n_out, batch - 1, sums.data());
+    std::vector<double> r(static_cast<std::size_t>(metric_result_size(m, n_out)));
+    metric_result(m, n_out, sums.data(), r.data());
+    return std::vector<T>(r.begin(), r.end());
   }
 };
 TYPED_TEST_SUITE(MetricTest, test::Backends, test::BackendNames);
@@ -288,11 +299,81 @@ TYPED_TEST(MetricTest, HandComputedValues) {
       {2.0 / 3});
   const std::vector<T> A = {T(0.1), T(0.7), T(0.2), T(0.5), T(0.3), T(0.2)};
   this->expect_values(this->run_metric(MetricKind::CategoricalAccuracy, A, {0, 1, 0, 0, 0, 1}, 3),
-                      {1.0, 0.0});
-  this->expect_values(this->run_metric(MetricKind::SparseCategoricalAccuracy, A, {1, 0}, 3),
-                      {1.0, 1.0});
-  this->expect_values(this->run_metric(MetricKind::MeanSquaredError, {1, 2}, {0, 4}, 2), {2.5});
-  this->expect_values(this->run_metric(MetricKind::MeanAbsoluteError, {1, 2}, {0, 4}, 2), {1.5});
+                      {0.5});
+  this->expect_values(this->run_metric(MetricKind::SparseCategoricalAccuracy, A, {1, 0}, 3), {1.0});
+  this->expect_values(this->run_metric(MetricKind::MeanSquaredError, {1, 2, 0, 0}, {0, 4, 0, 0}, 2),
+                      {1.25});
+  this->expect_values(
+      this->run_metric(MetricKind::MeanAbsoluteError, {1, 2, 0, 0}, {0, 4, 0, 0}, 2), {0.75});
+  // Weighted: Σ w·v / Σ w; RMSE is its square root.
+  this->expect_values(
+      this->run_metric(MetricKind::MeanSquaredError, {1, 2, 0, 0}, {0, 4, 0, 0}, 2, {3, 1}),
+      {2.5 * 3 / 4});
+  this->expect_values(
+      this->run_metric(MetricKind::RootMeanSquaredError, {1, 2, 0, 0}, {0, 4, 0, 0}, 2, {3, 1}),
+      {std::sqrt(2.5 * 3 / 4)});
+  // Top-2 of [0.1, 0.7, 0.2] and [0.5, 0.3, 0.2]: class 2 is in the first, not in the second.
+  MetricSpec top2(MetricKind::TopKCategoricalAccuracy);
+  top2.k = 2;
+  this->expect_values(this->run_metric(top2, A, {0, 0, 1, 0, 0, 1}, 3), {0.5});
+  MetricSpec sparse_top2(MetricKind::SparseTopKCategoricalAccuracy);
+  sparse_top2.k = 2;
+  this->expect_values(this->run_metric(sparse_top2, A, {2, 1}, 3), {1.0});
+}
+
+TYPED_TEST(MetricTest, ConfusionCountsAndRates) {
+  using T = typename TypeParam::Scalar;
+  // Four samples of one output: labels 1 0 1 0, predictions 0.9 0.6 0.3 0.1.
+  const std::vector<T> p = {T(0.9), T(0.6), T(0.3), T(0.1)}, y = {1, 0, 1, 0};
+  Metric m(MetricKind::TruePositives);
+  m.thresholds = {0.2, 0.5, 0.95};
+  m.spec.n_thresholds = 3;
+  this->expect_values(this->run_metric(m, p, y, 1), {2, 1, 0});
+  m.spec.kind = MetricKind::FalsePositives;
+  this->expect_values(this->run_metric(m, p, y, 1), {1, 1, 0});
+  m.spec.kind = MetricKind::Precision;
+  this->expect_values(this->run_metric(m, p, y, 1), {2.0 / 3, 0.5, 0.0});
+  m.spec.kind = MetricKind::Recall;
+  this->expect_values(this->run_metric(m, p, y, 1, {1, 1, 3, 1}), {1.0, 0.25, 0.0});
+  // ROC AUC over 3 even thresholds (-ε, 0.5, 1 + ε): points (1, 1), (0.5, 0.5), (0, 0).
+  Metric auc(MetricKind::AUC);
+  auc.spec.spacing = ThresholdSpacing::EvenWithEpsilon;
+  auc.spec.n_thresholds = 3;
+  this->expect_values(this->run_metric(auc, p, y, 1), {0.5});
+  // With 1001 thresholds the curve is exact: 3 of the 4 positive/negative pairs are ordered.
+  auc.spec.n_thresholds = 1001;
+  this->expect_values(this->run_metric(auc, p, y, 1), {0.75});
+  // Top-1 of each row of a 2-class output counts only the larger prediction.
+  Metric top(MetricKind::Precision);
+  top.spec.top_k = 1;
+  top.thresholds = {kMetricNegInf};
+  const std::vector<T> A2 = {T(0.9), T(0.8), T(0.2), T(0.4)}, Y2 = {1, 1, 0, 1};
+  this->expect_values(this->run_metric(top, A2, Y2, 2), {1.0});
+  top.spec.class_id = 0;
+  top.spec.top_k = 0;
+  top.thresholds = {0.5};
+  this->expect_values(this->run_metric(top, A2, Y2, 2), {1.0});
+}
+
+TYPED_TEST(MetricTest, FBetaAndR2) {
+  using T = typename TypeParam::Scalar;
+  // Two classes, argmax predictions: sample 0 -> class 0 (right), 1 -> class 1 (wrong), 2 -> class
+  // 1 (right). Class 0: tp 1, fn 1; class 1: tp 1, fp 1.
+  const std::vector<T> A = {T(0.8), T(0.2), T(0.3), T(0.7), T(0.4), T(0.6)};
+  const std::vector<T> Y = {1, 0, 1, 0, 0, 1};
+  Metric f(MetricKind::FBetaScore);
+  f.spec.argmax = true;
+  const double e = kEpsilon, p0 = 1 / (1 + e), r0 = 1 / (2 + e), p1 = 1 / (2 + e), r1 = 1 / (1 + e);
+  const double f0 = 2 * p0 * r0 / (p0 + r0 + e), f1 = 2 * p1 * r1 / (p1 + r1 + e);
+  this->expect_values(this->run_metric(f, A, Y, 2), {f0, f1});
+  f.spec.average = MetricAverage::Macro;
+  this->expect_values(this->run_metric(f, A, Y, 2), {(f0 + f1) / 2});
+  // R2 of one output: y = 1 2 3 4, p = 1 2 3 5: 1 - 1 / 5.
+  const std::vector<T> y = {1, 2, 3, 4}, p = {1, 2, 3, 5};
+  this->expect_values(this->run_metric(MetricKind::R2Score, p, y, 1), {0.8});
+  Metric adjusted(MetricKind::R2Score);
+  adjusted.spec.num_regressors = 1;
+  this->expect_values(this->run_metric(adjusted, p, y, 1), {1 - 0.2 * 3 / 2});
 }
 
 TEST(LossNames, FusedFormsAndNames) {
@@ -312,7 +393,14 @@ TEST(LossNames, FusedFormsAndNames) {
     EXPECT_EQ(static_cast<int>(loss_from_name(loss_name(static_cast<LossKind>(k)))), k);
   EXPECT_THROW(loss_from_name("hinges"), std::invalid_argument);
   EXPECT_EQ(metric_from_name("sparse_categorical_accuracy"), MetricKind::SparseCategoricalAccuracy);
-  EXPECT_THROW(metric_from_name("auc"), std::invalid_argument);
+  EXPECT_EQ(metric_from_name("auc"), MetricKind::AUC);
+  EXPECT_THROW(metric_from_name("aucs"), std::invalid_argument);
+  Metric bad(MetricKind::Precision);
+  bad.spec.class_id = 3;
+  EXPECT_THROW(validate(bad, 3), std::invalid_argument);
+  bad.spec.class_id = -1;
+  bad.spec.n_thresholds = 2;  // the list holds one
+  EXPECT_THROW(validate(bad, 3), std::invalid_argument);
 }
 
 }  // namespace

@@ -223,10 +223,8 @@ def test_loss_functions_are_per_sample():
     ],
 )
 def test_accuracy_resolves_like_keras(loss, n_out, expected):
-    assert en.metrics.resolve("accuracy", en.losses.get(loss).core_name, n_out) == (
-        "accuracy",
-        expected,
-    )
+    name, metric = en.metrics.resolve("accuracy", en.losses.get(loss).core_name, n_out)
+    assert (name, metric.name, metric._core_kind) == ("accuracy", "accuracy", expected)
 
 
 def test_evaluate_and_batch_methods_return_types(device):

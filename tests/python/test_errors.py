@@ -155,9 +155,9 @@ CASES = [
     ),
     (
         "compile_bad_metric",
-        lambda: _regression().compile(loss="mse", metrics=["auc"]),
+        lambda: _regression().compile(loss="mse", metrics=["aucs"]),
         ValueError,
-        "auc",
+        "aucs",
     ),
     (
         "compile_metric_mismatch",

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "eigennet/config.h"
+#include "eigennet/metrics.h"
 #include "eigennet/normalization.h"
 #include "eigennet/optimizer.h"
 
@@ -113,9 +114,12 @@ class Backend : public Device {
   virtual void loss(const LossSpec& loss, const T* P, const T* Y, Index n_out, Index batch,
                     T grad_scale, T* per_sample, T* grad) = 0;
 
-  /// Per-sample metric values (1/0 for accuracies) into per_sample (batch). A is (n_out, batch).
-  virtual void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch,
-                      T* per_sample) = 0;
+  /// Adds every sample's contribution to a metric's sums (eigennet/metrics.h) into acc (device
+  /// doubles, metric_n_sums of them), each sum in a fixed order. A (n_out, batch),
+  /// Y (n_targets, batch), w (batch) or null for weight 1, thresholds (spec.n_thresholds) for
+  /// ThresholdSpacing::List, else unused.
+  virtual void accumulate_metric(const MetricSpec& spec, const T* thresholds, const T* A,
+                                 const T* Y, const T* w, Index n_out, Index batch, double* acc) = 0;
 
   /// *acc += weight * Σ x (fixed summation order), acc a device double.
   virtual void sum_into(const T* x, Index n, double weight, double* acc) = 0;

@@ -82,13 +82,37 @@ struct LossSpec {
   EIGENNET_HD constexpr LossSpec(LossKind k) : kind(k) {}  // NOLINT(google-explicit-constructor)
 };
 
-enum class MetricKind {
-  BinaryAccuracy,
-  CategoricalAccuracy,
-  SparseCategoricalAccuracy,
-  MeanSquaredError,
-  MeanAbsoluteError,
-};
+// The metrics and their Keras names: the only list (formulas in metrics.h).
+// clang-format off
+#define EIGENNET_METRICS(X)                                               \
+  X(BinaryAccuracy, "binary_accuracy")                                    \
+  X(CategoricalAccuracy, "categorical_accuracy")                          \
+  X(SparseCategoricalAccuracy, "sparse_categorical_accuracy")             \
+  X(MeanSquaredError, "mean_squared_error")                               \
+  X(MeanAbsoluteError, "mean_absolute_error")                             \
+  X(TopKCategoricalAccuracy, "top_k_categorical_accuracy")                \
+  X(SparseTopKCategoricalAccuracy, "sparse_top_k_categorical_accuracy")   \
+  X(MeanAbsolutePercentageError, "mean_absolute_percentage_error")        \
+  X(MeanSquaredLogarithmicError, "mean_squared_logarithmic_error")        \
+  X(RootMeanSquaredError, "root_mean_squared_error")                      \
+  X(TruePositives, "true_positives")                                      \
+  X(FalsePositives, "false_positives")                                    \
+  X(TrueNegatives, "true_negatives")                                      \
+  X(FalseNegatives, "false_negatives")                                    \
+  X(Precision, "precision")                                               \
+  X(Recall, "recall")                                                     \
+  X(AUC, "auc")                                                           \
+  X(PrecisionAtRecall, "precision_at_recall")                             \
+  X(RecallAtPrecision, "recall_at_precision")                             \
+  X(SensitivityAtSpecificity, "sensitivity_at_specificity")               \
+  X(SpecificityAtSensitivity, "specificity_at_sensitivity")               \
+  X(FBetaScore, "fbeta_score")                                            \
+  X(R2Score, "r2_score")
+// clang-format on
+
+#define EIGENNET_ENUM_ENTRY(id, name) id,
+enum class MetricKind { EIGENNET_METRICS(EIGENNET_ENUM_ENTRY) };
+#undef EIGENNET_ENUM_ENTRY
 
 /// Keras's fuzz factor for clipping probabilities.
 constexpr double kEpsilon = 1e-7;

@@ -45,7 +45,7 @@ struct GraphSpec {
 struct OutputLoss {
   LossSpec loss = LossKind::MeanSquaredError;
   double weight = 1.0;
-  std::vector<MetricKind> metrics;
+  std::vector<Metric> metrics;
 };
 
 /// One loss of a recorded forward pass that tape_gradient differentiates: coef / divisor times
@@ -67,7 +67,7 @@ struct HandUpdate {
 };
 
 /// Slots of the accumulator a batch adds into: [total loss, penalty, per-output losses (only
-/// with several outputs), metrics of output 0, of output 1, ...].
+/// with several outputs), the sums of output 0's metrics (metric_n_sums each), of output 1's, ...].
 enum : int { kAccLoss = 0, kAccPenalty = 1, kAccOutputs = 2 };
 
 template <typename T>
@@ -125,8 +125,7 @@ class Model {
   /// Sets one loss per output, the optimizer, and resets the optimizer state.
   void compile(std::vector<OutputLoss> outputs, const OptimizerConfig& optimizer);
   /// A single-output compile.
-  void compile(const LossSpec& loss, const OptimizerConfig& optimizer,
-               std::vector<MetricKind> metrics);
+  void compile(const LossSpec& loss, const OptimizerConfig& optimizer, std::vector<Metric> metrics);
   bool compiled() const { return m_compiled; }
   const std::vector<OutputLoss>& losses() const { return m_losses; }
   const OptimizerConfig& optimizer() const { return m_optimizer; }
@@ -153,12 +152,15 @@ class Model {
   const T* forward(const T* X, Index batch, bool training);
   /// One optimizer step on a batch; adds batch sums into acc (device doubles, see kAcc*).
   /// w (1, batch), when given, weights each sample's loss and its gradient (Keras's
-  /// sample_weight; metrics stay unweighted).
+  /// sample_weight), and the weighted metrics.
   void train_batch(const T* X, const T* Y, Index batch, double* acc, const T* w = nullptr);
   /// Loss and metric sums of a batch without updating, added into acc.
   void test_batch(const T* X, const T* Y, Index batch, double* acc, const T* w = nullptr);
   /// Size of the accumulator train_batch and test_batch write.
   Index n_acc() const;
+  /// Every output's metric results (metric_result) from a host copy of the accumulator, in
+  /// output and metric order, appended to out.
+  void metric_results(const double* acc, std::vector<double>& out) const;
 
   // A custom training loop (model_tape.cpp): a recorded forward pass, the gradient of losses of
   // its outputs, and optimizer steps with gradients and slots the caller holds.
@@ -264,6 +266,7 @@ class Model {
   std::vector<OutputLoss> m_losses;
   std::vector<bool> m_fused;  // per output: the loss takes its layer's logits
   std::vector<LossSpec> m_fused_loss;
+  std::vector<std::vector<Buffer<T>>> m_thresholds;  // per output and metric, its list as T
   OptimizerConfig m_optimizer;
   std::int64_t m_step = 0;
 

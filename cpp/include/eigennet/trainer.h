@@ -16,10 +16,11 @@ struct PassResult {
   Index samples = 0;  // samples processed
   Index batches = 0;  // batches processed
   double loss = 0.0;  // mean loss (regularisation included) over processed samples
-  // Means over processed samples: with several outputs each output's loss first, then every
-  // output's metrics in order.
+  // With several outputs each output's mean loss first, then every output's metric results in
+  // order (metric_result_size values each).
   std::vector<double> metrics;
-  bool stopped = false;  // the progress function asked to stop
+  std::vector<double> sums;  // the accumulator the results come from (Model::n_acc values)
+  bool stopped = false;      // the progress function asked to stop
 };
 
 /// Called at most every `interval` seconds and after the last batch; returning false stops the

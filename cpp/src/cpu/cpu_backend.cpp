@@ -71,9 +71,9 @@ class CpuBackend final : public Backend<T> {
             T* per_sample, T* grad) override {
     kernels<T>().loss(spec, P, Y, n_out, batch, grad_scale, per_sample, grad);
   }
-  void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch,
-              T* per_sample) override {
-    kernels<T>().metric(kind, A, Y, n_out, batch, per_sample);
+  void accumulate_metric(const MetricSpec& spec, const T* thresholds, const T* A, const T* Y,
+                         const T* w, Index n_out, Index batch, double* acc) override {
+    kernels<T>().accumulate_metric(spec, thresholds, A, Y, w, n_out, batch, acc);
   }
   void sum_into(const T* x, Index n, double weight, double* acc) override {
     double s = 0;

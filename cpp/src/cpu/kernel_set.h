@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "eigennet/config.h"
+#include "eigennet/metrics.h"
 #include "eigennet/optimizer.h"
 
 namespace eigennet::cpu {
@@ -25,7 +26,8 @@ struct TypedKernels {
                               Index rows, Index cols);
   void (*loss)(const LossSpec& loss, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
                T* per_sample, T* grad);
-  void (*metric)(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T* per_sample);
+  void (*accumulate_metric)(const MetricSpec& spec, const T* thresholds, const T* A, const T* Y,
+                            const T* w, Index n_out, Index batch, double* acc);
   void (*optimizer_step)(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,
                          const T* grads, T* state, Index n);
   void (*regularize)(const T* w, T* grad, Index n, double l1, double l2, double weight,

@@ -39,7 +39,7 @@ constexpr TypedKernels<T> typed() {
           &activation_forward_panels<T>,
           &activation_backward_panels<T>,
           &loss<T>,
-          &metric<T>,
+          &accumulate_metric<T>,
           &optimizer_step<T>,
           &regularize<T>};
 }

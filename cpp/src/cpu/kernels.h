@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "eigennet/config.h"
+#include "eigennet/metrics.h"
 #include "eigennet/optimizer.h"
 #include "eigennet/tensor.h"
 
@@ -24,7 +25,8 @@ template <typename T>
 void loss(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
           T* per_sample, T* grad);
 template <typename T>
-void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T* per_sample);
+void accumulate_metric(const MetricSpec& spec, const T* thresholds, const T* A, const T* Y,
+                       const T* w, Index n_out, Index batch, double* acc);
 template <typename T>
 void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,
                     const T* grads, T* state, Index n);

@@ -3,6 +3,7 @@
 #include "cpu/kernels.h"
 #include "cpu/parallel.h"
 #include "eigennet/losses/column.h"
+#include "eigennet/metrics.h"
 
 namespace eigennet::cpu {
 
@@ -17,13 +18,29 @@ void loss(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch
 }
 
 template <typename T>
-void metric(MetricKind kind, const T* A, const T* Y, Index n_out, Index batch, T* per_sample) {
-  for (Index j = 0; j < batch; ++j) per_sample[j] = losses::metric_column(kind, A, Y, n_out, j);
+void accumulate_metric(const MetricSpec& spec, const T* thresholds, const T* A, const T* Y,
+                       const T* w, Index n_out, Index batch, double* acc) {
+  // Groups in parallel (AUC has hundreds), each one's samples in order: the sums never depend on
+  // the thread count.
+  const int S = metric_group_sums(spec);
+  const Index groups = metric_groups(spec, n_out);
+  parallel_chunks(groups, 1, static_cast<double>(groups) * batch * n_out * 4,
+                  [&](Index g0, Index g1) {
+                    for (Index g = g0; g < g1; ++g) {
+                      double total[kMetricSums] = {}, c[kMetricSums];
+                      for (Index j = 0; j < batch; ++j) {
+                        metrics::contribution(spec, thresholds, A, Y, w, n_out, g, j, c);
+                        for (int s = 0; s < S; ++s) total[s] += c[s];
+                      }
+                      for (int s = 0; s < S; ++s) acc[g * S + s] += total[s];
+                    }
+                  });
 }
 
-#define EIGENNET_INSTANTIATE(T)                                                        \
-  template void loss<T>(const LossSpec&, const T*, const T*, Index, Index, T, T*, T*); \
-  template void metric<T>(MetricKind, const T*, const T*, Index, Index, T*);
+#define EIGENNET_INSTANTIATE(T)                                                                 \
+  template void loss<T>(const LossSpec&, const T*, const T*, Index, Index, T, T*, T*);          \
+  template void accumulate_metric<T>(const MetricSpec&, const T*, const T*, const T*, const T*, \
+                                     Index, Index, double*);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)
 #undef EIGENNET_INSTANTIATE

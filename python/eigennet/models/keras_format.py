@@ -287,8 +287,8 @@ def compile_config(model: Any) -> Optional[dict[str, Any]]:
         "optimizer": _keras_object(optimizers.serialize(model.optimizer), "keras.optimizers"),
         "loss": map_losses(model.loss, keras_loss),
         "loss_weights": model._loss_weights_spec,
-        "metrics": _metric_names(model._metrics_spec),
-        "weighted_metrics": None,
+        "metrics": _keras_metrics(_metric_names(model._metrics_spec)),
+        "weighted_metrics": _keras_metrics(_metric_names(model._weighted_metrics_spec)) or None,
         "run_eagerly": False,
         "steps_per_execution": 1,
         "jit_compile": False,
@@ -620,17 +620,39 @@ def model_from_config(cfg: Any, where: str) -> Any:
     )
 
 
+def _keras_metrics(spec: Any) -> Any:
+    """Serialized metric objects in Keras's form (module keras.metrics)."""
+    if isinstance(spec, list):
+        return [_keras_metrics(m) for m in spec]
+    if isinstance(spec, dict) and "class_name" not in spec:
+        return {k: _keras_metrics(v) for k, v in spec.items()}
+    return _keras_object(spec, "keras.metrics")
+
+
 def _metrics_from(spec: Any, where: str) -> Any:
+    """compile's metrics from a file: names, and Keras's metric objects rebuilt as eigennet's
+    (classes eigennet lacks and non-Keras modules refused by name)."""
+    from eigennet import metrics
+
     if spec is None or isinstance(spec, str):
         return spec
     if isinstance(spec, list):
         return [_metrics_from(m, where) for m in spec]
     if isinstance(spec, dict) and "class_name" not in spec:
         return {k: _metrics_from(v, where) for k, v in spec.items()}
-    raise NotImplementedError(
-        f"{where}: metric objects ({spec.get('class_name') if isinstance(spec, dict) else spec!r})"
-        " are not supported by eigennet yet; compile with metric names."
-    )
+    plain = _plain(spec, where)
+    if not isinstance(plain, dict) or plain.get("class_name") not in metrics.__all__:
+        raise NotImplementedError(
+            f"{where}: the metric {plain.get('class_name') if isinstance(plain, dict) else plain!r}"
+            " is not one eigennet has."
+        )
+    config = dict(plain.get("config") or {})
+    if isinstance(config.get("dtype"), dict):  # a DTypePolicy
+        config["dtype"] = (config["dtype"].get("config") or {}).get("name")
+    try:
+        return metrics.deserialize({"class_name": plain["class_name"], "config": config})
+    except (ValueError, NotImplementedError) as e:
+        raise NotImplementedError(f"{where}: metric {plain['class_name']!r}: {e}") from None
 
 
 def compile_from_config(model: Any, comp: Any, where: str) -> None:
@@ -639,8 +661,6 @@ def compile_from_config(model: Any, comp: Any, where: str) -> None:
 
     if not isinstance(comp, dict):
         raise ValueError(f"{where}: compile_config is not a dict.")
-    if comp.get("weighted_metrics"):
-        raise NotImplementedError(f"{where}: weighted_metrics are not supported by eigennet yet.")
 
     def loss_of(one: Any) -> Any:
         return one if isinstance(one, str) else losses.deserialize(_plain(one, where))
@@ -651,6 +671,7 @@ def compile_from_config(model: Any, comp: Any, where: str) -> None:
             loss=map_losses(comp.get("loss"), loss_of),
             loss_weights=comp.get("loss_weights"),
             metrics=_metrics_from(comp.get("metrics"), where) or [],
+            weighted_metrics=_metrics_from(comp.get("weighted_metrics"), where) or None,
         )
     except (KeyError, TypeError) as e:
         raise ValueError(f"{where}: invalid compile configuration ({e!r}).") from None
@@ -763,6 +784,9 @@ def read_optimizer(model: Any, store: _Weights) -> bool:
         return False
     n = len(store.keys("optimizer/vars"))
     shapes = keras_optimizer.expected_shapes(model)
+    scalars = next((i for i, s in enumerate(shapes) if tuple(s) != ()), len(shapes))
+    if n == scalars < len(shapes):
+        return False  # Keras saved an optimizer that never stepped: no slots, a fresh state
     if n != len(shapes):
         raise ValueError(
             f"{store.where}: the optimizer {type(model.optimizer).__name__} of this model has "

@@ -93,11 +93,17 @@ def _deserialize_losses(cfg: Any) -> Any:
 
 
 def _metric_names(spec: Any) -> Any:
+    """compile's metrics as JSON: names stay, metric objects become {"class_name", "config"}
+    (compile reads both back)."""
+    from eigennet import metrics
+
     if isinstance(spec, dict):
         return {k: _metric_names(v) for k, v in spec.items()}
     if isinstance(spec, (list, tuple)):
         return [_metric_names(m) for m in spec]
-    return spec if isinstance(spec, str) else getattr(spec, "__name__", str(spec))
+    if isinstance(spec, str):
+        return spec
+    return metrics.serialize(metrics.get(spec))
 
 
 def _compile_config(model: Any) -> Optional[dict[str, Any]]:
@@ -110,6 +116,7 @@ def _compile_config(model: Any) -> Optional[dict[str, Any]]:
         "loss": _serialize_losses(model.loss),
         "loss_weights": model._loss_weights_spec,
         "metrics": _metric_names(model._metrics_spec),
+        "weighted_metrics": _metric_names(model._weighted_metrics_spec),
     }
 
 
@@ -498,6 +505,7 @@ def _load(arc: _Archive, compile: bool) -> Any:
                 loss=_deserialize_losses(comp.get("loss")),
                 loss_weights=comp.get("loss_weights"),
                 metrics=comp.get("metrics") or [],
+                weighted_metrics=comp.get("weighted_metrics") or None,
             )
         except (KeyError, TypeError) as e:
             raise ValueError(f"{arc.path}: invalid compile configuration ({e!r}).") from None

@@ -84,18 +84,19 @@ def _floats(logs: Any) -> dict[str, float]:
 
 
 class _Means:
-    """Running means of batch logs over an epoch, each batch weighing its sample count (what
-    Keras's loss tracker and metrics report for the default steps)."""
+    """The core's sums over an epoch's batches, so that the logs are the loss and metrics over
+    every sample so far (what Keras's loss tracker and stateful metrics report)."""
 
     def __init__(self) -> None:
-        self.sums: dict[str, float] = {}
+        self.sums: Optional[np.ndarray] = None
         self.n = 0
 
-    def add(self, logs: dict[str, float], n: int) -> dict[str, float]:
-        for k, v in logs.items():
-            self.sums[k] = self.sums.get(k, 0.0) + float(v) * n
+    def add(self, model: Any, result: Any, n: int) -> dict[str, Any]:
+        s = np.asarray(result.sums, dtype=np.float64)
+        self.sums = s if self.sums is None else self.sums + s
         self.n += n
-        return {k: v / max(self.n, 1) for k, v in self.sums.items()}
+        model._sync_metrics_from(self.sums, self.n)
+        return model._logs_from_sums(self.sums, self.n)
 
 
 def _batch_logs(
@@ -110,11 +111,8 @@ def _batch_logs(
             f"{'fit' if train else 'evaluate'}() needs targets: each batch must be (x, y) or "
             f"(x, y, sample_weight). Received a batch of {type(batch).__name__}."
         )
-    if train:
-        out = model.train_on_batch(x, y, sample_weight, class_weight, return_dict=True)
-    else:
-        out = model.test_on_batch(x, y, sample_weight, return_dict=True)
-    return means.add(out, sources.count(x))
+    result = model._step_result(x, y, train, sample_weight, class_weight if train else None)
+    return means.add(model, result, sources.count(x))
 
 
 def fit(

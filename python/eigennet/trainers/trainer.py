@@ -8,7 +8,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from eigennet import losses, metrics, optimizers
+from eigennet import _core, losses, metrics, optimizers
 from eigennet.callbacks.callback import Callback, CallbackList, History
 from eigennet.models.net import _moves as _MOVES
 from eigennet.trainers import data, sources
@@ -26,6 +26,58 @@ def _resolve_verbose(verbose: Any) -> int:
     if verbose not in (0, 1, 2) or isinstance(verbose, bool):
         raise ValueError(f"verbose must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
     return int(verbose)
+
+
+class _CompiledMetric:
+    """One metric of one output as compiled: its object, its log name, and the core's view."""
+
+    def __init__(self, name: str, prefix: str, obj: Any, width: int, weighted: bool) -> None:
+        self.name, self.prefix, self.metric, self.width = name, prefix, obj, width
+        self.weighted = weighted
+        self.core = obj._core_metric(weighted=weighted)
+        self.n_sums, self.size = obj._sizes(width)
+        self.scalar = obj._scalar(width)
+        obj._bind(width)
+        self.log_name = prefix + name
+
+
+class _CompileMetrics:
+    """Keras 3's `compile_metrics`: the compiled metric objects as one, in Keras's order."""
+
+    name = "compile_metrics"
+
+    def __init__(self, model: Any) -> None:
+        self._entries = sorted(model._compiled_metrics, key=lambda e: e.weighted)
+
+    @property
+    def metrics(self) -> list[Any]:
+        return [e.metric for e in self._entries]
+
+    def result(self) -> dict[str, Any]:
+        return {e.log_name: e.metric.result() for e in self._entries}
+
+    def reset_state(self) -> None:
+        for e in self._entries:
+            e.metric.reset_state()
+
+    def __repr__(self) -> str:
+        return f"<CompileMetrics name=compile_metrics metrics={self.metrics}>"
+
+
+def _name_metrics(entries: list[_CompiledMetric]) -> None:
+    """Keras's log names: the output's name before each metric's, `_1`, `_2`, ... after repeats,
+    and `weighted_` before a weighted metric whose name is taken."""
+    seen: dict[str, int] = {}
+    for e in sorted(entries, key=lambda e: e.weighted):
+        name = e.prefix + e.name
+        if name in seen and e.weighted:
+            name = e.prefix + "weighted_" + e.name
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name] - 1}"
+        else:
+            seen[name] = 1
+        e.log_name = name
 
 
 def _unsupported(kwargs: dict[str, Any], method: str) -> None:
@@ -86,7 +138,12 @@ class Trainer:
         self.stop_training = False
         self.history: Optional[History] = None
         self._metrics_spec: Any = []
+        self._weighted_metrics_spec: Any = []
         self._metric_names: list[str] = []
+        self._loss_names: list[str] = []
+        self._compiled_metrics: list[_CompiledMetric] = []
+        self._loss_tracker = metrics.Mean(name="loss")
+        self._output_loss_trackers: list[Any] = []
         self._loss_weights_spec: Any = None
         self._output_losses: list[Optional[losses.Loss]] = []
         self._loss_weights: list[float] = []
@@ -115,7 +172,6 @@ class Trainer:
             >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
             ...               metrics=["accuracy"])
         """
-        _unsupported({"weighted_metrics": weighted_metrics}, "compile")
         if steps_per_execution != 1:
             raise ValueError("steps_per_execution must be 1: every epoch already runs in C++.")
         if metrics is not None and not isinstance(metrics, (list, tuple, dict)):
@@ -123,15 +179,22 @@ class Trainer:
                 f"Expected `metrics` argument to be a list, tuple, or dict. Received: "
                 f"metrics={metrics!r}"
             )
+        if weighted_metrics is not None and not isinstance(weighted_metrics, (list, tuple, dict)):
+            raise TypeError(
+                "Expected `weighted_metrics` argument to be a list, tuple, or dict. Received "
+                f"instead: weighted_metrics={weighted_metrics} of type {type(weighted_metrics)}"
+            )
         opt = optimizers.get(optimizer)
         previous = (
             self.optimizer,
             self.loss,
             self._metrics_spec,
+            self._weighted_metrics_spec,
             self._loss_weights_spec,
             self.compiled,
         )
         self.optimizer, self.loss, self._metrics_spec = opt, _resolve_loss(loss), metrics or []
+        self._weighted_metrics_spec = weighted_metrics or []
         self._loss_weights_spec = loss_weights
         self.compiled = True
         try:
@@ -142,6 +205,7 @@ class Trainer:
                 self.optimizer,
                 self.loss,
                 self._metrics_spec,
+                self._weighted_metrics_spec,
                 self._loss_weights_spec,
                 self.compiled,
             ) = previous
@@ -200,25 +264,9 @@ class Trainer:
                         f"loss_weights must be numbers >= 0. Received: loss_weights="
                         f"{self._loss_weights_spec!r}"
                     )
-        spec = self._metrics_spec
-        if n_out == 1:
-            per_metrics = [list(spec.values())[0] if isinstance(spec, dict) else spec]
-            if isinstance(spec, dict):
-                self._per_output(spec, "metrics", [])
-        elif not spec:
-            per_metrics = [[] for _ in range(n_out)]
-        elif isinstance(spec, dict) or (
-            isinstance(spec, (list, tuple)) and all(isinstance(m, (list, tuple)) for m in spec)
-        ):
-            per_metrics = self._per_output(spec, "metrics", [])
-        else:
-            raise ValueError(
-                "For a model with multiple outputs, `metrics` must be a dict keyed by output "
-                "name or a list with one list of metrics per output. Received: "
-                f"metrics={spec!r}"
-            )
-        per_metrics = [[m] if isinstance(m, str) else list(m or []) for m in per_metrics]
-        core_losses, core_metrics, names = [], [], []
+        per_metrics = self._metrics_per_output(self._metrics_spec, "metrics")
+        per_weighted = self._metrics_per_output(self._weighted_metrics_spec, "weighted_metrics")
+        core_losses, core_metrics, entries = [], [], []
         for o, (lobj, width) in enumerate(zip(loss_objs, self._net.output_widths)):
             shape = self._net.output_shapes[o]
             if lobj is not None and len(shape) > 1 and not lobj.elementwise:
@@ -229,19 +277,30 @@ class Trainer:
                     "along the last axis. Flatten the output (or use an element-wise loss)."
                 )
             core_loss = lobj.core_name if lobj is not None else "mean_squared_error"
-            resolved = [metrics.resolve(m, core_loss, width) for m in per_metrics[o]]
             core_losses.append(lobj.core_spec if lobj is not None else core_loss)
-            core_metrics.append([kind for _, kind in resolved])
             prefix = "" if n_out == 1 else f"{self.output_names[o]}_"
-            names.append([prefix + name for name, _ in resolved])
+            out_metrics = []
+            for weighted, given in ((False, per_metrics[o]), (True, per_weighted[o])):
+                for identifier in given:
+                    name, obj = metrics.resolve(identifier, core_loss, width)
+                    entry = _CompiledMetric(name, prefix, obj, width, weighted)
+                    out_metrics.append(entry.core)
+                    entries.append(entry)
+            core_metrics.append(out_metrics)
         for i, layer in enumerate(self._net.layers):
             core.set_trainable(i, bool(layer.trainable))
         core.compile(core_losses, [float(w) for w in weights], core_metrics, self.optimizer._spec())
         self.optimizer._attach(core)
         self._output_losses = loss_objs
         self._loss_weights = [float(w) for w in weights]
-        loss_names = [] if n_out == 1 else [f"{n}_loss" for n in self.output_names]
-        self._metric_names = loss_names + [n for per in names for n in per]
+        self._loss_names = [] if n_out == 1 else [f"{n}_loss" for n in self.output_names]
+        self._loss_tracker = metrics.Mean(name="loss")
+        self._output_loss_trackers = [metrics.Mean(name=n) for n in self._loss_names]
+        _name_metrics(entries)
+        self._compiled_metrics = entries
+        # Keras's order of the logs: every output's metrics, then every output's weighted ones.
+        ordered = sorted(entries, key=lambda e: e.weighted)
+        self._metric_names = self._loss_names + [e.log_name for e in ordered]
 
     def _ensure_built(self, x: Any) -> None:
         pass
@@ -363,11 +422,89 @@ class Trainer:
             if lobj is not None:
                 losses.warn_if_one_class(lobj.core_name, w)
 
-    def _logs(self, loss: float, values: Sequence[float], prefix: str = "") -> dict[str, float]:
-        logs = {prefix + "loss": float(loss)}
-        for name, v in zip(self._metric_names, values):
-            logs[prefix + name] = float(v)
+    @property
+    def metrics(self) -> list[Any]:
+        """Keras 3's list: the loss tracker, the compiled metrics (one `compile_metrics` object
+        whose `.metrics` are the metric objects), then each output's loss tracker."""
+        if not self.compiled:
+            return []
+        out: list[Any] = [self._loss_tracker]
+        if self._metrics_spec or self._weighted_metrics_spec:
+            out.append(_CompileMetrics(self))
+        return out + list(self._output_loss_trackers)
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self) -> None:
+        for m in self.metrics:
+            m.reset_state()
+
+    def _metrics_per_output(self, spec: Any, what: str) -> list[list[Any]]:
+        """compile's metrics or weighted_metrics as one list per output."""
+        n_out = len(self._net.output_widths)
+        if n_out == 1:
+            per = [list(spec.values())[0] if isinstance(spec, dict) else spec]
+            if isinstance(spec, dict):
+                self._per_output(spec, what, [])
+        elif not spec:
+            per = [[] for _ in range(n_out)]
+        elif isinstance(spec, dict) or (
+            isinstance(spec, (list, tuple)) and all(isinstance(m, (list, tuple)) for m in spec)
+        ):
+            per = self._per_output(spec, what, [])
+        else:
+            raise ValueError(
+                f"For a model with multiple outputs, `{what}` must be a dict keyed by output "
+                f"name or a list with one list of metrics per output. Received: {what}={spec!r}"
+            )
+        return [[] if m is None else list(m) if isinstance(m, (list, tuple)) else [m] for m in per]
+
+    def _logs(self, loss: float, values: Sequence[float]) -> dict[str, Any]:
+        """Logs from the core's results: the loss, each output's loss, then the metrics in
+        Keras's order (a vector metric's value is an array)."""
+        logs: dict[str, Any] = {"loss": float(loss)}
+        k = 0
+        for name in self._loss_names:
+            logs[name] = float(values[k])
+            k += 1
+        results = {}
+        for e in self._compiled_metrics:
+            v = values[k : k + e.size]
+            k += e.size
+            results[e.log_name] = float(v[0]) if e.scalar else np.asarray(v, dtype=np.float32)
+        for name in self._metric_names[len(self._loss_names) :]:
+            logs[name] = results[name]
         return logs
+
+    def _logs_from_sums(self, sums: Sequence[float], samples: int) -> dict[str, Any]:
+        """Logs from an accumulator summed over several core calls (batches pulled from Python):
+        the metrics over all of them, as Keras's stateful metrics report."""
+        acc = np.asarray(sums, dtype=np.float64)
+        n = max(samples, 1)
+        values = [acc[2 + o] / n for o in range(len(self._loss_names))]
+        k = 2 + len(self._loss_names)
+        for e in self._compiled_metrics:
+            r = _core.metric_result(e.core, e.width, acc[k : k + e.n_sums])
+            values.extend(float(x) for x in r)
+            k += e.n_sums
+        return self._logs((acc[0] + acc[1]) / n, values)
+
+    def _sync_metrics(self, r: Any) -> None:
+        """Leaves each compiled metric object holding the sums of the last pass (Keras's
+        metrics hold the state of their last update)."""
+        self._sync_metrics_from(np.asarray(r.sums, dtype=np.float64), int(r.samples))
+
+    def _sync_metrics_from(self, acc: np.ndarray, samples: int) -> None:
+        self._loss_tracker._sums = np.array([acc[0] + acc[1], samples], np.float64)
+        for o, tracker in enumerate(self._output_loss_trackers):
+            tracker._sums = np.array([acc[2 + o], samples], np.float64)
+        k = 2 + len(self._loss_names)
+        for e in self._compiled_metrics:
+            if e.metric._sums is not None and len(e.metric._sums) == e.n_sums:
+                e.metric._sums[:] = acc[k : k + e.n_sums]
+            k += e.n_sums
 
     def _dataset(self, x: Any, y: Any = None, sample_weight: Any = None) -> Any:
         net = self._net
@@ -701,6 +838,7 @@ class Trainer:
             )
             net.claim()
             logs = self._logs(r.loss, r.metrics)
+            self._sync_metrics(r)
             if val_ds is not None and validate_at(epoch + 1):
                 val = self._hooked_evaluate(cbs, val_ds, val_batch, None)
                 logs.update({f"val_{k}": v for k, v in val.items()})
@@ -749,6 +887,7 @@ class Trainer:
         progress = self._epoch_progress(cbs if batch_mode else None, bar, steps, "test")
         r = self._net.core.evaluate(ds, batch_size, progress, 0.0 if batch_mode else 0.1)
         logs = self._logs(r.loss, r.metrics)
+        self._sync_metrics(r)
         if bar is not None:
             bar.update(r.batches, logs, finalize=True)
         cbs.on_test_end(logs)
@@ -912,19 +1051,23 @@ class Trainer:
         return_dict: bool = False,
     ) -> Any:
         """One update on one batch; returns its loss (and metrics) computed before the update."""
-        self._ensure_built(x)
-        self._require_loss("train_on_batch")
         return self._batch_result(
-            self._on_batch(x, y, True, sample_weight, class_weight), return_dict
+            self._step_result(x, y, True, sample_weight, class_weight), return_dict
         )
 
     def test_on_batch(
         self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
     ) -> Any:
         """Loss (and metrics) of one batch, without updating."""
+        return self._batch_result(self._step_result(x, y, False, sample_weight), return_dict)
+
+    def _step_result(
+        self, x: Any, y: Any, train: bool, sample_weight: Any = None, class_weight: Any = None
+    ) -> Any:
+        """The core's result of one batch (train_on_batch or test_on_batch's)."""
         self._ensure_built(x)
-        self._require_loss("test_on_batch")
-        return self._batch_result(self._on_batch(x, y, False, sample_weight), return_dict)
+        self._require_loss("train_on_batch" if train else "test_on_batch")
+        return self._on_batch(x, y, train, sample_weight, class_weight)
 
     def _on_batch(
         self, x: Any, y: Any, train: bool, sample_weight: Any = None, class_weight: Any = None

@@ -1,5 +1,5 @@
 #pragma once
-// One sample column's loss value and gradient, and its metric value: the formulas both backends
+// One sample column's loss value and gradient: the formulas both backends
 // run (the CPU over columns in a loop, CUDA one thread per column), written once. Conventions in
 // eigennet/losses.h. Columns are (n_out) entries of a column-major (n_out, batch) matrix; targets
 // are n_out entries, or one integer label (stored as T) for sparse losses.
@@ -275,34 +275,6 @@ EIGENNET_HD inline T loss_column(const LossSpec& loss, const T* P, const T* Y, I
     case LossKind::CategoricalFocalCrossentropyLogits: return categorical_focal(loss, c, true);
     default: return elementwise(loss, c);
   }
-}
-
-/// Sample j's metric value (1 or 0 for accuracies).
-template <typename T>
-EIGENNET_HD inline T metric_column(MetricKind kind, const T* A, const T* Y, Index n_out, Index j) {
-  const Index n_y = kind == MetricKind::SparseCategoricalAccuracy ? 1 : n_out;
-  const T* p = A + j * n_out;
-  const T* y = Y + j * n_y;
-  T v = 0;
-  switch (kind) {
-    case MetricKind::BinaryAccuracy:
-      for (Index i = 0; i < n_out; ++i) v += T((p[i] > T(0.5) ? T(1) : T(0)) == y[i]);
-      v /= T(n_out);
-      break;
-    case MetricKind::CategoricalAccuracy: v = T(argmax(p, n_out) == argmax(y, n_out)); break;
-    case MetricKind::SparseCategoricalAccuracy:
-      v = T(argmax(p, n_out) == static_cast<Index>(y[0]));
-      break;
-    case MetricKind::MeanSquaredError:
-      for (Index i = 0; i < n_out; ++i) v += (p[i] - y[i]) * (p[i] - y[i]);
-      v /= T(n_out);
-      break;
-    case MetricKind::MeanAbsoluteError:
-      for (Index i = 0; i < n_out; ++i) v += std::abs(p[i] - y[i]);
-      v /= T(n_out);
-      break;
-  }
-  return v;
 }
 
 }  // namespace eigennet::losses
