@@ -32,8 +32,8 @@ py::array activation(const std::string& name, const py::handle& x, bool derivati
   Backend<T>& be = cpu_backend<T>();
   be.activation_forward(act, z.data(), a.mutable_data(), rows, cols);
   if (!derivative) return std::move(a);
-  if (act == Activation::Softmax)
-    throw py::value_error("softmax has no element-wise derivative (its Jacobian is a matrix).");
+  if (per_column(act))
+    throw py::value_error(name + " has no element-wise derivative (its Jacobian is a matrix).");
   Array<T> d(std::vector<py::ssize_t>(z.shape(), z.shape() + z.ndim()));
   be.fill(d.mutable_data(), static_cast<Index>(d.size()), T(1));
   be.activation_backward(act, z.data(), a.data(), d.data(), d.mutable_data(), rows, cols);

@@ -71,6 +71,8 @@ enum class Op : std::uint64_t {
   NormalizeBackward,
   Embedding,
   EmbeddingBackward,
+  SumSquares,
+  ScaleToNorm,
 };
 
 }  // namespace
@@ -163,8 +165,7 @@ class CudaBackend final : public Backend<T> {
     p.out = dZ;
     p.rows = rows;
     p.cols = cols;
-    const bool fusable =
-        act != Activation::Softmax && act != Activation::Linear && cols <= kFuseColumns;
+    const bool fusable = !per_column(act) && act != Activation::Linear && cols <= kFuseColumns;
     if (fusable)
       m_pending = p;
     else
@@ -388,6 +389,19 @@ class CudaBackend final : public Backend<T> {
            });
   }
 
+  void sum_squares(const T* x, Index n, double* out, bool add) override {
+    issue_pending();
+    cudaStream_t s = stream();
+    double* partials = m_ctx.partials();
+    record({word(Op::SumSquares), word(x), word(n), word(out), word(add)}, nullptr,
+           [=](const DynSlot*) { cuda::sum_squares(x, n, out, add, partials, s); });
+  }
+  void scale_to_norm(T* x, Index n, const double* sumsq, double clip) override {
+    issue_pending();
+    cudaStream_t s = stream();
+    record({word(Op::ScaleToNorm), word(x), word(n), word(sumsq), word(clip)}, nullptr,
+           [=](const DynSlot*) { cuda::scale_to_norm(x, n, sumsq, clip, s); });
+  }
   void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,
                       const T* grads, T* state, Index n) override {
     issue_pending();
@@ -397,14 +411,15 @@ class CudaBackend final : public Backend<T> {
     DynSlot d{};
     // The step's rates change on every replay; in double, cast in the kernel as on the CPU.
     d.optimizer = step_values(cfg, lr, step);
-    record(
-        {word(Op::Optimizer), word(c.kind), word(c.momentum), word(c.nesterov), word(c.amsgrad),
-         word(c.centered), word(c.mu), word(c.rho), word(c.eps), word(c.c1), word(c.c2), word(c.b1),
-         word(c.b2), word(c.wd), word(c.clip), word(params), word(grads), word(state), word(n)},
-        &d, [=](const DynSlot* dyn) {
-          cuda::optimizer_step(c, d.optimizer, dyn ? &dyn->optimizer : nullptr, params, grads,
-                               state, n, slots, s);
-        });
+    record({word(Op::Optimizer), word(c.kind), word(c.momentum), word(c.nesterov), word(c.amsgrad),
+            word(c.centered),    word(c.mu),   word(c.rho),      word(c.eps),      word(c.c1),
+            word(c.c2),          word(c.b1),   word(c.b2),       word(c.wd),       word(c.clip),
+            word(c.power),       word(c.l1),   word(c.l2),       word(c.shrink),   word(c.beta),
+            word(params),        word(grads),  word(state),      word(n)},
+           &d, [=](const DynSlot* dyn) {
+             cuda::optimizer_step(c, d.optimizer, dyn ? &dyn->optimizer : nullptr, params, grads,
+                                  state, n, slots, s);
+           });
   }
 
   void permutation(std::int64_t* idx, Index n, std::uint64_t seed) override {

@@ -35,11 +35,11 @@ __global__ void bias_activation_kernel(const T* __restrict__ b, T* Z, T* A, Inde
   }
 }
 
-/// Per column j (one thread each): Z(:, j) += b when b is set, then A(:, j) = softmax(Z(:, j)),
-/// shifted by the column maximum so that exp never overflows. Zin is read when b is null.
+/// Per column j (one thread each): Z(:, j) += b when b is set, then A(:, j) = g(Z(:, j)) for a
+/// per-column activation (column_forward). Zin is read when b is null.
 template <typename T>
-__global__ void softmax_kernel(const T* __restrict__ b, const T* Zin, T* Z, T* A, Index rows,
-                               Index cols) {
+__global__ void column_kernel(Activation act, const T* __restrict__ b, const T* Zin, T* Z, T* A,
+                              Index rows, Index cols) {
   for (Index c = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; c < cols;
        c += static_cast<Index>(gridDim.x) * blockDim.x) {
     const T* z = Zin + c * rows;
@@ -48,16 +48,7 @@ __global__ void softmax_kernel(const T* __restrict__ b, const T* Zin, T* Z, T* A
       for (Index r = 0; r < rows; ++r) zc[r] += b[r];
       z = zc;
     }
-    T m = z[0];
-    for (Index r = 1; r < rows; ++r) m = z[r] > m ? z[r] : m;
-    T* a = A + c * rows;
-    T s = 0;
-    for (Index r = 0; r < rows; ++r) {
-      a[r] = std::exp(z[r] - m);
-      s += a[r];
-    }
-    const T inv = T(1) / s;
-    for (Index r = 0; r < rows; ++r) a[r] *= inv;
+    column_forward(act, z, A + c * rows, rows);
   }
 }
 
@@ -89,15 +80,14 @@ __global__ void activation_backward_kernel(Activation act, const T* Z, const T* 
     dZ[i] = activation_grad(act, Z, A, dA[i], i);
 }
 
-/// Softmax backward per column j: dZ = a ⊙ (dA - <dA, a>).
+/// A per-column activation's backward, one thread per column (column_backward).
 template <typename T>
-__global__ void softmax_backward_kernel(const T* A, const T* dA, T* dZ, Index rows, Index cols) {
+__global__ void column_backward_kernel(Activation act, const T* A, const T* dA, T* dZ, Index rows,
+                                       Index cols) {
   for (Index c = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; c < cols;
        c += static_cast<Index>(gridDim.x) * blockDim.x) {
     const Index o = c * rows;
-    T dot = 0;
-    for (Index r = 0; r < rows; ++r) dot += dA[o + r] * A[o + r];
-    for (Index r = 0; r < rows; ++r) dZ[o + r] = A[o + r] * (dA[o + r] - dot);
+    column_backward(act, A + o, dA + o, dZ + o, rows);
   }
 }
 
@@ -158,9 +148,9 @@ unsigned column_blocks(Index cols) { return blocks_for(cols, 128); }
 template <typename T>
 void bias_activation(const T* b, T* Z, T* A, Index rows, Index cols, Activation act,
                      cudaStream_t s) {
-  if (act == Activation::Softmax) {
-    softmax_kernel<T><<<column_blocks(cols), 128, 0, s>>>(b, Z, Z, A, rows, cols);
-    check_launch("softmax_kernel");
+  if (per_column(act)) {
+    column_kernel<T><<<column_blocks(cols), 128, 0, s>>>(act, b, Z, Z, A, rows, cols);
+    check_launch("column_kernel");
     return;
   }
   if (!b && act == Activation::Linear) {
@@ -176,9 +166,9 @@ void bias_activation(const T* b, T* Z, T* A, Index rows, Index cols, Activation 
 
 template <typename T>
 void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols, cudaStream_t s) {
-  if (act == Activation::Softmax) {
-    softmax_kernel<T><<<column_blocks(cols), 128, 0, s>>>(nullptr, Z, nullptr, A, rows, cols);
-    check_launch("softmax_kernel");
+  if (per_column(act)) {
+    column_kernel<T><<<column_blocks(cols), 128, 0, s>>>(act, nullptr, Z, nullptr, A, rows, cols);
+    check_launch("column_kernel");
   } else if (act == Activation::Linear) {
     if (A != Z)
       check(cudaMemcpyAsync(A, Z, sizeof(T) * rows * cols, cudaMemcpyDeviceToDevice, s),
@@ -192,9 +182,9 @@ void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols
 template <typename T>
 void activation_backward(Activation act, const T* Z, const T* A, const T* dA, T* dZ, Index rows,
                          Index cols, cudaStream_t s) {
-  if (act == Activation::Softmax) {
-    softmax_backward_kernel<T><<<column_blocks(cols), 128, 0, s>>>(A, dA, dZ, rows, cols);
-    check_launch("softmax_backward_kernel");
+  if (per_column(act)) {
+    column_backward_kernel<T><<<column_blocks(cols), 128, 0, s>>>(act, A, dA, dZ, rows, cols);
+    check_launch("column_backward_kernel");
   } else if (act == Activation::Linear) {
     if (dZ != dA)
       check(cudaMemcpyAsync(dZ, dA, sizeof(T) * rows * cols, cudaMemcpyDeviceToDevice, s),

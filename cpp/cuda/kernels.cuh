@@ -121,6 +121,12 @@ constexpr int kReduceBlocks = 256;
 template <typename T>
 void regularize(const T* w, T* g, Index n, double l1, double l2, double weight, double* penalty,
                 double* partials, cudaStream_t s);
+/// Backend::sum_squares through regularize's first pass (partials as there), then one block.
+template <typename T>
+void sum_squares(const T* x, Index n, double* out, bool add, double* partials, cudaStream_t s);
+/// Backend::scale_to_norm.
+template <typename T>
+void scale_to_norm(T* x, Index n, const double* sumsq, double clip, cudaStream_t s);
 
 // data.cu
 template <typename T>

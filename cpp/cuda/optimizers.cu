@@ -78,7 +78,39 @@ __global__ void penalty_kernel(const double* __restrict__ partials, double l1, d
   if (threadIdx.x == 0) *penalty += weight * (l1 * p1s[0] + l2 * p2s[0]);
 }
 
+/// Pass 2 of sum_squares (one block): *out = (add ? *out : 0) + Σw² from the partial sums.
+__global__ void sum_squares_kernel(const double* __restrict__ partials, double* out, bool add) {
+  __shared__ double p2s[kReduceThreads];
+  p2s[threadIdx.x] = partials[kReduceBlocks + threadIdx.x];
+  __syncthreads();
+  block_tree(p2s);
+  if (threadIdx.x == 0) *out = (add ? *out : 0.0) + p2s[0];
+}
+
+template <typename T>
+__global__ void scale_to_norm_kernel(T* x, Index n, const double* sumsq, double clip) {
+  const T scale = static_cast<T>(clip / fmax(sqrt(*sumsq), clip));
+  for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<Index>(gridDim.x) * blockDim.x)
+    x[i] *= scale;
+}
+
 }  // namespace
+
+template <typename T>
+void sum_squares(const T* x, Index n, double* out, bool add, double* partials, cudaStream_t s) {
+  regularize_kernel<T>
+      <<<kReduceBlocks, kReduceThreads, 0, s>>>(x, nullptr, n, T(0), T(0), partials);
+  check_launch("regularize_kernel");
+  sum_squares_kernel<<<1, kReduceThreads, 0, s>>>(partials, out, add);
+  check_launch("sum_squares_kernel");
+}
+
+template <typename T>
+void scale_to_norm(T* x, Index n, const double* sumsq, double clip, cudaStream_t s) {
+  scale_to_norm_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(x, n, sumsq, clip);
+  check_launch("scale_to_norm_kernel");
+}
 
 template <typename T>
 void optimizer_step(const UpdateConsts<T>& c, OptimizerDyn d, const OptimizerDyn* dyn, T* w,
@@ -103,7 +135,9 @@ void regularize(const T* w, T* g, Index n, double l1, double l2, double weight, 
   template void optimizer_step<T>(const UpdateConsts<T>&, OptimizerDyn, const OptimizerDyn*, T*, \
                                   const T*, T*, Index, int, cudaStream_t);                       \
   template void regularize<T>(const T*, T*, Index, double, double, double, double*, double*,     \
-                              cudaStream_t);
+                              cudaStream_t);                                                     \
+  template void sum_squares<T>(const T*, Index, double*, bool, double*, cudaStream_t);           \
+  template void scale_to_norm<T>(T*, Index, const double*, double, cudaStream_t);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)
 #undef EIGENNET_INSTANTIATE

@@ -163,9 +163,16 @@ void Model<T>::plan_backward() {
   for (std::size_t i = 0; i < m_layers.size(); ++i) trainable[i] = m_layers[i]->trainable();
   mark_needs(trainable, false, m_needs_grad);
   m_segments.clear();
+  m_variables.clear();
   m_n_trainable = 0;
   for (std::size_t i = 0; i < m_layers.size(); ++i) {
     if (!m_param_size[i] || !m_layers[i]->trainable()) continue;
+    Index offset = m_param_offset[i];
+    for (const WeightSpec& w : m_weights[i])
+      if (!w.state) {
+        m_variables.emplace_back(offset, w.size());
+        offset += w.size();
+      }
     if (!m_segments.empty() &&
         m_segments.back().first + m_segments.back().second == m_param_offset[i])
       m_segments.back().second += m_param_size[i];
@@ -554,6 +561,26 @@ void Model<T>::penalty(double weight, double* acc, bool with_grad) {
 }
 
 template <typename T>
+void Model<T>::clip_gradients(const OptimizerConfig& cfg, T* grads,
+                              const std::vector<std::pair<Index, Index>>& ranges) {
+  if (!(cfg.clipnorm > 0) && !(cfg.global_clipnorm > 0)) return;
+  const Index n = static_cast<Index>(ranges.size());
+  if (m_norms.size() < n) m_norms = Buffer<double>(*m_backend, n);
+  for (Index k = 0; k < n; ++k) {
+    const auto& [offset, size] = ranges[static_cast<std::size_t>(k)];
+    if (cfg.clipnorm > 0) {
+      m_backend->sum_squares(grads + offset, size, m_norms.data() + k, false);
+      m_backend->scale_to_norm(grads + offset, size, m_norms.data() + k, cfg.clipnorm);
+    } else {
+      m_backend->sum_squares(grads + offset, size, m_norms.data(), k > 0);
+    }
+  }
+  if (cfg.global_clipnorm > 0)
+    for (const auto& [offset, size] : ranges)
+      m_backend->scale_to_norm(grads + offset, size, m_norms.data(), cfg.global_clipnorm);
+}
+
+template <typename T>
 void Model<T>::backward(Index batch, const std::vector<bool>& need,
                         const std::vector<bool>& fused) {
   std::fill(m_layer_written.begin(), m_layer_written.end(), false);
@@ -593,6 +620,7 @@ void Model<T>::train_batch(const T* X, const T* Y, Index batch, double* acc, con
   loss_and_metrics(Y, batch, acc, true, w);
   backward(batch, m_needs_grad, m_fused);
   penalty(static_cast<double>(batch), acc, true);
+  clip_gradients(m_optimizer, m_grads.data(), m_variables);
   const double lr = m_optimizer.learning_rate.at(m_step);
   const Index slots = m_optimizer.n_slots();
   Index seg_base = 0;

@@ -225,11 +225,21 @@ void Model<T>::apply_gradients(const OptimizerConfig& cfg, std::int64_t step,
   const double lr = cfg.learning_rate.at(step);
   const Index slots = cfg.n_slots();
   Device& d = *m_backend;
-  for (const HandUpdate<T>& u : updates) {
-    // Host memory is read where it is; a device gets a copy in the gradient buffer.
-    const T* g = u.grad;
-    if (!d.is_host()) {
+  // Host memory is read where it is, unless clipping changes it; a device gets a copy in the
+  // gradient buffer.
+  const bool clip = cfg.clipnorm > 0 || cfg.global_clipnorm > 0;
+  if (clip) {
+    m_hand_ranges.clear();  // keeps its capacity: no allocation per step
+    for (const HandUpdate<T>& u : updates) {
       d.copy_to_device(m_grads.data() + u.offset, u.grad, sizeof(T) * u.size);
+      m_hand_ranges.emplace_back(u.offset, u.size);
+    }
+    clip_gradients(cfg, m_grads.data(), m_hand_ranges);
+  }
+  for (const HandUpdate<T>& u : updates) {
+    const T* g = u.grad;
+    if (!d.is_host() || clip) {
+      if (!clip) d.copy_to_device(m_grads.data() + u.offset, u.grad, sizeof(T) * u.size);
       g = m_grads.data() + u.offset;
     }
     T* state = u.state;

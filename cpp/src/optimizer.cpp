@@ -219,6 +219,21 @@ void OptimizerConfig::validate() const {
   require(std::isfinite(epsilon) && epsilon >= 0.0, "epsilon", epsilon);
   require(std::isfinite(weight_decay) && weight_decay >= 0.0, "weight_decay", weight_decay);
   require(std::isfinite(clipvalue) && clipvalue >= 0.0, "clipvalue", clipvalue);
+  require(std::isfinite(clipnorm) && clipnorm >= 0.0, "clipnorm", clipnorm);
+  require(std::isfinite(global_clipnorm) && global_clipnorm >= 0.0, "global_clipnorm",
+          global_clipnorm);
+  if ((clipvalue > 0) + (clipnorm > 0) + (global_clipnorm > 0) > 1)
+    throw std::invalid_argument(
+        "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
+        "clipnorm=" +
+        std::to_string(clipnorm) + ", clipvalue=" + std::to_string(clipvalue) +
+        ", global_clipnorm=" + std::to_string(global_clipnorm));
+  require(std::isfinite(lr_power) && lr_power <= 0.0, "learning_rate_power", lr_power);
+  require(std::isfinite(l1) && l1 >= 0.0, "l1_regularization_strength", l1);
+  require(std::isfinite(l2) && l2 >= 0.0, "l2_regularization_strength", l2);
+  require(std::isfinite(l2_shrinkage) && l2_shrinkage >= 0.0,
+          "l2_shrinkage_regularization_strength", l2_shrinkage);
+  require(std::isfinite(beta) && beta >= 0.0, "beta", beta);
   require(std::isfinite(initial_accumulator_value) && initial_accumulator_value >= 0.0,
           "initial_accumulator_value", initial_accumulator_value);
   if (amsgrad && kind != OptimizerKind::Adam)

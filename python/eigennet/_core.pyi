@@ -141,6 +141,13 @@ class OptimizerConfig:
     initial_accumulator_value: float
     weight_decay: float
     clipvalue: float
+    clipnorm: float
+    global_clipnorm: float
+    lr_power: float
+    l1: float
+    l2: float
+    l2_shrinkage: float
+    beta: float
     amsgrad: bool
     centered: bool
     def __init__(self) -> None: ...

@@ -1,7 +1,8 @@
 """Activation functions, computed by the same C++ kernels that `fit` uses.
 
-Each takes an array of any shape (softmax works over the last axis) and returns a numpy array of
-the same shape and float dtype (float32 input stays float32, anything else becomes float64).
+Each takes an array of any shape (softmax and log_softmax work over the last axis) and returns a
+numpy array of the same shape and float dtype (float32 input stays float32, anything else
+becomes float64).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ NAMES = (
     "relu6",
     "softsign",
     "exponential",
+    "log_softmax",
 )
 
 
@@ -60,6 +62,11 @@ def relu(x: Any) -> np.ndarray:
 def softmax(x: Any) -> np.ndarray:
     """Softmax over the last axis (rows sum to one)."""
     return _apply("softmax", x)
+
+
+def log_softmax(x: Any) -> np.ndarray:
+    """`z - log(sum(exp(z)))` over the last axis (log-probabilities, computed stably)."""
+    return _apply("log_softmax", x)
 
 
 def leaky_relu(x: Any) -> np.ndarray:
@@ -130,7 +137,8 @@ def exponential(x: Any) -> np.ndarray:
 
 
 def derivative(name: str, x: Any) -> np.ndarray:
-    """The element-wise derivative `g'(z)` of an activation (not defined for softmax).
+    """The element-wise derivative `g'(z)` of an activation (not defined for softmax and
+    log_softmax).
 
     Example:
         >>> derivative("sigmoid", [0.0])
@@ -159,6 +167,7 @@ _BY_NAME: dict[str, Callable[[Any], np.ndarray]] = {
         relu6,
         softsign,
         exponential,
+        log_softmax,
     )
 }
 # Keras's second names of the same functions (serialised under the first).

@@ -176,6 +176,16 @@ class HostShim final : public Backend<T> {
     T* g = m.out(grad, n);
     m_d->regularize(dw, g, n, l1, l2, weight, m.out(penalty, 1));
   }
+  void sum_squares(const T* x, Index n, double* out, bool add) override {
+    Mirror m(*m_d, m_pool);
+    const T* dx = m.in(x, n);
+    m_d->sum_squares(dx, n, m.out(out, 1), add);
+  }
+  void scale_to_norm(T* x, Index n, const double* sumsq, double clip) override {
+    Mirror m(*m_d, m_pool);
+    T* dx = m.out(x, n);
+    m_d->scale_to_norm(dx, n, m.in(sumsq, 1), clip);
+  }
   void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,
                       const T* grads, T* state, Index n) override {
     Mirror m(*m_d, m_pool);

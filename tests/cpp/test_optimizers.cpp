@@ -34,6 +34,7 @@ struct Reference {
   explicit Reference(const OptimizerConfig& c)
       : cfg(c), w(kW0), m(kW0.size()), v(kW0.size()), x(kW0.size()) {
     if (cfg.kind == OptimizerKind::Adagrad) v.assign(w.size(), cfg.initial_accumulator_value);
+    if (cfg.kind == OptimizerKind::Ftrl) m.assign(w.size(), cfg.initial_accumulator_value);
   }
 
   void step(const std::vector<double>& grad, double lr, int iteration) {
@@ -104,6 +105,16 @@ struct Reference {
           m[i] = cfg.beta_2 * m[i] + (1 - cfg.beta_2) * g[i];
           break;
         }
+        case OptimizerKind::Ftrl: {
+          // m: the accumulator, v: the linear term.
+          const double p = -cfg.lr_power, n_new = m[i] + g[i] * g[i];
+          v[i] += g[i] + 2 * cfg.l2_shrinkage * w[i] -
+                  (std::pow(n_new, p) - std::pow(m[i], p)) / lr * w[i];
+          const double quadratic = std::pow(n_new, p) / lr + 2 * (cfg.l2 + cfg.beta / (2 * lr));
+          w[i] = (std::min(std::max(v[i], -cfg.l1), cfg.l1) - v[i]) / quadratic;
+          m[i] = n_new;
+          break;
+        }
         case OptimizerKind::Adadelta: {
           m[i] = cfg.rho * m[i] + (1 - cfg.rho) * g[i] * g[i];
           const double delta =
@@ -122,6 +133,15 @@ OptimizerConfig make(OptimizerKind kind, double momentum = 0, bool nesterov = fa
   c.kind = kind;
   c.momentum = momentum;
   c.nesterov = nesterov;
+  return c;
+}
+
+OptimizerConfig ftrl(OptimizerConfig c) {
+  c.lr_power = -0.3;
+  c.l1 = 0.01;
+  c.l2 = 0.02;
+  c.l2_shrinkage = 0.03;
+  c.beta = 0.1;
   return c;
 }
 
@@ -160,6 +180,7 @@ const NamedConfig kConfigs[] = {
     {"rmsprop_centered", flags(make(OptimizerKind::RMSprop), false, true)},
     {"rmsprop_centered_momentum", flags(make(OptimizerKind::RMSprop, 0.5), false, true)},
     {"sgd_momentum_clipvalue", with(make(OptimizerKind::SGD, 0.9), 0.0, 0.15)},
+    {"ftrl", ftrl(make(OptimizerKind::Ftrl))},
 };
 
 template <typename Param>
@@ -227,6 +248,22 @@ TYPED_TEST(OptimizerTest, FirstStepsByHand) {
   EXPECT_NEAR(rms[0][0], 0.5 - 0.1 * std::sqrt(10.0), 1e-4);
 }
 
+TYPED_TEST(OptimizerTest, ClipByNorm) {
+  using T = typename TypeParam::Scalar;
+  std::vector<T> x = {3, 4}, y = {12};
+  double s = -1, total = 0;
+  this->be->sum_squares(x.data(), 2, &s, false);
+  EXPECT_DOUBLE_EQ(s, 25.0);
+  this->be->scale_to_norm(x.data(), 2, &s, 10.0);  // inside the norm: unchanged
+  EXPECT_EQ(x, (std::vector<T>{3, 4}));
+  this->be->scale_to_norm(x.data(), 2, &s, 2.5);
+  EXPECT_TRUE(near_rel(x[0], 1.5, tol<T>()) && near_rel(x[1], 2.0, tol<T>()));
+  // A global norm adds the variables' squares: √(2.5² + 12²).
+  this->be->sum_squares(x.data(), 2, &total, false);
+  this->be->sum_squares(y.data(), 1, &total, true);
+  EXPECT_TRUE(near_rel(total, 6.25 + 144.0, tol<T>()));
+}
+
 TEST(OptimizerConfigTest, SlotsAndInitialValues) {
   EXPECT_EQ(make(OptimizerKind::SGD).n_slots(), 0);
   EXPECT_EQ(make(OptimizerKind::SGD, 0.9).n_slots(), 1);
@@ -271,6 +308,13 @@ TEST(OptimizerConfigTest, ValidateRejectsBadValues) {
     c.learning_rate.boundaries = {10};
     c.learning_rate.values = {0.1};
   });
+  bad([](OptimizerConfig& c) { c.clipnorm = -1; });
+  bad([](OptimizerConfig& c) {  // Keras allows one clip at a time
+    c.clipnorm = 1;
+    c.global_clipnorm = 1;
+  });
+  bad([](OptimizerConfig& c) { c.lr_power = 0.5; });
+  bad([](OptimizerConfig& c) { c.l1 = -0.1; });
 }
 
 TEST(OptimizerConfigTest, Names) {

@@ -232,3 +232,60 @@ def test_validation_freq_int_and_list():
     assert len(h.history["val_loss"]) == 2
     with np.testing.assert_raises_regex(ValueError, "validation_freq"):
         m.fit(x, y, epochs=1, verbose=0, validation_data=(x, y), validation_freq=0)
+
+
+def test_backup_every_n_batches_resumes_keras_style(tmp_path):
+    # save_freq=3 over 5 batches an epoch backs up after epoch 0's batch 2, epoch 1's batch 0
+    # and batch 3; a crash at epoch 1's batch 4 resumes at epoch 1 (not done) from the weights
+    # after its batch 3, as Keras's BackupAndRestore does.
+    def build():
+        en.utils.set_random_seed(5)
+        m = en.Sequential([en.Input((3,)), en.layers.Dense(2)])
+        m.compile(optimizer=en.optimizers.Adam(0.01), loss="mse")
+        return m
+
+    rng = np.random.default_rng(44)
+    x, y = rng.normal(size=(20, 3)), rng.normal(size=(20, 2))
+    snapshots = {}
+
+    class Crash(en.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if self._epoch == 1 and batch == 3:
+                snapshots["backed_up"] = [w.copy() for w in self.model.get_weights()]
+            if self._epoch == 1 and batch == 4:
+                raise KeyboardInterrupt("the machine went away")
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._epoch = epoch
+
+    backup = en.callbacks.BackupAndRestore(str(tmp_path / "b"), save_freq=3, double_checkpoint=True)
+    with np.testing.assert_raises(KeyboardInterrupt):
+        build().fit(
+            x, y, epochs=3, batch_size=4, shuffle=False, verbose=0, callbacks=[backup, Crash()]
+        )
+    assert (tmp_path / "b" / "latest.keras.bkp").exists()
+
+    class Check(en.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            snapshots["restored"] = [w.copy() for w in self.model.get_weights()]
+
+    resumed = build()
+    h = resumed.fit(
+        x, y, epochs=3, batch_size=4, shuffle=False, verbose=0, callbacks=[backup, Check()]
+    )
+    assert h.epoch == [1, 2]
+    for a, b in zip(snapshots["backed_up"], snapshots["restored"]):
+        np.testing.assert_array_equal(a, b)
+    assert not (tmp_path / "b" / "latest.keras").exists()
+    # A latest backup that cannot be read falls back to the previous one.
+    backup2 = en.callbacks.BackupAndRestore(
+        str(tmp_path / "c"), save_freq=2, double_checkpoint=True
+    )
+    with np.testing.assert_raises(KeyboardInterrupt):
+        build().fit(
+            x, y, epochs=3, batch_size=4, shuffle=False, verbose=0, callbacks=[backup2, Crash()]
+        )
+    (tmp_path / "c" / "latest.keras").write_bytes(b"not a zip")
+    assert build().fit(x, y, epochs=3, batch_size=4, verbose=0, callbacks=[backup2]).epoch[0] == 1
+    with np.testing.assert_raises_regex(ValueError, "save_freq"):
+        en.callbacks.BackupAndRestore(str(tmp_path), save_freq="batch")

@@ -196,7 +196,11 @@ OPTIMIZERS = {
     "nadam": lambda o: o.Nadam(0.01),
     "lion": lambda o: o.Lion(0.003),
     "adadelta": lambda o: o.Adadelta(1.0),
-}
+    "ftrl": lambda o: o.Ftrl(0.05, l1_regularization_strength=0.01, l2_regularization_strength=0.01,
+                             l2_shrinkage_regularization_strength=0.02, beta=0.1),
+    "adam_clipnorm": lambda o: o.Adam(0.01, clipnorm=0.1),
+    "sgd_global_clipnorm": lambda o: o.SGD(0.05, momentum=0.9, global_clipnorm=0.05),
+}  # fmt: skip
 
 
 def _steps(model, x, y, n):

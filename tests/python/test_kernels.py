@@ -62,7 +62,7 @@ ELEMENTWISE = [
 
 
 def test_every_activation_is_tested():
-    assert sorted(ELEMENTWISE + ["softmax"]) == sorted(en.activations.NAMES)
+    assert sorted(ELEMENTWISE + ["softmax", "log_softmax"]) == sorted(en.activations.NAMES)
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)
@@ -92,6 +92,45 @@ def test_softmax_is_stable_and_rowwise():
     np.testing.assert_allclose(p[1], e / e.sum(), rtol=1e-14)
     with pytest.raises(ValueError, match="softmax"):
         en.activations.derivative("softmax", z)
+
+
+def test_log_softmax_is_stable_and_its_gradient_trains():
+    z = np.array([[1e4, 0.0, -1e4], [1.0, 2.0, 3.0]])
+    out = en.activations.log_softmax(z)
+    np.testing.assert_allclose(out[0], [0.0, -1e4, -2e4])
+    np.testing.assert_allclose(out[1], z[1] - 3 - np.log(np.exp(z[1] - 3).sum()), rtol=1e-14)
+    # Keras's golden case (activations_test.py): log_softmax of [[1, 2, 3]].
+    np.testing.assert_allclose(
+        en.activations.log_softmax(np.array([[1.0, 2.0, 3.0]], np.float32)),
+        [[-2.407606, -1.4076059, -0.4076059]],
+        rtol=1e-6,
+    )
+    with pytest.raises(ValueError, match="log_softmax"):
+        en.activations.derivative("log_softmax", z)
+    # The backward through a Dense(log_softmax): one SGD step at lr 1 moves the kernel by minus
+    # the gradient of the MSE loss, checked by central differences of evaluate.
+    en.config.set_floatx("float64")
+    try:
+        en.utils.set_random_seed(3)
+        model = en.Sequential([en.Input((2,)), en.layers.Dense(3, activation="log_softmax")])
+        model.compile(optimizer=en.optimizers.SGD(1.0), loss="mse")
+        x = np.array([[0.3, -1.2], [1.5, 0.4]])
+        y = np.array([[-0.2, -1.0, -2.5], [-1.0, -0.3, -0.7]])
+        kernel = model.layers[0].kernel
+        base = kernel.numpy().copy()
+        numeric = np.zeros_like(base)
+        h = 1e-6
+        for idx in np.ndindex(base.shape):
+            for sign in (1, -1):
+                w = base.copy()
+                w[idx] += sign * h
+                kernel.assign(w)
+                numeric[idx] += sign * model.evaluate(x, y, verbose=0) / (2 * h)
+        kernel.assign(base)
+        model.train_on_batch(x, y)
+        np.testing.assert_allclose(base - kernel.numpy(), numeric, rtol=1e-6, atol=1e-9)
+    finally:
+        en.config.set_floatx("float32")
 
 
 def test_activation_lookup():

@@ -33,10 +33,13 @@ SINGLE = [
     (lambda: opts.Adamax(learning_rate=0.5), [0.5, 1.5, 2.5, 3.5]),
     (lambda: opts.Adadelta(learning_rate=0.5), [0.9993, 1.9993, 2.9993, 3.9993]),
     (lambda: opts.AdamW(learning_rate=0.5), [0.4980, 1.4960, 2.494, 3.492]),
+    (lambda: opts.Ftrl(learning_rate=0.5), [0.2218, 1.3954, 2.3651, 2.8814]),
 ]
 
 
-@pytest.mark.parametrize("make,want", SINGLE, ids=["lion", "nadam", "adamax", "adadelta", "adamw"])
+@pytest.mark.parametrize(
+    "make,want", SINGLE, ids=["lion", "nadam", "adamax", "adadelta", "adamw", "ftrl"]
+)
 def test_single_step_keras_cases(make, want):
     v = _variable([1.0, 2.0, 3.0, 4.0])
     make().apply_gradients([(np.array([[1.0, 6.0, 7.0, 2.0]]), v)])
@@ -136,6 +139,70 @@ GOLDEN = {
             ]
         ),
     ),
+    "ftrl": (
+        lambda: opts.Ftrl(
+            learning_rate=0.05,
+            learning_rate_power=-0.2,
+            initial_accumulator_value=0.4,
+            l1_regularization_strength=0.05,
+            l2_regularization_strength=0.15,
+            l2_shrinkage_regularization_strength=0.01,
+            beta=0.3,
+        ),
+        np.array(
+            [
+                [0.0] * 10,
+                [
+                    -0.0034,
+                    -0.0077,
+                    -0.0118,
+                    -0.0157,
+                    -0.0194,
+                    -0.023,
+                    -0.0263,
+                    -0.0294,
+                    -0.0325,
+                    -0.0354,
+                ],
+                [
+                    -0.0078,
+                    -0.0162,
+                    -0.0242,
+                    -0.0317,
+                    -0.0387,
+                    -0.0454,
+                    -0.0516,
+                    -0.0575,
+                    -0.0631,
+                    -0.0685,
+                ],
+                [
+                    -0.0121,
+                    -0.0246,
+                    -0.0363,
+                    -0.0472,
+                    -0.0573,
+                    -0.0668,
+                    -0.0757,
+                    -0.0842,
+                    -0.0922,
+                    -0.0999,
+                ],
+                [
+                    -0.0164,
+                    -0.0328,
+                    -0.0481,
+                    -0.0623,
+                    -0.0753,
+                    -0.0875,
+                    -0.099,
+                    -0.1098,
+                    -0.1201,
+                    -0.1299,
+                ],
+            ]
+        ),  # fmt: skip
+    ),
     "adamw": (
         lambda: opts.AdamW(learning_rate=1.0, weight_decay=0.5, epsilon=2),
         np.array(
@@ -162,6 +229,43 @@ def test_correctness_with_keras_golden(name):
         opt.apply_gradients([(grads, v)])
 
 
+def test_clipnorm_and_global_clipnorm_keras_cases():
+    # optimizer_test.py: clipnorm=1 scales [100, 100] to [√2/2, √2/2]; global_clipnorm=1 scales
+    # [50, 100] by its norm. SGD at lr 1 moves the weight by minus the clipped gradient.
+    v = _variable([0.0, 0.0])
+    opts.SGD(learning_rate=1.0, clipnorm=1).apply_gradients([(np.array([[100.0, 100.0]]), v)])
+    np.testing.assert_allclose(v.numpy()[0], [-(2**0.5) / 2] * 2, rtol=1e-12)
+    v = _variable([0.0, 0.0])
+    opts.SGD(learning_rate=1.0, global_clipnorm=1).apply_gradients([(np.array([[50.0, 100.0]]), v)])
+    np.testing.assert_allclose(v.numpy()[0], -np.array([50.0, 100.0]) / np.hypot(50, 100))
+
+    # clipnorm clips each variable on its own, global_clipnorm all of them together; a
+    # gradient already inside the norm is left alone.
+    def kernel_and_bias():
+        layer = en.layers.Dense(1, kernel_initializer="zeros")
+        en.Sequential([en.Input((2,)), layer]).build((None, 2))
+        return layer.kernel, layer.bias
+
+    ga, gb = np.array([[3.0], [4.0]]), np.array([12.0])
+    a, b = kernel_and_bias()
+    opts.SGD(learning_rate=1.0, clipnorm=5.0).apply_gradients([(ga, a), (gb, b)])
+    np.testing.assert_allclose(a.numpy()[:, 0], [-3.0, -4.0])
+    np.testing.assert_allclose(b.numpy(), [-5.0])
+    a, b = kernel_and_bias()
+    opts.SGD(learning_rate=1.0, global_clipnorm=6.5).apply_gradients([(ga, a), (gb, b)])
+    np.testing.assert_allclose(np.r_[a.numpy()[:, 0], b.numpy()], -np.r_[3.0, 4.0, 12.0] / 2)
+    # Variables of two models have no common norm inside the core: refused, not approximated.
+    with pytest.raises(NotImplementedError, match="global_clipnorm"):
+        opts.SGD(global_clipnorm=1.0).apply_gradients(
+            [(np.ones((1, 1)), _variable([0.0])), (np.ones((1, 1)), _variable([0.0]))]
+        )
+    with pytest.raises(ValueError, match="Only one of `clipnorm`, `clipvalue` and"):
+        opts.SGD(clipnorm=0.1, global_clipnorm=0.1)
+    assert opts.SGD(clipnorm=0.1).get_config()["clipnorm"] == 0.1
+    with pytest.raises(ValueError, match="learning_rate_power"):
+        opts.Ftrl(learning_rate_power=0.5)
+
+
 def test_clipvalue_clips_each_gradient():
     # SGD at lr 1 moves the weight by the clipped gradient.
     v = _variable([0.0, 0.0, 0.0])
@@ -182,6 +286,9 @@ def test_clipvalue_clips_each_gradient():
         lambda: opts.RMSprop(0.01, clipvalue=0.05),
         lambda: opts.AdamW(0.01, weight_decay=0.1, amsgrad=True),
         lambda: opts.RMSprop(0.01, momentum=0.3, centered=True),
+        lambda: opts.Ftrl(0.05, l1_regularization_strength=0.01, beta=0.1),
+        lambda: opts.Adam(0.01, clipnorm=0.05),
+        lambda: opts.SGD(0.1, momentum=0.5, global_clipnorm=0.1),
     ],
     ids=[
         "adamw",
@@ -192,6 +299,9 @@ def test_clipvalue_clips_each_gradient():
         "rmsprop_clipvalue",
         "adamw_amsgrad",
         "rmsprop_centered_momentum",
+        "ftrl",
+        "adam_clipnorm",
+        "sgd_global_clipnorm",
     ],
 )
 def test_fit_equals_the_tape_loop_bitwise(make):
@@ -221,7 +331,7 @@ def test_fit_equals_the_tape_loop_bitwise(make):
 
 
 def test_unsupported_options_are_refused():
-    for kwargs in ({"clipnorm": 1.0}, {"global_clipnorm": 1.0}, {"use_ema": True}):
+    for kwargs in ({"use_ema": True},):
         with pytest.raises(NotImplementedError, match=next(iter(kwargs))):
             opts.Adam(**kwargs)
     with pytest.raises(TypeError, match="amsgrad must be a bool"):

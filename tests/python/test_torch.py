@@ -37,6 +37,7 @@ TORCH_ACTS = {
     "leaky_relu": lambda: torch.nn.LeakyReLU(negative_slope=0.2),
     "sigmoid": lambda: torch.nn.Sigmoid(),
     "softmax": lambda: torch.nn.Softmax(dim=-1),
+    "log_softmax": lambda: torch.nn.LogSoftmax(dim=-1),
     "linear": lambda: torch.nn.Identity(),
     "selu": lambda: torch.nn.SELU(),
     "silu": lambda: torch.nn.SiLU(),
@@ -108,6 +109,7 @@ def data(n: int, d: int, seed: int = 1) -> np.ndarray:
         "hard_silu",
         "relu6",
         "softsign",
+        "log_softmax",
     ],
 )
 def test_forward_matches_torch(device: str, act: str) -> None:

@@ -57,7 +57,8 @@ EIGENNET_HD inline T activate(Activation act, T z) {
     case Activation::Softsign: return z / (std::abs(z) + T(1));
     case Activation::Exponential: return std::exp(z);
     case Activation::Linear:
-    case Activation::Softmax: break;
+    case Activation::Softmax:
+    case Activation::LogSoftmax: break;
   }
   return z;
 }
@@ -98,9 +99,48 @@ EIGENNET_HD inline T activation_derivative(Activation act, T z, T a) {
     }
     case Activation::Exponential: return a;
     case Activation::Linear:
-    case Activation::Softmax: break;
+    case Activation::Softmax:
+    case Activation::LogSoftmax: break;
   }
   return T(1);
+}
+
+/// Activations over a whole column (one sample's units) rather than element-wise.
+EIGENNET_HD inline bool per_column(Activation act) {
+  return act == Activation::Softmax || act == Activation::LogSoftmax;
+}
+
+/// a = g(z) over one column of n units: softmax exp(z - m) / Σ exp(z - m), log_softmax
+/// z - m - log Σ exp(z - m), m the column's maximum (exp never overflows). Sequential sums:
+/// the same order on every backend.
+template <typename T>
+EIGENNET_HD inline void column_forward(Activation act, const T* z, T* a, Index n) {
+  T m = z[0];
+  for (Index i = 1; i < n; ++i) m = z[i] > m ? z[i] : m;
+  T s = 0;
+  if (act == Activation::Softmax) {
+    for (Index i = 0; i < n; ++i) s += (a[i] = std::exp(z[i] - m));
+    const T inv = T(1) / s;
+    for (Index i = 0; i < n; ++i) a[i] *= inv;
+    return;
+  }
+  for (Index i = 0; i < n; ++i) s += std::exp(z[i] - m);
+  const T shift = m + std::log(s);
+  for (Index i = 0; i < n; ++i) a[i] = z[i] - shift;
+}
+
+/// dz = J_gᵀ·da over one column, from a = g(z): softmax a ⊙ (da - <da, a>), log_softmax
+/// da - exp(a)·Σ da. dz may equal da.
+template <typename T>
+EIGENNET_HD inline void column_backward(Activation act, const T* a, const T* da, T* dz, Index n) {
+  T s = 0;
+  if (act == Activation::Softmax) {
+    for (Index i = 0; i < n; ++i) s += da[i] * a[i];
+    for (Index i = 0; i < n; ++i) dz[i] = a[i] * (da[i] - s);
+    return;
+  }
+  for (Index i = 0; i < n; ++i) s += da[i];
+  for (Index i = 0; i < n; ++i) dz[i] = da[i] - std::exp(a[i]) * s;
 }
 
 }  // namespace eigennet

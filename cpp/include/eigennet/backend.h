@@ -129,6 +129,13 @@ class Backend : public Device {
   virtual void regularize(const T* w, T* grad, Index n, double l1, double l2, double weight,
                           double* penalty) = 0;
 
+  /// *out = Σ x² (plus *out's value when add), x (n), out a device double; a fixed order.
+  virtual void sum_squares(const T* x, Index n, double* out, bool add) = 0;
+
+  /// x *= clip / max(√sumsq, clip) over n elements, sumsq a device double (Keras's clip by norm:
+  /// a vector whose norm exceeds clip is scaled to norm clip; NaN norms give NaN).
+  virtual void scale_to_norm(T* x, Index n, const double* sumsq, double clip) = 0;
+
   /// One optimizer step over n parameters; state holds cfg.n_slots() arrays of n, one after the
   /// other. step is the number of updates done before this one.
   virtual void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,

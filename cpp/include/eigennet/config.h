@@ -37,7 +37,8 @@ using Index = std::ptrdiff_t;
   X(HardSilu, "hard_silu")      \
   X(Relu6, "relu6")             \
   X(Softsign, "softsign")       \
-  X(Exponential, "exponential")
+  X(Exponential, "exponential")  \
+  X(LogSoftmax, "log_softmax")
 // clang-format on
 
 #define EIGENNET_ENUM_ENTRY(id, name) id,

@@ -220,6 +220,9 @@ class Model {
   ForwardArgs<T> forward_args(Node& n, Index batch, bool training);
   void loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad, const T* w);
   void penalty(double weight, double* acc, bool with_grad);
+  /// Keras's clipnorm (each range of grads on its own) or global_clipnorm (all of them).
+  void clip_gradients(const OptimizerConfig& cfg, T* grads,
+                      const std::vector<std::pair<Index, Index>>& ranges);
   /// need: per value id, its gradient is wanted; fused: per output, its loss took logits.
   void backward(Index batch, const std::vector<bool>& need, const std::vector<bool>& fused);
   T* d_target(Index id, std::size_t slot, const std::vector<bool>& need);
@@ -255,7 +258,10 @@ class Model {
   std::vector<Index> m_consumers;  // per value id: uses as a node input or output
   std::vector<bool> m_needs_grad;  // per value id: some trainable parameter is upstream
   Index m_n_params = 0, m_n_stats = 0, m_n_trainable = 0;
-  std::vector<std::pair<Index, Index>> m_segments;  // trainable (offset, size) ranges
+  std::vector<std::pair<Index, Index>> m_segments;     // trainable (offset, size) ranges
+  std::vector<std::pair<Index, Index>> m_variables;    // each trainable weight's (offset, size)
+  Buffer<double> m_norms;                              // clipnorm's squared norms, one per variable
+  std::vector<std::pair<Index, Index>> m_hand_ranges;  // apply_gradients' variables
   Rng m_rng;
   std::uint64_t m_dropout_seed;
   std::uint64_t m_dropout_counter = 0;

@@ -9,6 +9,8 @@
 //   RMSprop:  v = rho*v + (1 - rho) g^2;  inc = lr*g / sqrt(v + eps);
 //             w -= inc, or with momentum: m = momentum*m + inc; w -= m
 //   Adagrad:  a += g^2;  w -= lr*g / sqrt(a + eps)
+//   Ftrl:     n' = n + g^2;  z += g + 2·l2s·w - (n'^-p - n^-p)/lr · w;  n = n';
+//             w = (clip(z, -l1, l1) - z) / (n'^-p / lr + 2·(l2 + β/(2·lr)))   (p = lr_power)
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,7 +29,8 @@ namespace eigennet {
   X(Adamax, "adamax")          \
   X(Nadam, "nadam")            \
   X(Lion, "lion")              \
-  X(Adadelta, "adadelta")
+  X(Adadelta, "adadelta")      \
+  X(Ftrl, "ftrl")
 // clang-format on
 
 #define EIGENNET_ENUM_ENTRY(id, name) id,
@@ -91,6 +94,13 @@ struct OptimizerConfig {
   // the update (0: none) and gradients clipped to [-clipvalue, clipvalue] (0: none).
   double weight_decay = 0.0;
   double clipvalue = 0.0;
+  // Gradients scaled to a norm of at most clipnorm per variable, or global_clipnorm over all of
+  // them (0: none; at most one of the three clips is set, as Keras requires).
+  double clipnorm = 0.0;
+  double global_clipnorm = 0.0;
+  // Ftrl (its accumulator starts at initial_accumulator_value).
+  double lr_power = -0.5;
+  double l1 = 0.0, l2 = 0.0, l2_shrinkage = 0.0, beta = 0.0;
   bool amsgrad = false;   // Adam (and AdamW): the maximum of past second moments
   bool centered = false;  // RMSprop: normalise by the variance rather than the second moment
 

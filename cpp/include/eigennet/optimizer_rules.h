@@ -20,10 +20,11 @@ struct UpdateConsts {
   bool nesterov;
   bool amsgrad, centered;  // Adam, RMSprop
   T lr, alpha;  // alpha: Adam lr·√(1-β₂ᵗ)/(1-β₁ᵗ), Adamax lr/(1-β₁ᵗ), Nadam 1/(1-β₂ᵗ)
-  T mu, rho, eps, c1, c2;  // c1 = 1 - β₁, c2 = 1 - β₂
-  T b1, b2;                // β₁, β₂ (Adamax, Lion)
-  T wd, clip;              // weight decay, clipvalue (0: none)
-  T k1, k2;                // Nadam: m̂ = k1·m + k2·g
+  T mu, rho, eps, c1, c2;         // c1 = 1 - β₁, c2 = 1 - β₂
+  T b1, b2;                       // β₁, β₂ (Adamax, Lion)
+  T wd, clip;                     // weight decay, clipvalue (0: none)
+  T k1, k2;                       // Nadam: m̂ = k1·m + k2·g
+  T power, l1, l2, shrink, beta;  // Ftrl: lr_power and the three regularisation strengths
 };
 
 /// This step's values that change from step to step, in double (the CUDA kernel reads them per
@@ -62,7 +63,12 @@ UpdateConsts<T> update_consts(const OptimizerConfig& cfg, double lr, std::int64_
           static_cast<T>(cfg.weight_decay),
           static_cast<T>(cfg.clipvalue),
           static_cast<T>(v.k1),
-          static_cast<T>(v.k2)};
+          static_cast<T>(v.k2),
+          static_cast<T>(cfg.lr_power),
+          static_cast<T>(cfg.l1),
+          static_cast<T>(cfg.l2),
+          static_cast<T>(cfg.l2_shrinkage),
+          static_cast<T>(cfg.beta)};
 }
 
 /// One optimizer per specialisation: its state slots (count and starting value) and its update
@@ -206,6 +212,27 @@ struct Rule<OptimizerKind::Adadelta> {
     const T delta = -(std::sqrt(d + c.eps) * g) / std::sqrt(a + c.eps);
     d = c.rho * d + (T(1) - c.rho) * (delta * delta);
     w += c.lr * delta;
+  }
+};
+
+/// Ftrl (McMahan et al., Keras's form): accumulator n (starts at initial_accumulator_value) and
+/// linear z (starts at 0).
+template <>
+struct Rule<OptimizerKind::Ftrl> {
+  static int slots(const OptimizerConfig&) { return 2; }
+  static double initial(const OptimizerConfig& c, int slot) {
+    return slot == 0 ? c.initial_accumulator_value : 0.0;
+  }
+  static bool nonnegative(int slot) { return slot == 0; }
+  template <typename T>
+  EIGENNET_HD static void update(const UpdateConsts<T>& c, T& w, T g, T& n, T& z, T&) {
+    const T l2 = c.l2 + c.beta / (T(2) * c.lr);
+    const T n_new = n + g * g;
+    const T p_new = std::pow(n_new, -c.power), p_old = std::pow(n, -c.power);
+    z += g + T(2) * c.shrink * w - (p_new - p_old) / c.lr * w;
+    const T quadratic = p_new / c.lr + T(2) * l2;
+    w = (std::min(std::max(z, -c.l1), c.l1) - z) / quadratic;
+    n = n_new;
   }
 };
 

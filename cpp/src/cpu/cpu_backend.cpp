@@ -1,4 +1,6 @@
 // The CPU backend: host memory, and the kernels of the kernel set chosen at run time.
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -83,6 +85,15 @@ class CpuBackend final : public Backend<T> {
   void regularize(const T* w, T* grad, Index n, double l1, double l2, double weight,
                   double* penalty) override {
     kernels<T>().regularize(w, grad, n, l1, l2, weight, penalty);
+  }
+  void sum_squares(const T* x, Index n, double* out, bool add) override {
+    double s = add ? *out : 0.0;
+    for (Index i = 0; i < n; ++i) s += static_cast<double>(x[i]) * x[i];
+    *out = s;
+  }
+  void scale_to_norm(T* x, Index n, const double* sumsq, double clip) override {
+    const T scale = static_cast<T>(clip / std::max(std::sqrt(*sumsq), clip));
+    for (Index i = 0; i < n; ++i) x[i] *= scale;
   }
   void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,
                       const T* grads, T* state, Index n) override {

@@ -29,15 +29,10 @@ void activation_forward(Activation act, const T* Zp, T* Ap, Index rows, Index co
     case Activation::Relu: A = Z.cwiseMax(T(0)); return;
     case Activation::Tanh: A = Z.array().tanh(); return;
     case Activation::Softmax:
-      // Subtract the column maximum so exp never overflows. Scalar exp and a sequential sum:
-      // Eigen's vectorised versions peel by address, so results would depend on alignment.
-      for (Index j = 0; j < cols; ++j) {
-        const T m = Z.col(j).maxCoeff();
-        T sum = 0;
-        for (Index i = 0; i < rows; ++i) sum += (A(i, j) = std::exp(Z(i, j) - m));
-        const T inv = T(1) / sum;
-        for (Index i = 0; i < rows; ++i) A(i, j) *= inv;
-      }
+    case Activation::LogSoftmax:
+      // Scalar exp and sequential sums (activations.h): Eigen's vectorised versions peel by
+      // address, so results would depend on alignment.
+      for (Index j = 0; j < cols; ++j) column_forward(act, Zp + j * rows, Ap + j * rows, rows);
       return;
     default: A = Z.unaryExpr([act](T z) { return activate(act, z); });
   }
@@ -56,12 +51,9 @@ void activation_backward(Activation act, const T* Zp, const T* Ap, const T* dAp,
     case Activation::Sigmoid: dZ = dA.array() * A.array() * (T(1) - A.array()); return;
     case Activation::Tanh: dZ = dA.array() * (T(1) - A.array().square()); return;
     case Activation::Softmax:
-      // dL/dz = a ⊙ (dL/da - <dL/da, a>) per column.
-      for (Index j = 0; j < cols; ++j) {
-        T dot = 0;
-        for (Index i = 0; i < rows; ++i) dot += dA(i, j) * A(i, j);
-        dZ.col(j) = A.col(j).array() * (dA.col(j).array() - dot);
-      }
+    case Activation::LogSoftmax:
+      for (Index j = 0; j < cols; ++j)
+        column_backward(act, Ap + j * rows, dAp + j * rows, dZp + j * rows, rows);
       return;
     default:
       for (Index j = 0; j < cols; ++j)

@@ -142,6 +142,16 @@ class _Writer:
                 f"      for (j = 0; j < {width}; ++j) {out}[j] /= s;",
                 "    }",
             ]
+        if name == "log_softmax":
+            return [
+                "    {",
+                "      float m = " + out + "[0], s = 0.0f;",
+                f"      for (j = 1; j < {width}; ++j) m = {out}[j] > m ? {out}[j] : m;",
+                f"      for (j = 0; j < {width}; ++j) s += expf({out}[j] - m);",
+                "      m += logf(s);",
+                f"      for (j = 0; j < {width}; ++j) {out}[j] -= m;",
+                "    }",
+            ]
         if name not in _ELEMENTWISE:
             raise NotImplementedError(f"The activation {name!r} cannot be exported to C yet.")
         expr, helpers = _ELEMENTWISE[name]

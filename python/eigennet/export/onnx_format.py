@@ -21,6 +21,7 @@ _SIMPLE: dict[str, tuple[str, dict[str, Any]]] = {
     "tanh": ("Tanh", {}),
     "relu": ("Relu", {}),
     "softmax": ("Softmax", {"axis": -1}),
+    "log_softmax": ("LogSoftmax", {"axis": -1}),
     "leaky_relu": ("LeakyRelu", {"alpha": 0.2}),
     "elu": ("Elu", {"alpha": 1.0}),
     "softplus": ("Softplus", {}),

@@ -23,9 +23,10 @@ class Activation(Layer):
 
     def _check_inputs(self, shapes: list[tuple[int, ...]]) -> None:
         super()._check_inputs(shapes)
-        if self.activation.__name__ == "softmax" and len(shapes[0]) != 1:
+        name = self.activation.__name__
+        if name in ("softmax", "log_softmax") and len(shapes[0]) != 1:
             raise ValueError(
-                f"Layer {self.name!r}: softmax over samples of shape {shapes[0]} needs a "
+                f"Layer {self.name!r}: {name} over samples of shape {shapes[0]} needs a "
                 "Flatten first (it normalises over the features of a flat sample)."
             )
 

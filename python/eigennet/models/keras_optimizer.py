@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 # Optimizers whose first two slots Keras creates in one call (interleaved per variable).
-_INTERLEAVED = ("Adam", "AdamW", "Adamax", "Nadam", "Adadelta")
+_INTERLEAVED = ("Adam", "AdamW", "Adamax", "Nadam", "Adadelta", "Ftrl")
 
 
 def _trainable_ranges(model: Any) -> list[tuple[int, tuple[int, ...]]]:

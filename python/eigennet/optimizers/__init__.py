@@ -24,6 +24,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "Adamax",
+    "Ftrl",
     "Lion",
     "Nadam",
     "Optimizer",
@@ -67,18 +68,29 @@ class Optimizer:
         self._learning_rate = self._check_lr(learning_rate)
         self.name = name or self._kind
         # Keras's base options: weight decay (w -= w * weight_decay * lr before each update) and
-        # clipvalue run in the core; the others are refused rather than ignored.
+        # the gradient clips run in the core; the others are refused rather than ignored.
         self.weight_decay = (
             None
             if weight_decay is None
             else _check_float("weight_decay", weight_decay, 0, math.inf)
         )
+        if (clipnorm is not None) + (clipvalue is not None) + (global_clipnorm is not None) > 1:
+            raise ValueError(
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
+                f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
+            )
         self.clipvalue = (
             None if clipvalue is None else _check_float("clipvalue", clipvalue, 0, math.inf, True)
         )
+        self.clipnorm = (
+            None if clipnorm is None else _check_float("clipnorm", clipnorm, 0, math.inf, True)
+        )
+        self.global_clipnorm = (
+            None
+            if global_clipnorm is None
+            else _check_float("global_clipnorm", global_clipnorm, 0, math.inf, True)
+        )
         unsupported = {
-            "clipnorm": clipnorm,
-            "global_clipnorm": global_clipnorm,
             "use_ema": use_ema or None,
             "ema_overwrite_frequency": ema_overwrite_frequency,
             "loss_scale_factor": loss_scale_factor,
@@ -191,6 +203,8 @@ class Optimizer:
         c.learning_rate = self._schedule_spec()
         c.weight_decay = self.weight_decay or 0.0
         c.clipvalue = self.clipvalue or 0.0
+        c.clipnorm = self.clipnorm or 0.0
+        c.global_clipnorm = self.global_clipnorm or 0.0
         self._fill(c)
         return c
 
@@ -260,6 +274,12 @@ class Optimizer:
                 f"Gradients do not exist for variables {missing} when minimizing the loss.",
                 stacklevel=2,
             )
+        if self.global_clipnorm is not None and sum(1 for _, u in groups if u) > 1:
+            raise NotImplementedError(
+                "global_clipnorm clips the norm of all gradients together; eigennet computes it "
+                "inside one model, and these variables belong to several. Apply the gradients "
+                "of each model with its own optimizer, or use clipnorm."
+            )
         core = self._core()
         step = int(core.iterations) if core is not None else self._iterations
         for net, updates in groups:
@@ -323,8 +343,8 @@ class Optimizer:
             "name": self.name,
             "learning_rate": lr,
             "weight_decay": self.weight_decay,
-            "clipnorm": None,
-            "global_clipnorm": None,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
             "clipvalue": self.clipvalue,
             "use_ema": False,
             "ema_momentum": self.ema_momentum,
@@ -612,8 +632,76 @@ class Adagrad(Optimizer):
         }
 
 
+class Ftrl(Optimizer):
+    """Follow The Regularized Leader (McMahan et al. 2013) in Keras's form: per weight an
+    accumulator n of squared gradients and a linear term z; the weight is the closed-form
+    minimiser `(clip(z, -l1, l1) - z) / (n**-learning_rate_power / lr + 2 * l2')` with
+    `l2' = l2 + beta / (2 * lr)`; `l2_shrinkage` adds `2 * l2_shrinkage * w` to the gradient
+    in z."""
+
+    _kind = "ftrl"
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        learning_rate_power: float = -0.5,
+        initial_accumulator_value: float = 0.1,
+        l1_regularization_strength: float = 0.0,
+        l2_regularization_strength: float = 0.0,
+        l2_shrinkage_regularization_strength: float = 0.0,
+        beta: float = 0.0,
+        name: str = "ftrl",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, name, **kwargs)
+        checks = {
+            "initial_accumulator_value": (initial_accumulator_value, "positive or zero"),
+            "learning_rate_power": (-learning_rate_power, "negative or zero"),
+            "l1_regularization_strength": (l1_regularization_strength, "positive or zero"),
+            "l2_regularization_strength": (l2_regularization_strength, "positive or zero"),
+            "l2_shrinkage_regularization_strength": (
+                l2_shrinkage_regularization_strength,
+                "positive or zero",
+            ),
+        }
+        for key, (value, need) in checks.items():
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (math.isfinite(value) and value >= 0.0)
+            ):
+                shown = -value if key == "learning_rate_power" else value
+                raise ValueError(f"`{key}` needs to be {need}. Received: {key}={shown}.")
+        self.learning_rate_power = float(learning_rate_power)
+        self.initial_accumulator_value = float(initial_accumulator_value)
+        self.l1_regularization_strength = float(l1_regularization_strength)
+        self.l2_regularization_strength = float(l2_regularization_strength)
+        self.l2_shrinkage_regularization_strength = float(l2_shrinkage_regularization_strength)
+        self.beta = _check_float("beta", beta, 0.0, math.inf)
+
+    def _fill(self, c: Any) -> None:
+        c.lr_power = self.learning_rate_power
+        c.initial_accumulator_value = self.initial_accumulator_value
+        c.l1 = self.l1_regularization_strength
+        c.l2 = self.l2_regularization_strength
+        c.l2_shrinkage = self.l2_shrinkage_regularization_strength
+        c.beta = self.beta
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "learning_rate_power": self.learning_rate_power,
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "l1_regularization_strength": self.l1_regularization_strength,
+            "l2_regularization_strength": self.l2_regularization_strength,
+            "l2_shrinkage_regularization_strength": self.l2_shrinkage_regularization_strength,
+            "beta": self.beta,
+        }
+
+
 _CLASSES: dict[str, type[Optimizer]] = {
-    cls.__name__: cls for cls in (SGD, Adam, AdamW, Adamax, Nadam, Lion, RMSprop, Adadelta, Adagrad)
+    cls.__name__: cls
+    for cls in (SGD, Adam, AdamW, Adamax, Nadam, Lion, RMSprop, Adadelta, Adagrad, Ftrl)
 }
 _BY_NAME: dict[str, Any] = {name.lower(): cls for name, cls in _CLASSES.items()}
 
