@@ -1,6 +1,7 @@
 // Per-op helpers (activations, losses) for users and tests. They call the same backend kernels
 // as fit; fit never goes through them.
 #include <cmath>
+#include <map>
 #include <optional>
 
 #include "common.h"
@@ -101,6 +102,18 @@ void metric_update(const Metric& mt, const py::handle& y_true, const py::handle&
                                      static_cast<double*>(sums.mutable_data()));
 }
 
+/// Applies a constraint in place to a float array (C order), as training does.
+template <typename T>
+void constrain(const Constraint& c, Index axis, py::array& w) {
+  if (!w.writeable() || !(w.flags() & py::array::c_style) || w.size() == 0)
+    throw py::value_error("constrain needs a writable, C-contiguous, non-empty array");
+  std::vector<Index> shape(w.shape(), w.shape() + w.ndim());
+  if (shape.empty()) shape = {1};
+  Index outer, reduce, inner;
+  fold_axis(shape, axis, &outer, &reduce, &inner);
+  cpu_backend<T>().constrain(c, static_cast<T*>(w.mutable_data()), outer, reduce, inner);
+}
+
 bool is_single(const py::handle& x) {
   return py::isinstance<py::array>(x) &&
          py::cast<py::array>(x).dtype().equal(py::dtype::of<float>());
@@ -125,6 +138,25 @@ void bind_ops(py::module_& m) {
       },
       py::arg("name"), py::arg("y_true"), py::arg("y_pred"),
       "(per-sample values (n,), gradient of their mean w.r.t. y_pred (n, k)).");
+  m.def(
+      "constrain",
+      [](const std::string& name, const std::map<std::string, double>& params, Index axis,
+         py::array& w) {
+        auto get = [&](const char* k, double d) {
+          auto it = params.find(k);
+          return it == params.end() ? d : it->second;
+        };
+        const Constraint c =
+            make_constraint(name, get("min_value", 0.0), get("max_value", -1.0), get("rate", 1.0));
+        if (w.dtype().equal(py::dtype::of<float>()))
+          constrain<float>(c, axis, w);
+        else if (w.dtype().equal(py::dtype::of<double>()))
+          constrain<double>(c, axis, w);
+        else
+          throw py::type_error("constrain takes a float32 or float64 array");
+      },
+      py::arg("name"), py::arg("params"), py::arg("axis"), py::arg("w"),
+      "Applies a weight constraint to w in place.");
   m.def(
       "metric_update",
       [](const Metric& mt, const py::handle& y_true, const py::handle& y_pred,

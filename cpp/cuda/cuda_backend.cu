@@ -73,6 +73,7 @@ enum class Op : std::uint64_t {
   EmbeddingBackward,
   SumSquares,
   ScaleToNorm,
+  Constrain,
 };
 
 }  // namespace
@@ -401,6 +402,13 @@ class CudaBackend final : public Backend<T> {
     cudaStream_t s = stream();
     record({word(Op::ScaleToNorm), word(x), word(n), word(sumsq), word(clip)}, nullptr,
            [=](const DynSlot*) { cuda::scale_to_norm(x, n, sumsq, clip, s); });
+  }
+  void constrain(const Constraint& c, T* w, Index outer, Index reduce, Index inner) override {
+    issue_pending();
+    cudaStream_t s = stream();
+    record({word(Op::Constrain), word(c.kind), word(c.min_value), word(c.max_value), word(c.rate),
+            word(w), word(outer), word(reduce), word(inner)},
+           nullptr, [=](const DynSlot*) { cuda::constrain(c, w, outer, reduce, inner, s); });
   }
   void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,
                       const T* grads, T* state, Index n) override {

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "eigennet/config.h"
+#include "eigennet/constraints.h"
 #include "eigennet/metrics.h"
 #include "eigennet/normalization.h"
 #include "eigennet/optimizer.h"
@@ -127,6 +128,9 @@ void sum_squares(const T* x, Index n, double* out, bool add, double* partials, c
 /// Backend::scale_to_norm.
 template <typename T>
 void scale_to_norm(T* x, Index n, const double* sumsq, double clip, cudaStream_t s);
+/// Backend::constrain.
+template <typename T>
+void constrain(const Constraint& c, T* w, Index outer, Index reduce, Index inner, cudaStream_t s);
 
 // data.cu
 template <typename T>

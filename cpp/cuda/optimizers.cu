@@ -95,7 +95,21 @@ __global__ void scale_to_norm_kernel(T* x, Index n, const double* sumsq, double 
     x[i] *= scale;
 }
 
+/// One thread per line of a constrained weight (constrain_line).
+template <typename T>
+__global__ void constrain_kernel(Constraint c, T* w, Index outer, Index reduce, Index inner) {
+  for (Index l = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; l < outer * inner;
+       l += static_cast<Index>(gridDim.x) * blockDim.x)
+    constrain_line(c, w + (l / inner) * reduce * inner + l % inner, reduce, inner);
+}
+
 }  // namespace
+
+template <typename T>
+void constrain(const Constraint& c, T* w, Index outer, Index reduce, Index inner, cudaStream_t s) {
+  constrain_kernel<T><<<blocks_for(outer * inner), kThreads, 0, s>>>(c, w, outer, reduce, inner);
+  check_launch("constrain_kernel");
+}
 
 template <typename T>
 void sum_squares(const T* x, Index n, double* out, bool add, double* partials, cudaStream_t s) {
@@ -137,7 +151,8 @@ void regularize(const T* w, T* g, Index n, double l1, double l2, double weight, 
   template void regularize<T>(const T*, T*, Index, double, double, double, double*, double*,     \
                               cudaStream_t);                                                     \
   template void sum_squares<T>(const T*, Index, double*, bool, double*, cudaStream_t);           \
-  template void scale_to_norm<T>(T*, Index, const double*, double, cudaStream_t);
+  template void scale_to_norm<T>(T*, Index, const double*, double, cudaStream_t);                \
+  template void constrain<T>(const Constraint&, T*, Index, Index, Index, cudaStream_t);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)
 #undef EIGENNET_INSTANTIATE

@@ -153,6 +153,50 @@ void Model<T>::plan(const GraphSpec& g) {
   m_values.assign(static_cast<std::size_t>(n_values), nullptr);
   m_written.assign(static_cast<std::size_t>(n_values), false);
   m_layer_written.assign(n_layers, false);
+  plan_constraints();
+}
+
+template <typename T>
+void Model<T>::plan_constraints() {
+  // A layer's spec names a weight's constraint as "<weight>_constraint", with its parameters
+  // "<weight>_constraint_<parameter>": every layer kind gets constraints without code of its own.
+  m_constraints.clear();
+  for (std::size_t i = 0; i < m_layers.size(); ++i) {
+    for (const auto& [key, value] : m_specs[i].strs) {
+      const std::size_t at = key.rfind("_constraint");
+      if (at == std::string::npos || at + 11 != key.size()) continue;
+      const std::string name = key.substr(0, at);
+      if (std::none_of(m_weights[i].begin(), m_weights[i].end(),
+                       [&](const WeightSpec& w) { return !w.state && w.name == name; }))
+        throw std::invalid_argument("Layer " + std::to_string(i) + " has no trainable weight '" +
+                                    name + "' for the constraint " + value);
+    }
+    Index offset = m_param_offset[i];
+    for (const WeightSpec& w : m_weights[i]) {
+      if (w.state) continue;
+      const std::string key = w.name + "_constraint";
+      if (m_specs[i].has(key)) {
+        const LayerSpec& s = m_specs[i];
+        ConstrainedWeight cw;
+        cw.layer = i;
+        cw.offset = offset;
+        cw.c = make_constraint(s.get_str(key, ""), s.get_num(key + "_min_value", 0.0),
+                               s.get_num(key + "_max_value", -1.0), s.get_num(key + "_rate", 1.0));
+        fold_axis(w.shape, s.get_int(key + "_axis", 0), &cw.outer, &cw.reduce, &cw.inner);
+        m_constraints.push_back(cw);
+      }
+      offset += w.size();
+    }
+  }
+}
+
+template <typename T>
+void Model<T>::apply_constraints(Index first, Index last) {
+  for (const ConstrainedWeight& cw : m_constraints) {
+    const Index size = cw.outer * cw.reduce * cw.inner;
+    if (!m_layers[cw.layer]->trainable() || cw.offset < first || cw.offset + size > last) continue;
+    m_backend->constrain(cw.c, m_params.data() + cw.offset, cw.outer, cw.reduce, cw.inner);
+  }
 }
 
 template <typename T>
@@ -629,6 +673,7 @@ void Model<T>::train_batch(const T* X, const T* Y, Index batch, double* acc, con
                               m_grads.data() + seg.first, m_state.data() + seg_base, seg.second);
     seg_base += slots * seg.second;
   }
+  apply_constraints(0, m_n_params);
   ++m_step;
   ++m_params_version;
 }

@@ -250,6 +250,7 @@ void Model<T>::apply_gradients(const OptimizerConfig& cfg, std::int64_t step,
     }
     m_backend->optimizer_step(cfg, lr, step, m_params.data() + u.offset, g, state, u.size);
     if (!d.is_host() && slots > 0) d.copy_to_host(u.state, state, sizeof(T) * slots * u.size);
+    apply_constraints(u.offset, u.offset + u.size);  // Keras constrains what it updated
   }
   ++m_params_version;
 }

@@ -186,6 +186,10 @@ class HostShim final : public Backend<T> {
     T* dx = m.out(x, n);
     m_d->scale_to_norm(dx, n, m.in(sumsq, 1), clip);
   }
+  void constrain(const Constraint& c, T* w, Index outer, Index reduce, Index inner) override {
+    Mirror m(*m_d, m_pool);
+    m_d->constrain(c, m.out(w, outer * reduce * inner), outer, reduce, inner);
+  }
   void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,
                       const T* grads, T* state, Index n) override {
     Mirror m(*m_d, m_pool);

@@ -264,6 +264,31 @@ TYPED_TEST(OptimizerTest, ClipByNorm) {
   EXPECT_TRUE(near_rel(total, 6.25 + 144.0, tol<T>()));
 }
 
+TYPED_TEST(OptimizerTest, ConstraintsPerLine) {
+  using T = typename TypeParam::Scalar;
+  // A (2, 3) weight in C order; axis 0 folds to lines of 2 with stride 3 (one per column).
+  std::vector<T> w = {3, 0, -1, 4, 2, 0};
+  Constraint max_norm = make_constraint("max_norm", 0, 2.5, 1);
+  this->be->constrain(max_norm, w.data(), 1, 2, 3);
+  const double e = kEpsilon;
+  EXPECT_TRUE(near_rel(w[0], 3 * 2.5 / (5 + e), tol<T>()));
+  EXPECT_TRUE(near_rel(w[3], 4 * 2.5 / (5 + e), tol<T>()));
+  EXPECT_EQ(w[1], T(0));  // column 1 (norm 2) keeps its norm, up to ε
+  EXPECT_TRUE(near_rel(w[4], 2 / (1 + e / 2), tol<T>()));
+  std::vector<T> v = {-1, 2, -3};
+  this->be->constrain(make_constraint("non_neg", 0, -1, 1), v.data(), 1, 3, 1);
+  EXPECT_EQ(v, (std::vector<T>{0, 2, 0}));
+  std::vector<T> u = {3, 4};
+  this->be->constrain(make_constraint("unit_norm", 0, -1, 1), u.data(), 1, 2, 1);
+  EXPECT_TRUE(near_rel(u[0], 3 / (5 + e), tol<T>()) && near_rel(u[1], 4 / (5 + e), tol<T>()));
+  EXPECT_THROW(make_constraint("positive", 0, 1, 1), std::invalid_argument);
+  EXPECT_THROW(make_constraint("min_max_norm", 2, 1, 1), std::invalid_argument);
+  Index outer, reduce, inner;
+  EXPECT_THROW(fold_axis({2, 3}, 2, &outer, &reduce, &inner), std::invalid_argument);
+  fold_axis({2, 3}, -1, &outer, &reduce, &inner);
+  EXPECT_EQ(outer * 10 + reduce + inner * 100, 2 * 10 + 3 + 100);
+}
+
 TEST(OptimizerConfigTest, SlotsAndInitialValues) {
   EXPECT_EQ(make(OptimizerKind::SGD).n_slots(), 0);
   EXPECT_EQ(make(OptimizerKind::SGD, 0.9).n_slots(), 1);

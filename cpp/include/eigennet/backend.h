@@ -12,6 +12,7 @@
 #include <string>
 
 #include "eigennet/config.h"
+#include "eigennet/constraints.h"
 #include "eigennet/metrics.h"
 #include "eigennet/normalization.h"
 #include "eigennet/optimizer.h"
@@ -135,6 +136,10 @@ class Backend : public Device {
   /// x *= clip / max(√sumsq, clip) over n elements, sumsq a device double (Keras's clip by norm:
   /// a vector whose norm exceeds clip is scaled to norm clip; NaN norms give NaN).
   virtual void scale_to_norm(T* x, Index n, const double* sumsq, double clip) = 0;
+
+  /// Applies c to w (outer, reduce, inner) in C order (Keras's shape folded around the
+  /// constrained axis): each of the outer·inner lines of `reduce` weights, stride inner.
+  virtual void constrain(const Constraint& c, T* w, Index outer, Index reduce, Index inner) = 0;
 
   /// One optimizer step over n parameters; state holds cfg.n_slots() arrays of n, one after the
   /// other. step is the number of updates done before this one.

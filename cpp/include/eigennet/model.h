@@ -216,6 +216,9 @@ class Model {
   Index value_width(Index id) const;
   void plan(const GraphSpec& g);
   void plan_backward();
+  void plan_constraints();
+  /// Applies the constraints of trainable weights lying inside parameters [first, last).
+  void apply_constraints(Index first, Index last);
   void reserve(Index batch);
   ForwardArgs<T> forward_args(Node& n, Index batch, bool training);
   void loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad, const T* w);
@@ -262,6 +265,12 @@ class Model {
   std::vector<std::pair<Index, Index>> m_variables;    // each trainable weight's (offset, size)
   Buffer<double> m_norms;                              // clipnorm's squared norms, one per variable
   std::vector<std::pair<Index, Index>> m_hand_ranges;  // apply_gradients' variables
+  struct ConstrainedWeight {
+    std::size_t layer = 0;
+    Index offset = 0, outer = 1, reduce = 1, inner = 1;  // Keras's shape around the axis
+    Constraint c;
+  };
+  std::vector<ConstrainedWeight> m_constraints;
   Rng m_rng;
   std::uint64_t m_dropout_seed;
   std::uint64_t m_dropout_counter = 0;

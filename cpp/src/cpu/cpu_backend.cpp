@@ -95,6 +95,11 @@ class CpuBackend final : public Backend<T> {
     const T scale = static_cast<T>(clip / std::max(std::sqrt(*sumsq), clip));
     for (Index i = 0; i < n; ++i) x[i] *= scale;
   }
+  void constrain(const Constraint& c, T* w, Index outer, Index reduce, Index inner) override {
+    for (Index o = 0; o < outer; ++o)
+      for (Index i = 0; i < inner; ++i)
+        constrain_line(c, w + o * reduce * inner + i, reduce, inner);
+  }
   void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,
                       const T* grads, T* state, Index n) override {
     kernels<T>().optimizer_step(cfg, lr, step, params, grads, state, n);

@@ -57,10 +57,9 @@ class BatchNormalization(AffineWeights, Layer):
             "BatchNormalization",
             beta_regularizer=beta_regularizer,
             gamma_regularizer=gamma_regularizer,
-            beta_constraint=beta_constraint,
-            gamma_constraint=gamma_constraint,
             synchronized=synchronized,
         )
+        self._set_constraints(beta_constraint, gamma_constraint)
         self.axis = check_axis("BatchNormalization", axis)
         if isinstance(momentum, bool) or not isinstance(momentum, (int, float)):
             raise TypeError(f"momentum must be a float. Received: momentum={momentum!r}")

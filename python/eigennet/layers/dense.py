@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from eigennet import activations, initializers, regularizers
+from eigennet import activations, constraints, initializers, regularizers
 from eigennet.layers.layer import Layer
 from eigennet.variables import Variable
 
@@ -45,6 +45,9 @@ class Dense(Layer):
         bias_initializer: for the bias of shape `(units,)`.
         kernel_regularizer: optional `L1`, `L2` or `L1L2`.
         bias_regularizer: the same for the bias.
+        kernel_constraint: optional `MaxNorm`, `NonNeg`, `UnitNorm` or `MinMaxNorm`, applied
+            after every update (axis 0: each unit's incoming weights).
+        bias_constraint: the same for the bias.
 
     Example:
         >>> layer = Dense(2, activation="relu")
@@ -62,6 +65,8 @@ class Dense(Layer):
         bias_initializer: Any = "zeros",
         kernel_regularizer: Any = None,
         bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -82,6 +87,8 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def _output_sample_shape(self, shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
         return (self.units,)
@@ -129,7 +136,15 @@ class Dense(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
+
+    def _constrained(self) -> list[tuple[str, Any]]:
+        pairs = [("kernel", self.kernel_constraint)]
+        if self.use_bias:
+            pairs.append(("bias", self.bias_constraint))
+        return [(name, c) for name, c in pairs if c is not None]
 
     def _regularized(self) -> list[tuple[str, Any]]:
         pairs = [("kernel", self.kernel_regularizer)]
@@ -145,4 +160,6 @@ class Dense(Layer):
         config["bias_initializer"] = initializers.deserialize(config["bias_initializer"])
         for key in ("kernel_regularizer", "bias_regularizer"):
             config[key] = regularizers.deserialize(config.get(key))
+        for key in ("kernel_constraint", "bias_constraint"):
+            config[key] = constraints.deserialize(config.get(key))
         return cls(**config)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from eigennet import initializers, regularizers
+from eigennet import constraints, initializers, regularizers
 from eigennet.layers.layer import Layer
 from eigennet.layers.normalization_common import refuse
 from eigennet.variables import Variable
@@ -38,7 +38,7 @@ class Embedding(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        refuse("Embedding", embeddings_constraint=embeddings_constraint, mask_zero=mask_zero)
+        refuse("Embedding", mask_zero=mask_zero)
         for value in (input_dim, output_dim):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
                 raise ValueError(
@@ -48,6 +48,7 @@ class Embedding(Layer):
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
 
     def _output_sample_shape(self, shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
         return (*shapes[0], self.output_dim)
@@ -66,6 +67,10 @@ class Embedding(Layer):
     def _regularized(self) -> list[tuple[str, Any]]:
         reg = self.embeddings_regularizer
         return [] if reg is None else [("embeddings", reg)]
+
+    def _constrained(self) -> list[tuple[str, Any]]:
+        c = self.embeddings_constraint
+        return [] if c is None else [("embeddings", c)]
 
     @property
     def embeddings(self) -> Variable:
@@ -89,6 +94,7 @@ class Embedding(Layer):
             "output_dim": self.output_dim,
             "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
             "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
         }
 
     @classmethod
@@ -100,5 +106,8 @@ class Embedding(Layer):
             )
         config["embeddings_regularizer"] = regularizers.deserialize(
             config.get("embeddings_regularizer")
+        )
+        config["embeddings_constraint"] = constraints.deserialize(
+            config.get("embeddings_constraint")
         )
         return cls(**config)

@@ -223,7 +223,15 @@ class Layer:
 
     def _spec(self) -> Any:
         ints, nums, strs = self._core_args()
+        for weight, constraint in self._constrained():
+            i, n, s = constraint._spec_entries(weight)
+            ints, nums, strs = {**ints, **i}, {**nums, **n}, {**strs, **s}
         return _core.LayerSpec(self._kind, ints, nums, strs, self._trainable)
+
+    def _constrained(self) -> list[tuple[str, Any]]:
+        """(weight name, constraint) of each constrained weight, applied by the core after every
+        update."""
+        return []
 
     def _weight_decls(self) -> list[tuple[str, tuple[int, ...], bool, Any]]:
         """(name, Keras shape, is non-trainable state, initializer) per weight, Keras's order."""

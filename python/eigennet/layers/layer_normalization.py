@@ -47,9 +47,8 @@ class LayerNormalization(AffineWeights, Layer):
             rms_scaling=rms_scaling,
             beta_regularizer=beta_regularizer,
             gamma_regularizer=gamma_regularizer,
-            beta_constraint=beta_constraint,
-            gamma_constraint=gamma_constraint,
         )
+        self._set_constraints(beta_constraint, gamma_constraint)
         self.axis = check_axis("LayerNormalization", axis)
         self.epsilon = check_epsilon(epsilon)
         self.center, self.scale = bool(center), bool(scale)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Optional
 
-from eigennet import initializers
+from eigennet import constraints, initializers
 from eigennet.variables import Variable
 
 
@@ -60,18 +60,30 @@ class AffineWeights:
     def beta(self) -> Optional[Variable]:
         return self._variable("beta")  # type: ignore[attr-defined]
 
+    def _set_constraints(self, beta_constraint: Any, gamma_constraint: Any) -> None:
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+
+    def _constrained(self) -> list[tuple[str, Any]]:
+        pairs = [("gamma", self.gamma_constraint if self.scale else None)]
+        pairs.append(("beta", self.beta_constraint if self.center else None))
+        return [(name, c) for name, c in pairs if c is not None]
+
     def _affine_config(self) -> dict[str, Any]:
         return {
             "center": self.center,
             "scale": self.scale,
             "beta_initializer": initializers.serialize(self.beta_initializer),
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
         }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Any:
-        config = {
-            k: initializers.deserialize(v) if k.endswith("_initializer") else v
-            for k, v in config.items()
-        }
-        return cls(**config)
+        def value(k: str, v: Any) -> Any:
+            if k.endswith("_initializer"):
+                return initializers.deserialize(v)
+            return constraints.deserialize(v) if k.endswith("_constraint") else v
+
+        return cls(**{k: value(k, v) for k, v in config.items()})

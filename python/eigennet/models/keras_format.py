@@ -157,6 +157,8 @@ def _layer_config(layer: Any, dtype: str) -> dict[str, Any]:
             cfg[key] = _keras_object(value, "keras.initializers")
         elif key.endswith("_regularizer"):
             cfg[key] = _keras_object(value, "keras.regularizers")
+        elif key.endswith("_constraint"):
+            cfg[key] = _keras_object(value, "keras.constraints")
     cfg["dtype"] = _policy(dtype)
     return cfg
 
@@ -361,8 +363,6 @@ def members(model: Any) -> dict[str, bytes]:
 # Keras arguments eigennet has no counterpart for, accepted at the value that means "off".
 _OFF = {
     "activity_regularizer": None,
-    "kernel_constraint": None,
-    "bias_constraint": None,
     "quantization_config": None,
     "lora_rank": None,
     "noise_shape": None,
@@ -440,7 +440,7 @@ def _layer_from_keras(entry: Any, where: str) -> Any:
     cfg = _drop_off(dict(entry["config"]), name, where)
     _dtype_of(cfg.pop("dtype", None), where)
     for key, value in list(cfg.items()):
-        if key.endswith(("_initializer", "_regularizer")):
+        if key.endswith(("_initializer", "_regularizer", "_constraint")):
             cfg[key] = _plain(value, where)
     try:
         return cls.from_config(cfg)
