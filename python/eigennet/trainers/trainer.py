@@ -166,7 +166,11 @@ class Trainer:
         Args:
             optimizer: name (`"sgd"`, `"adam"`, `"rmsprop"`, `"adagrad"`) or optimizer object.
             loss: name, function or `eigennet.losses` object.
-            metrics: list of metric names (`"accuracy"`, `"mse"`, ...).
+            metrics: metrics by name (`"accuracy"`, `"auc"`, `"mse"`, ...), class or
+                `eigennet.metrics` object; for several outputs a dict by output name or one
+                list per output. Their sums are kept inside the C++ epoch.
+            loss_weights: each output's weight in the total loss (list or dict).
+            weighted_metrics: as `metrics`, weighted by `sample_weight` and `class_weight`.
 
         Example:
             >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
