@@ -116,24 +116,25 @@ void fbeta(const Metric& m, Index n_out, const double* sums, double* out) {
 
 void r2(const Metric& m, Index n_out, const double* sums, double* out) {
   const MetricSpec& s = m.spec;
+  // The per-output scores go to out (the result itself without aggregation); results are
+  // computed whenever logs are reported, so nothing is allocated here.
+  const bool per_output = s.aggregation == R2Aggregation::None;
   double uniform = 0, weighted = 0, weights = 0, elements = 0;
-  std::vector<double> raw(static_cast<std::size_t>(n_out));
   for (Index i = 0; i < n_out; ++i) {
     const double* v = sums + 5 * i;
     const double mean = v[0] / v[3], total = v[1] - v[0] * mean;
     double score = 1 - v[2] / total;
     if (std::isinf(score)) score = 0;
-    raw[static_cast<std::size_t>(i)] = score;
+    if (per_output) out[i] = score;
     uniform += score / static_cast<double>(n_out);
     weighted += total * score;
     weights += total;
     elements += v[4];
   }
-  const Index n_res = metric_result_size(m, n_out);
-  for (Index i = 0; i < n_res; ++i) {
-    double r = raw[static_cast<std::size_t>(i)];
-    if (s.aggregation == R2Aggregation::UniformAverage) r = uniform;
-    if (s.aggregation == R2Aggregation::VarianceWeightedAverage) r = weighted / weights;
+  if (!per_output)
+    out[0] = s.aggregation == R2Aggregation::UniformAverage ? uniform : weighted / weights;
+  for (Index i = 0; i < metric_result_size(m, n_out); ++i) {
+    double r = out[i];
     // Adjusted for the regressors, unless they leave no degree of freedom (Keras then falls back).
     const double p = static_cast<double>(s.num_regressors);
     if (s.num_regressors > 0 && p < elements - 1)

@@ -146,15 +146,11 @@ EIGENNET_HD inline T sample_value(const MetricSpec& s, const T* p, const T* y, I
       return T(losses::argmax(p, n_out) == losses::argmax(y, n_out));
     case MetricKind::SparseCategoricalAccuracy:
       return T(losses::argmax(p, n_out) == static_cast<Index>(y[0]));
-    case MetricKind::TopKCategoricalAccuracy: {
-      // In the top k when fewer than k predictions are strictly larger (ties count in).
-      const Index c = losses::argmax(y, n_out);
-      Index above = 0;
-      for (Index i = 0; i < n_out; ++i) above += p[i] > p[c];
-      return T(above < s.k);
-    }
+    case MetricKind::TopKCategoricalAccuracy:
     case MetricKind::SparseTopKCategoricalAccuracy: {
-      const Index c = static_cast<Index>(y[0]);
+      // In the top k when fewer than k predictions are strictly larger (ties count in).
+      const Index c = s.kind == MetricKind::TopKCategoricalAccuracy ? losses::argmax(y, n_out)
+                                                                    : static_cast<Index>(y[0]);
       Index above = 0;
       for (Index i = 0; i < n_out; ++i) above += p[i] > p[c];
       return T(above < s.k);
