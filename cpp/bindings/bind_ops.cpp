@@ -25,8 +25,8 @@ std::pair<Index, Index> rows_cols(const Array<T>& a) {
 }
 
 template <typename T>
-py::array activation(const std::string& name, const py::handle& x, bool derivative) {
-  const Activation act = activation_from_name(name);
+py::array activation(const ActivationSpec& act, const py::handle& x, bool derivative) {
+  const std::string name = activation_name(act.kind);
   Array<T> z = as_array<T>(x, "x");
   auto [rows, cols] = rows_cols(z);
   Array<T> a(std::vector<py::ssize_t>(z.shape(), z.shape() + z.ndim()));
@@ -124,12 +124,25 @@ bool is_single(const py::handle& x) {
 void bind_ops(py::module_& m) {
   m.def(
       "activation",
-      [](const std::string& name, const py::handle& x, bool derivative) {
-        return is_single(x) ? activation<float>(name, x, derivative)
-                            : activation<double>(name, x, derivative);
+      [](const std::string& name, const py::handle& x, bool derivative,
+         std::optional<double> negative_slope, double threshold, std::optional<double> max_value,
+         std::optional<double> alpha) {
+        ActivationSpec act(activation_from_name(name));
+        act.negative_slope = negative_slope.value_or(act.negative_slope);
+        act.threshold = threshold;
+        act.has_max = max_value.has_value();
+        act.max_value = max_value.value_or(0.0);
+        act.alpha = alpha.value_or(act.alpha);
+        validate(act);
+        return is_single(x) ? activation<float>(act, x, derivative)
+                            : activation<double>(act, x, derivative);
       },
       py::arg("name"), py::arg("x"), py::arg("derivative") = false,
-      "g(x), or g'(x) with derivative=True, over the last axis (softmax) or element-wise.");
+      py::arg("negative_slope") = py::none(), py::arg("threshold") = 0.0,
+      py::arg("max_value") = py::none(), py::arg("alpha") = py::none(),
+      "g(x), or g'(x) with derivative=True, over the last axis (softmax) or element-wise; "
+      "relu's negative_slope, threshold and max_value, leaky_relu's negative_slope, elu's "
+      "alpha.");
   m.def(
       "loss",
       [](const LossSpec& name, const py::handle& y_true, const py::handle& y_pred) {

@@ -43,6 +43,11 @@ std::uint64_t word(V v) {
   }
 }
 
+// An activation's words in a recorded step: its kind and every argument (exact, no hash).
+#define EIGENNET_ACTIVATION_WORDS(a)                                                  \
+  word((a).kind), word((a).negative_slope), word((a).threshold), word((a).max_value), \
+      word((a).has_max), word((a).alpha)
+
 int blas_int(Index n) {
   if (n > INT_MAX) throw std::length_error("A matrix dimension exceeds cuBLAS's int range.");
   return static_cast<int>(n);
@@ -133,12 +138,12 @@ class CudaBackend final : public Backend<T> {
   }
 
   void dense_forward(const T* W, const T* b, const T* X, T* Z, T* A, Index n_units, Index n_inputs,
-                     Index batch, Activation act) override {
+                     Index batch, ActivationSpec act) override {
     issue_pending();
     cudaStream_t s = stream();
     const bool tf32 = use_tf32();
     record({word(Op::Dense), word(W), word(b), word(X), word(Z), word(A), word(n_units),
-            word(n_inputs), word(batch), word(act), word(tf32)},
+            word(n_inputs), word(batch), EIGENNET_ACTIVATION_WORDS(act), word(tf32)},
            nullptr, [=](const DynSlot*) {
              // Z = W·X, then Z += b and A = g(Z) in one pass.
              gemm(CUBLAS_OP_N, CUBLAS_OP_N, n_units, batch, n_inputs, W, n_units, X, n_inputs, Z,
@@ -147,15 +152,16 @@ class CudaBackend final : public Backend<T> {
            });
   }
 
-  void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols) override {
+  void activation_forward(ActivationSpec act, const T* Z, T* A, Index rows, Index cols) override {
     issue_pending();
     cudaStream_t s = stream();
-    record({word(Op::ActivationForward), word(act), word(Z), word(A), word(rows), word(cols)},
+    record({word(Op::ActivationForward), EIGENNET_ACTIVATION_WORDS(act), word(Z), word(A),
+            word(rows), word(cols)},
            nullptr, [=](const DynSlot*) { cuda::activation_forward(act, Z, A, rows, cols, s); });
   }
 
-  void activation_backward(Activation act, const T* Z, const T* A, const T* dA, T* dZ, Index rows,
-                           Index cols) override {
+  void activation_backward(ActivationSpec act, const T* Z, const T* A, const T* dA, T* dZ,
+                           Index rows, Index cols) override {
     issue_pending();
     Pending p;
     p.kind = Pending::Kind::ActivationBackward;
@@ -166,7 +172,7 @@ class CudaBackend final : public Backend<T> {
     p.out = dZ;
     p.rows = rows;
     p.cols = cols;
-    const bool fusable = !per_column(act) && act != Activation::Linear && cols <= kFuseColumns;
+    const bool fusable = !per_column(act) && act.kind != Activation::Linear && cols <= kFuseColumns;
     if (fusable)
       m_pending = p;
     else
@@ -183,9 +189,9 @@ class CudaBackend final : public Backend<T> {
     m_pending = Pending{};
     cudaStream_t s = stream();
     const bool tf32 = use_tf32();
-    record({word(Op::DenseBackward), word(fused), word(p.act), word(p.Z), word(p.A), word(p.dA),
-            word(W), word(X), word(dZ), word(dW), word(db), word(dX), word(n_units), word(n_inputs),
-            word(batch), word(tf32)},
+    record({word(Op::DenseBackward), word(fused), EIGENNET_ACTIVATION_WORDS(p.act), word(p.Z),
+            word(p.A), word(p.dA), word(W), word(X), word(dZ), word(dW), word(db), word(dX),
+            word(n_units), word(n_inputs), word(batch), word(tf32)},
            nullptr, [=](const DynSlot*) {
              // dL/dZ = dL/dA ⊙ g'(Z) (when fused), dL/db = Σ_columns dZ, dL/dW = dZ·Xᵀ,
              // dL/dX = Wᵀ·dZ.
@@ -470,7 +476,7 @@ class CudaBackend final : public Backend<T> {
     Kind kind = Kind::None;
     GatherDyn gather{};
     LossSpec loss{};
-    Activation act{};
+    ActivationSpec act{};
     const T* Z = nullptr;  // activation: Z; loss: P; metric: A
     const T* A = nullptr;  // activation: A; loss and metric: Y
     const T* dA = nullptr;
@@ -511,8 +517,8 @@ class CudaBackend final : public Backend<T> {
 
   void issue_activation_backward(const Pending& p) {
     cudaStream_t s = stream();
-    record({word(Op::ActivationBackward), word(p.act), word(p.Z), word(p.A), word(p.dA),
-            word(p.out), word(p.rows), word(p.cols)},
+    record({word(Op::ActivationBackward), EIGENNET_ACTIVATION_WORDS(p.act), word(p.Z), word(p.A),
+            word(p.dA), word(p.out), word(p.rows), word(p.cols)},
            nullptr, [=](const DynSlot*) {
              cuda::activation_backward(p.act, p.Z, p.A, p.dA, p.out, p.rows, p.cols, s);
            });

@@ -20,7 +20,7 @@ __device__ inline Index column_stride() { return static_cast<Index>(gridDim.y) *
 /// Z(i, j) += b(i) (when b is set), A(i, j) = g(Z(i, j)); one read and at most two writes.
 template <typename T>
 __global__ void bias_activation_kernel(const T* __restrict__ b, T* Z, T* A, Index rows, Index cols,
-                                       Activation act) {
+                                       ActivationSpec act) {
   const Index r = global_row();
   if (r >= rows) return;
   const T bias = b ? b[r] : T(0);
@@ -38,7 +38,7 @@ __global__ void bias_activation_kernel(const T* __restrict__ b, T* Z, T* A, Inde
 /// Per column j (one thread each): Z(:, j) += b when b is set, then A(:, j) = g(Z(:, j)) for a
 /// per-column activation (column_forward). Zin is read when b is null.
 template <typename T>
-__global__ void column_kernel(Activation act, const T* __restrict__ b, const T* Zin, T* Z, T* A,
+__global__ void column_kernel(ActivationSpec act, const T* __restrict__ b, const T* Zin, T* Z, T* A,
                               Index rows, Index cols) {
   for (Index c = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; c < cols;
        c += static_cast<Index>(gridDim.x) * blockDim.x) {
@@ -53,7 +53,7 @@ __global__ void column_kernel(Activation act, const T* __restrict__ b, const T* 
 }
 
 template <typename T>
-__global__ void activation_kernel(Activation act, const T* __restrict__ Z, T* __restrict__ A,
+__global__ void activation_kernel(ActivationSpec act, const T* __restrict__ Z, T* __restrict__ A,
                                   Index n) {
   for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += static_cast<Index>(gridDim.x) * blockDim.x)
@@ -62,9 +62,9 @@ __global__ void activation_kernel(Activation act, const T* __restrict__ Z, T* __
 
 /// dL/dz = dL/da · g'(z) for an element-wise activation, as the CPU backend writes it.
 template <typename T>
-__device__ inline T activation_grad(Activation act, const T* Z, const T* A, T d, Index i) {
-  switch (act) {
-    case Activation::Relu: return Z[i] > T(0) ? d : T(0);
+__device__ inline T activation_grad(ActivationSpec act, const T* Z, const T* A, T d, Index i) {
+  if (act.plain_relu()) return Z[i] > T(0) ? d : T(0);
+  switch (act.kind) {
     case Activation::Sigmoid: return d * A[i] * (T(1) - A[i]);
     case Activation::Tanh: return d * (T(1) - A[i] * A[i]);
     default: return d * activation_derivative(act, Z[i], A[i]);
@@ -73,7 +73,7 @@ __device__ inline T activation_grad(Activation act, const T* Z, const T* A, T d,
 
 /// dZ = dA ⊙ g'(Z); dZ may equal dA (each element is read before it is written).
 template <typename T>
-__global__ void activation_backward_kernel(Activation act, const T* Z, const T* A, const T* dA,
+__global__ void activation_backward_kernel(ActivationSpec act, const T* Z, const T* A, const T* dA,
                                            T* dZ, Index n) {
   for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += static_cast<Index>(gridDim.x) * blockDim.x)
@@ -82,8 +82,8 @@ __global__ void activation_backward_kernel(Activation act, const T* Z, const T* 
 
 /// A per-column activation's backward, one thread per column (column_backward).
 template <typename T>
-__global__ void column_backward_kernel(Activation act, const T* A, const T* dA, T* dZ, Index rows,
-                                       Index cols) {
+__global__ void column_backward_kernel(ActivationSpec act, const T* A, const T* dA, T* dZ,
+                                       Index rows, Index cols) {
   for (Index c = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; c < cols;
        c += static_cast<Index>(gridDim.x) * blockDim.x) {
     const Index o = c * rows;
@@ -118,8 +118,8 @@ __global__ void __launch_bounds__(1024)
 /// order of additions as row_sums_kernel, each element's dZ written as it is added.
 template <typename T>
 __global__ void __launch_bounds__(1024)
-    activation_backward_row_sums_kernel(Activation act, const T* Z, const T* A, const T* dA, T* dZ,
-                                        Index rows, Index cols, T* __restrict__ db) {
+    activation_backward_row_sums_kernel(ActivationSpec act, const T* Z, const T* A, const T* dA,
+                                        T* dZ, Index rows, Index cols, T* __restrict__ db) {
   __shared__ T part[32][33];
   const Index r = static_cast<Index>(blockIdx.x) * 32 + threadIdx.x;
   T s = 0;
@@ -146,14 +146,14 @@ unsigned column_blocks(Index cols) { return blocks_for(cols, 128); }
 }  // namespace
 
 template <typename T>
-void bias_activation(const T* b, T* Z, T* A, Index rows, Index cols, Activation act,
+void bias_activation(const T* b, T* Z, T* A, Index rows, Index cols, ActivationSpec act,
                      cudaStream_t s) {
   if (per_column(act)) {
     column_kernel<T><<<column_blocks(cols), 128, 0, s>>>(act, b, Z, Z, A, rows, cols);
     check_launch("column_kernel");
     return;
   }
-  if (!b && act == Activation::Linear) {
+  if (!b && act.kind == Activation::Linear) {
     if (A != Z)
       check(cudaMemcpyAsync(A, Z, sizeof(T) * rows * cols, cudaMemcpyDeviceToDevice, s),
             "cudaMemcpyAsync");
@@ -165,11 +165,12 @@ void bias_activation(const T* b, T* Z, T* A, Index rows, Index cols, Activation 
 }
 
 template <typename T>
-void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols, cudaStream_t s) {
+void activation_forward(ActivationSpec act, const T* Z, T* A, Index rows, Index cols,
+                        cudaStream_t s) {
   if (per_column(act)) {
     column_kernel<T><<<column_blocks(cols), 128, 0, s>>>(act, nullptr, Z, nullptr, A, rows, cols);
     check_launch("column_kernel");
-  } else if (act == Activation::Linear) {
+  } else if (act.kind == Activation::Linear) {
     if (A != Z)
       check(cudaMemcpyAsync(A, Z, sizeof(T) * rows * cols, cudaMemcpyDeviceToDevice, s),
             "cudaMemcpyAsync");
@@ -180,12 +181,12 @@ void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols
 }
 
 template <typename T>
-void activation_backward(Activation act, const T* Z, const T* A, const T* dA, T* dZ, Index rows,
+void activation_backward(ActivationSpec act, const T* Z, const T* A, const T* dA, T* dZ, Index rows,
                          Index cols, cudaStream_t s) {
   if (per_column(act)) {
     column_backward_kernel<T><<<column_blocks(cols), 128, 0, s>>>(act, A, dA, dZ, rows, cols);
     check_launch("column_backward_kernel");
-  } else if (act == Activation::Linear) {
+  } else if (act.kind == Activation::Linear) {
     if (dZ != dA)
       check(cudaMemcpyAsync(dZ, dA, sizeof(T) * rows * cols, cudaMemcpyDeviceToDevice, s),
             "cudaMemcpyAsync");
@@ -204,7 +205,7 @@ void row_sums(const T* M, Index rows, Index cols, T* out, cudaStream_t s) {
 }
 
 template <typename T>
-void activation_backward_row_sums(Activation act, const T* Z, const T* A, const T* dA, T* dZ,
+void activation_backward_row_sums(ActivationSpec act, const T* Z, const T* A, const T* dA, T* dZ,
                                   Index rows, Index cols, T* db, cudaStream_t s) {
   const unsigned blocks = static_cast<unsigned>((rows + 31) / 32);
   activation_backward_row_sums_kernel<T>
@@ -212,13 +213,13 @@ void activation_backward_row_sums(Activation act, const T* Z, const T* A, const 
   check_launch("activation_backward_row_sums_kernel");
 }
 
-#define EIGENNET_INSTANTIATE(T)                                                                    \
-  template void bias_activation<T>(const T*, T*, T*, Index, Index, Activation, cudaStream_t);      \
-  template void activation_forward<T>(Activation, const T*, T*, Index, Index, cudaStream_t);       \
-  template void activation_backward<T>(Activation, const T*, const T*, const T*, T*, Index, Index, \
-                                       cudaStream_t);                                              \
-  template void row_sums<T>(const T*, Index, Index, T*, cudaStream_t);                             \
-  template void activation_backward_row_sums<T>(Activation, const T*, const T*, const T*, T*,      \
+#define EIGENNET_INSTANTIATE(T)                                                                   \
+  template void bias_activation<T>(const T*, T*, T*, Index, Index, ActivationSpec, cudaStream_t); \
+  template void activation_forward<T>(ActivationSpec, const T*, T*, Index, Index, cudaStream_t);  \
+  template void activation_backward<T>(ActivationSpec, const T*, const T*, const T*, T*, Index,   \
+                                       Index, cudaStream_t);                                      \
+  template void row_sums<T>(const T*, Index, Index, T*, cudaStream_t);                            \
+  template void activation_backward_row_sums<T>(ActivationSpec, const T*, const T*, const T*, T*, \
                                                 Index, Index, T*, cudaStream_t);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)

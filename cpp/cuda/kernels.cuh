@@ -79,12 +79,13 @@ inline ColumnGrid column_grid(Index rows, Index cols) {
 // dense.cu
 /// After Z = W·X: Z += b (b may be null), A = g(Z) (A may equal Z only for Linear).
 template <typename T>
-void bias_activation(const T* b, T* Z, T* A, Index rows, Index cols, Activation act,
+void bias_activation(const T* b, T* Z, T* A, Index rows, Index cols, ActivationSpec act,
                      cudaStream_t s);
 template <typename T>
-void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols, cudaStream_t s);
+void activation_forward(ActivationSpec act, const T* Z, T* A, Index rows, Index cols,
+                        cudaStream_t s);
 template <typename T>
-void activation_backward(Activation act, const T* Z, const T* A, const T* dA, T* dZ, Index rows,
+void activation_backward(ActivationSpec act, const T* Z, const T* A, const T* dA, T* dZ, Index rows,
                          Index cols, cudaStream_t s);
 /// out(i) = Σ_j M(i, j), each row summed in a fixed order. M is (rows, cols).
 template <typename T>
@@ -92,7 +93,7 @@ void row_sums(const T* M, Index rows, Index cols, T* out, cudaStream_t s);
 /// activation_backward for an element-wise activation, and db = Σ_columns dZ in the same pass
 /// (the order of row_sums).
 template <typename T>
-void activation_backward_row_sums(Activation act, const T* Z, const T* A, const T* dA, T* dZ,
+void activation_backward_row_sums(ActivationSpec act, const T* Z, const T* A, const T* dA, T* dZ,
                                   Index rows, Index cols, T* db, cudaStream_t s);
 
 // losses.cu

@@ -91,6 +91,25 @@ Activation activation_from_name(const std::string& name) {
   return static_cast<Activation>(lookup(kActivations, name, "activation"));
 }
 const char* activation_name(Activation a) { return reverse(kActivations, static_cast<int>(a)); }
+
+void validate(const ActivationSpec& act) {
+  const ActivationSpec plain(act.kind);
+  const bool relu = act.kind == Activation::Relu, leaky = act.kind == Activation::LeakyRelu;
+  auto check = [&](const char* what, double v, bool set, bool takes) {
+    if (!takes && set)
+      throw std::invalid_argument(std::string("Activation '") + activation_name(act.kind) +
+                                  "' takes no argument " + what + " (received " + what + "=" +
+                                  std::to_string(v) + ")");
+    if (!std::isfinite(v))
+      throw std::invalid_argument(std::string(what) + " must be a finite number. Received: " +
+                                  what + "=" + std::to_string(v));
+  };
+  check("negative_slope", act.negative_slope, act.negative_slope != plain.negative_slope,
+        relu || leaky);
+  check("threshold", act.threshold, act.threshold != 0.0, relu);
+  check("max_value", act.max_value, act.has_max, relu);
+  check("alpha", act.alpha, act.alpha != 1.0, act.kind == Activation::Elu);
+}
 LossKind loss_from_name(const std::string& name) {
   return static_cast<LossKind>(lookup(kLosses, name, "loss"));
 }

@@ -416,9 +416,12 @@ template <typename T>
 LossSpec Model<T>::fusable_loss(std::size_t o, const LossSpec& loss) {
   const Index id = m_outputs[o];
   Activation last = Activation::Linear;
-  // Only a value the loss alone consumes may hand the loss its logits.
-  if (id >= m_n_in && m_consumers[static_cast<std::size_t>(id)] == 1)
-    last = m_layers[static_cast<std::size_t>(node_of(id).layer)]->fusable_activation();
+  // Only a value the loss alone consumes (and no activity penalty) may hand the loss its
+  // logits.
+  if (id >= m_n_in && m_consumers[static_cast<std::size_t>(id)] == 1) {
+    const Layer<T>& layer = *m_layers[static_cast<std::size_t>(node_of(id).layer)];
+    if (!layer.has_activity()) last = layer.fusable_activation().kind;
+  }
   LossSpec fused = loss;
   fused.kind = fused_loss(last, loss.kind);
   return fused;
@@ -605,6 +608,27 @@ void Model<T>::penalty(double weight, double* acc, bool with_grad) {
 }
 
 template <typename T>
+void Model<T>::activity(Index batch, double* acc, bool with_grad) {
+  const double b = static_cast<double>(batch);
+  for (std::size_t k = 0; k < m_nodes.size(); ++k) {
+    Node& n = m_nodes[k];
+    const Layer<T>& layer = *m_layers[static_cast<std::size_t>(n.layer)];
+    if (!layer.has_activity()) continue;
+    const std::size_t id = static_cast<std::size_t>(m_n_in) + k;
+    const Index size = n.width * batch;
+    T* grad = nullptr;
+    if (with_grad && m_needs_grad[id]) {
+      grad = n.d.data();
+      if (!m_written[id]) m_backend->fill(grad, size, T(0));
+      m_written[id] = true;
+    }
+    // (l1/b)·Σ|out| + (l2/b)·Σ out² is the loss term; times b in the batch's sums.
+    m_backend->regularize(n.value, grad, size, layer.activity_l1() / b, layer.activity_l2() / b, b,
+                          acc + kAccPenalty);
+  }
+}
+
+template <typename T>
 void Model<T>::clip_gradients(const OptimizerConfig& cfg, T* grads,
                               const std::vector<std::pair<Index, Index>>& ranges) {
   if (!(cfg.clipnorm > 0) && !(cfg.global_clipnorm > 0)) return;
@@ -662,6 +686,7 @@ void Model<T>::train_batch(const T* X, const T* Y, Index batch, double* acc, con
   if (!m_compiled) throw std::logic_error("The model must be compiled before training.");
   forward(X, batch, true);
   loss_and_metrics(Y, batch, acc, true, w);
+  activity(batch, acc, true);
   backward(batch, m_needs_grad, m_fused);
   penalty(static_cast<double>(batch), acc, true);
   clip_gradients(m_optimizer, m_grads.data(), m_variables);
@@ -683,6 +708,7 @@ void Model<T>::test_batch(const T* X, const T* Y, Index batch, double* acc, cons
   if (!m_compiled) throw std::logic_error("The model must be compiled before evaluating.");
   forward(X, batch, false);
   loss_and_metrics(Y, batch, acc, false, w);
+  activity(batch, acc, false);
   penalty(static_cast<double>(batch), acc, false);
 }
 

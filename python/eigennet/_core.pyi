@@ -277,7 +277,13 @@ def set_tf32(enabled: bool) -> None: ...
 def tf32() -> bool: ...
 def has_openmp() -> bool: ...
 def activation(
-    name: str, x: npt.ArrayLike, derivative: bool = False
+    name: str,
+    x: npt.ArrayLike,
+    derivative: bool = False,
+    negative_slope: Optional[float] = None,
+    threshold: float = 0.0,
+    max_value: Optional[float] = None,
+    alpha: Optional[float] = None,
 ) -> npt.NDArray[np.floating]: ...
 def loss(
     name: LossLike, y_true: npt.ArrayLike, y_pred: npt.ArrayLike

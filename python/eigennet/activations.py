@@ -7,7 +7,7 @@ becomes float64).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -35,8 +35,8 @@ NAMES = (
 )
 
 
-def _apply(name: str, x: Any) -> np.ndarray:
-    return _core.activation(name, np.asarray(x))
+def _apply(name: str, x: Any, **args: Any) -> np.ndarray:
+    return _core.activation(name, np.asarray(x), **args)
 
 
 def linear(x: Any) -> np.ndarray:
@@ -54,9 +54,19 @@ def tanh(x: Any) -> np.ndarray:
     return _apply("tanh", x)
 
 
-def relu(x: Any) -> np.ndarray:
-    """Rectified linear unit `max(z, 0)`."""
-    return _apply("relu", x)
+def relu(
+    x: Any, negative_slope: float = 0.0, max_value: Optional[float] = None, threshold: float = 0.0
+) -> np.ndarray:
+    """Rectified linear unit `max(z, 0)`; with Keras's arguments `z` above `threshold` (else 0),
+    clipped to `[0, max_value]` when it is set, minus `negative_slope * max(threshold - z, 0)`.
+
+    Example:
+        >>> relu([-10.0, -5.0, 0.0, 5.0, 10.0], negative_slope=0.5)
+        array([-5. , -2.5,  0. ,  5. , 10. ])
+    """
+    return _apply(
+        "relu", x, negative_slope=negative_slope, max_value=max_value, threshold=threshold
+    )
 
 
 def softmax(x: Any) -> np.ndarray:
@@ -69,14 +79,14 @@ def log_softmax(x: Any) -> np.ndarray:
     return _apply("log_softmax", x)
 
 
-def leaky_relu(x: Any) -> np.ndarray:
-    """`z` for z > 0, else `0.2 * z` (Keras's default negative slope)."""
-    return _apply("leaky_relu", x)
+def leaky_relu(x: Any, negative_slope: float = 0.2) -> np.ndarray:
+    """`z` for z > 0, else `negative_slope * z` (Keras's default slope 0.2)."""
+    return _apply("leaky_relu", x, negative_slope=negative_slope)
 
 
-def elu(x: Any) -> np.ndarray:
-    """`z` for z > 0, else `exp(z) - 1`."""
-    return _apply("elu", x)
+def elu(x: Any, alpha: float = 1.0) -> np.ndarray:
+    """`z` for z > 0, else `alpha * (exp(z) - 1)`."""
+    return _apply("elu", x, alpha=alpha)
 
 
 def gelu(x: Any) -> np.ndarray:

@@ -69,9 +69,11 @@ _CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2, "l1_l2": L1L2}
 
 
 def get(identifier: Any) -> Optional[Regularizer]:
-    """Resolves a regulariser by name (`"l2"`), object, or None."""
+    """Resolves a regulariser by name (`"l2"`), object, `serialize()` dict, or None."""
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
     if isinstance(identifier, str) and identifier in _CLASSES:
         return _CLASSES[identifier]()
     raise ValueError(f"Unknown regularizer: {identifier!r}. Expected L1, L2, L1L2 or None.")

@@ -56,13 +56,13 @@ class ActivationTest : public test::OnBackend<Param> {
  protected:
   using T = typename Param::Scalar;
 
-  std::vector<T> forward(Activation act, const std::vector<T>& z, Index rows) {
+  std::vector<T> forward(const ActivationSpec& act, const std::vector<T>& z, Index rows) {
     std::vector<T> a(z.size());
     this->be->activation_forward(act, z.data(), a.data(), rows,
                                  static_cast<Index>(z.size()) / rows);
     return a;
   }
-  T forward1(Activation act, T z) { return forward(act, {z}, 1)[0]; }
+  T forward1(const ActivationSpec& act, T z) { return forward(act, {z}, 1)[0]; }
 };
 TYPED_TEST_SUITE(ActivationTest, test::Backends, test::BackendNames);
 
@@ -249,7 +249,26 @@ TYPED_TEST(ActivationTest, LinearInPlaceIsIdentity) {
   EXPECT_EQ(z, copy);
 }
 
-// L(Z) = Σ R ⊙ g(Z) for a fixed random R, so dL/dZ = activation_backward(dA = R).
+// L(Z) = Σ R ⊙ g(Z) for a fixed random R, so dL/dZ = activation_backward(dA = R); z holds
+// 4 x 3 values.
+void expect_backward_matches_differences(Backend<double>& be, const ActivationSpec& act,
+                                         std::vector<double> z) {
+  const Index rows = 4, cols = 3;
+  const std::vector<double> r = test::uniform<double>(rows * cols, -1, 1, 22);
+  std::vector<double> a(z.size()), dz(z.size());
+  auto loss = [&] {
+    std::vector<double> out(z.size());
+    be.activation_forward(act, z.data(), out.data(), rows, cols);
+    double s = 0;
+    for (std::size_t i = 0; i < z.size(); ++i) s += r[i] * out[i];
+    return s;
+  };
+  be.activation_forward(act, z.data(), a.data(), rows, cols);
+  be.activation_backward(act, z.data(), a.data(), r.data(), dz.data(), rows, cols);
+  test::expect_gradients_match(dz, test::numeric_gradient(loss, z), 1e-6,
+                               activation_name(act.kind));
+}
+
 class ActivationGradientTest
     : public ::testing::TestWithParam<std::tuple<Activation, test::DeviceKind>> {};
 
@@ -258,21 +277,8 @@ TEST_P(ActivationGradientTest, MatchesFiniteDifferences) {
   const test::DeviceKind device = std::get<1>(GetParam());
   if (!test::device_present(device)) GTEST_SKIP() << "no CUDA backend or no GPU";
   auto be = test::kernel_backend<double>(device);
-  const Index rows = 4, cols = 3;
   // Kinks of relu and leaky_relu are at 0; keep |z| >= 0.05 so eps = 1e-6 never crosses them.
-  std::vector<double> z = test::uniform_away_from_zero(rows * cols, -3, 3, 0.05, 21);
-  const std::vector<double> r = test::uniform<double>(rows * cols, -1, 1, 22);
-  std::vector<double> a(z.size()), dz(z.size());
-  auto loss = [&] {
-    std::vector<double> out(z.size());
-    be->activation_forward(act, z.data(), out.data(), rows, cols);
-    double s = 0;
-    for (std::size_t i = 0; i < z.size(); ++i) s += r[i] * out[i];
-    return s;
-  };
-  be->activation_forward(act, z.data(), a.data(), rows, cols);
-  be->activation_backward(act, z.data(), a.data(), r.data(), dz.data(), rows, cols);
-  test::expect_gradients_match(dz, test::numeric_gradient(loss, z), 1e-6, activation_name(act));
+  expect_backward_matches_differences(*be, act, test::uniform_away_from_zero(12, -3, 3, 0.05, 21));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllActivations, ActivationGradientTest,
@@ -282,6 +288,75 @@ INSTANTIATE_TEST_SUITE_P(AllActivations, ActivationGradientTest,
                            return std::string(activation_name(std::get<0>(info.param))) +
                                   test::device_suffix(std::get<1>(info.param));
                          });
+
+ActivationSpec relu_with(double slope, double threshold, double max_value = -1) {
+  ActivationSpec a(Activation::Relu);
+  a.negative_slope = slope;
+  a.threshold = threshold;
+  a.has_max = max_value >= 0;
+  a.max_value = a.has_max ? max_value : 0.0;
+  return a;
+}
+
+// Keras's golden numbers: activations.relu's docstring and layers/activations/relu_test.py.
+TYPED_TEST(ActivationTest, ReluArgumentsAsKeras) {
+  using T = typename TypeParam::Scalar;
+  const std::vector<T> x{T(-10), T(-5), T(0), T(5), T(10)};
+  auto expect = [&](const ActivationSpec& act, const std::vector<T>& in,
+                    const std::vector<double>& want) {
+    const std::vector<T> got = this->forward(act, in, 1);
+    for (std::size_t i = 0; i < want.size(); ++i)
+      EXPECT_NEAR(static_cast<double>(got[i]), want[i], 1e-6) << "element " << i;
+  };
+  expect(relu_with(0.5, 0), x, {-5, -2.5, 0, 5, 10});
+  expect(relu_with(0, 0, 5), x, {0, 0, 0, 5, 5});
+  expect(relu_with(0, 5), x, {0, 0, 0, 0, 10});
+  expect(relu_with(0.5, 0, 10), x, {-5, -2.5, 0, 5, 10});
+  expect(relu_with(0, 0, 10), x, {0, 0, 0, 5, 10});
+  expect(relu_with(0, 5, 8), {T(6), T(7), T(0), T(5), T(10)}, {6, 7, 0, 0, 8});
+  // relu_test's layer arguments: slope 1 below the threshold 0.5, at most 10.
+  expect(relu_with(1, 0.5, 10), {T(-1), T(0.25), T(2), T(12)}, {-1.5, -0.25, 2, 10});
+  ActivationSpec leaky(Activation::LeakyRelu);
+  leaky.negative_slope = 0.3;
+  expect(leaky, {T(-10), T(3)}, {-3, 3});
+  ActivationSpec elu(Activation::Elu);
+  elu.alpha = 2;
+  expect(elu, {T(-1), T(1)}, {2 * std::expm1(-1.0), 1});
+}
+
+// The arguments' derivatives against finite differences, away from the kinks (0, the
+// threshold and max_value).
+TEST(ActivationArguments, DerivativesMatchFiniteDifferences) {
+  ActivationSpec leaky(Activation::LeakyRelu), elu(Activation::Elu);
+  leaky.negative_slope = 0.3;
+  elu.alpha = 2.5;
+  for (test::DeviceKind device : {test::DeviceKind::Cpu, test::DeviceKind::Cuda}) {
+    if (!test::device_present(device)) continue;
+    auto be = test::kernel_backend<double>(device);
+    for (const ActivationSpec& act : {relu_with(0.5, 0.5, 3), relu_with(0, 0, 6), relu_with(0.2, 1),
+                                      relu_with(0, 0.75), leaky, elu})
+      expect_backward_matches_differences(
+          *be, act, {-2.3, -0.7, 0.21, 0.37, 0.77, 1.4, 2.6, 3.5, 6.4, -5.1, 0.9, 4.2});
+  }
+}
+
+TEST(ActivationArguments, ValidateNamesTheBadArgument) {
+  ActivationSpec sigmoid(Activation::Sigmoid);
+  sigmoid.alpha = 2;
+  EXPECT_THROW(validate(sigmoid), std::invalid_argument);
+  ActivationSpec tanh_max(Activation::Tanh);
+  tanh_max.has_max = true;
+  EXPECT_THROW(validate(tanh_max), std::invalid_argument);
+  ActivationSpec bad = relu_with(std::nan(""), 0);
+  try {
+    validate(bad);
+    ADD_FAILURE() << "a NaN slope was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("negative_slope"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(validate(relu_with(0.1, 2, 4)));
+  EXPECT_NO_THROW(validate(ActivationSpec(Activation::LeakyRelu)));
+}
 
 TEST(ActivationNames, RoundTripAndUnknown) {
   for (Activation act : kElementwise) EXPECT_EQ(activation_from_name(activation_name(act)), act);

@@ -100,7 +100,7 @@ class HostShim final : public Backend<T> {
     m_d->fill(m.out(dst, n), n, value);
   }
   void dense_forward(const T* W, const T* b, const T* X, T* Z, T* A, Index n_units, Index n_inputs,
-                     Index batch, Activation act) override {
+                     Index batch, ActivationSpec act) override {
     Mirror m(*m_d, m_pool);
     const T* dW = m.in(W, n_units * n_inputs);
     const T* db = m.in(b, n_units);
@@ -108,13 +108,13 @@ class HostShim final : public Backend<T> {
     T* dZ = m.out(Z, n_units * batch);
     m_d->dense_forward(dW, db, dX, dZ, m.out(A, n_units * batch), n_units, n_inputs, batch, act);
   }
-  void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols) override {
+  void activation_forward(ActivationSpec act, const T* Z, T* A, Index rows, Index cols) override {
     Mirror m(*m_d, m_pool);
     const T* dZ = m.in(Z, rows * cols);
     m_d->activation_forward(act, dZ, m.out(A, rows * cols), rows, cols);
   }
-  void activation_backward(Activation act, const T* Z, const T* A, const T* dA, T* dZ, Index rows,
-                           Index cols) override {
+  void activation_backward(ActivationSpec act, const T* Z, const T* A, const T* dA, T* dZ,
+                           Index rows, Index cols) override {
     Mirror m(*m_d, m_pool);
     const Index n = rows * cols;
     const T* z = m.in(Z, n);

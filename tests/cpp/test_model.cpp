@@ -28,6 +28,20 @@ LayerSpec dropout(double rate) { return dropout_spec(rate); }
 
 LayerSpec activation(Activation act) { return activation_spec(act); }
 
+/// spec with Keras's activity_regularizer L1L2(l1, l2) on its output.
+LayerSpec with_activity(LayerSpec spec, double l1, double l2) {
+  spec.nums["activity_l1"] = l1;
+  spec.nums["activity_l2"] = l2;
+  return spec;
+}
+
+/// relu with Keras's negative_slope, threshold and max_value, as an activation layer.
+LayerSpec relu_layer(double slope, double threshold, double max_value) {
+  LayerSpec s = activation_spec(Activation::Relu);
+  s.nums = {{"negative_slope", slope}, {"threshold", threshold}, {"max_value", max_value}};
+  return s;
+}
+
 OptimizerConfig sgd(double lr) {
   OptimizerConfig c;
   c.kind = OptimizerKind::SGD;
@@ -206,7 +220,14 @@ INSTANTIATE_TEST_SUITE_P(
             ModelGradCase{
                 "sigmoid_bce_probs_fused",
                 {dense(4, Activation::LeakyRelu, 0.0, 0.1), dense(2, Activation::Sigmoid)},
-                LossKind::BinaryCrossentropy}),
+                LossKind::BinaryCrossentropy},
+            // The activity penalties' gradients, and a softmax output that keeps its
+            // probabilities (no fused logits) because its activity is penalised.
+            ModelGradCase{
+                "activity_relu_arguments_categorical",
+                {with_activity(dense(5, Activation::Tanh), 0.02, 0.05), relu_layer(0.3, 0.1, 0.6),
+                 dense(4), with_activity(activation(Activation::Softmax), 0.0, 0.4)},
+                LossKind::CategoricalCrossentropy}),
         test::AllDevices()),
     [](const auto& info) {
       return std::string(std::get<0>(info.param).name) +
@@ -518,6 +539,12 @@ TEST(ModelErrors, InvalidLayersThrow) {
   EXPECT_THROW(build(3, {dropout(-0.1)}), std::invalid_argument);
   EXPECT_THROW(build(3, {dropout(std::nan(""))}), std::invalid_argument);
   EXPECT_THROW(build(3, {dense(2, Activation::Linear, -1.0, 0.0)}), std::invalid_argument);
+  EXPECT_THROW(build(3, {with_activity(dense(2), -0.1, 0.0)}), std::invalid_argument);
+  EXPECT_THROW(build(3, {with_activity(dense(2), 0.0, std::nan(""))}), std::invalid_argument);
+  EXPECT_THROW(build(3, {relu_layer(std::nan(""), 0, 1)}), std::invalid_argument);
+  LayerSpec tanh_with_slope = activation_spec(Activation::Tanh);
+  tanh_with_slope.nums["negative_slope"] = 0.1;
+  EXPECT_THROW(build(3, {tanh_with_slope}), std::invalid_argument);
   EXPECT_THROW(build(0, {dense(2)}), std::invalid_argument);
   EXPECT_THROW(build(3, {}), std::invalid_argument);
   EXPECT_NO_THROW(build(3, {dense(4), dropout(0.0), dense(1)}));

@@ -35,15 +35,38 @@ EIGENNET_HD inline T hard_sigmoid(T z) {
   return std::min(std::max(z / T(6) + T(0.5), T(0)), T(1));
 }
 
+/// Keras's relu(z, negative_slope, max_value, threshold), as Keras composes it: leaky_relu when
+/// only the slope is set; otherwise (z > threshold ? z : 0) (max(z, 0) without a threshold),
+/// clipped to [0, max_value] when it is set, minus slope·max(threshold - z, 0).
+template <typename T>
+EIGENNET_HD inline T relu(const ActivationSpec& p, T z) {
+  const T slope = T(p.negative_slope), t = T(p.threshold);
+  // Without a slope nothing is subtracted (0·∞ would be NaN at z = -∞).
+  const bool sloped = p.negative_slope != 0.0;
+  if (p.threshold == 0.0 && !p.has_max) return z > T(0) ? z : (sloped ? slope * z : T(0));
+  T y = p.threshold != 0.0 ? (z > t ? z : T(0)) : (z > T(0) ? z : T(0));
+  if (p.has_max) y = std::min(std::max(y, T(0)), T(p.max_value));
+  return sloped ? y - slope * std::max(t - z, T(0)) : y;
+}
+
+/// relu's derivative; at the kinks that of the flat side (as relu6's).
+template <typename T>
+EIGENNET_HD inline T relu_derivative(const ActivationSpec& p, T z) {
+  const T slope = T(p.negative_slope), t = T(p.threshold);
+  if (p.threshold == 0.0 && !p.has_max) return z > T(0) ? T(1) : slope;
+  const bool pass = z > t && (!p.has_max || (z > T(0) && z < T(p.max_value)));
+  return (pass ? T(1) : T(0)) + (t - z > T(0) ? slope : T(0));
+}
+
 /// g(z) for every activation but softmax (which needs a whole column).
 template <typename T>
-EIGENNET_HD inline T activate(Activation act, T z) {
-  switch (act) {
+EIGENNET_HD inline T activate(const ActivationSpec& act, T z) {
+  switch (act.kind) {
     case Activation::Sigmoid: return sigmoid(z);
     case Activation::Tanh: return std::tanh(z);
-    case Activation::Relu: return z > T(0) ? z : T(0);
-    case Activation::LeakyRelu: return z > T(0) ? z : T(kLeakyReluSlope) * z;
-    case Activation::Elu: return z > T(0) ? z : std::expm1(z);
+    case Activation::Relu:
+    case Activation::LeakyRelu: return relu(act, z);
+    case Activation::Elu: return z > T(0) ? z : T(act.alpha) * std::expm1(z);
     // erf form of GELU: z * Phi(z), Phi the standard normal CDF. Phi(z) = erfc(-z/√2)/2
     // avoids the cancellation in 1 + erf(z/√2) for negative z.
     case Activation::Gelu: return T(0.5) * z * std::erfc(-z * T(0.7071067811865476));
@@ -65,13 +88,14 @@ EIGENNET_HD inline T activate(Activation act, T z) {
 
 /// g'(z) given z and a = g(z), for every activation but softmax.
 template <typename T>
-EIGENNET_HD inline T activation_derivative(Activation act, T z, T a) {
-  switch (act) {
+EIGENNET_HD inline T activation_derivative(const ActivationSpec& act, T z, T a) {
+  switch (act.kind) {
     case Activation::Sigmoid: return a * (T(1) - a);
     case Activation::Tanh: return T(1) - a * a;
-    case Activation::Relu: return z > T(0) ? T(1) : T(0);
-    case Activation::LeakyRelu: return z > T(0) ? T(1) : T(kLeakyReluSlope);
-    case Activation::Elu: return z > T(0) ? T(1) : a + T(1);  // d/dz expm1(z) = exp(z) = a + 1
+    case Activation::Relu:
+    case Activation::LeakyRelu: return relu_derivative(act, z);
+    // d/dz alpha·expm1(z) = alpha·exp(z) = a + alpha
+    case Activation::Elu: return z > T(0) ? T(1) : a + T(act.alpha);
     case Activation::Gelu: {
       // d/dz z*Phi(z) = Phi(z) + z*phi(z)
       const T phi = T(0.3989422804014327) * std::exp(T(-0.5) * z * z);
@@ -106,19 +130,19 @@ EIGENNET_HD inline T activation_derivative(Activation act, T z, T a) {
 }
 
 /// Activations over a whole column (one sample's units) rather than element-wise.
-EIGENNET_HD inline bool per_column(Activation act) {
-  return act == Activation::Softmax || act == Activation::LogSoftmax;
+EIGENNET_HD inline bool per_column(const ActivationSpec& act) {
+  return act.kind == Activation::Softmax || act.kind == Activation::LogSoftmax;
 }
 
 /// a = g(z) over one column of n units: softmax exp(z - m) / Σ exp(z - m), log_softmax
 /// z - m - log Σ exp(z - m), m the column's maximum (exp never overflows). Sequential sums:
 /// the same order on every backend.
 template <typename T>
-EIGENNET_HD inline void column_forward(Activation act, const T* z, T* a, Index n) {
+EIGENNET_HD inline void column_forward(const ActivationSpec& act, const T* z, T* a, Index n) {
   T m = z[0];
   for (Index i = 1; i < n; ++i) m = z[i] > m ? z[i] : m;
   T s = 0;
-  if (act == Activation::Softmax) {
+  if (act.kind == Activation::Softmax) {
     for (Index i = 0; i < n; ++i) s += (a[i] = std::exp(z[i] - m));
     const T inv = T(1) / s;
     for (Index i = 0; i < n; ++i) a[i] *= inv;
@@ -132,9 +156,10 @@ EIGENNET_HD inline void column_forward(Activation act, const T* z, T* a, Index n
 /// dz = J_gᵀ·da over one column, from a = g(z): softmax a ⊙ (da - <da, a>), log_softmax
 /// da - exp(a)·Σ da. dz may equal da.
 template <typename T>
-EIGENNET_HD inline void column_backward(Activation act, const T* a, const T* da, T* dz, Index n) {
+EIGENNET_HD inline void column_backward(const ActivationSpec& act, const T* a, const T* da, T* dz,
+                                        Index n) {
   T s = 0;
-  if (act == Activation::Softmax) {
+  if (act.kind == Activation::Softmax) {
     for (Index i = 0; i < n; ++i) s += da[i] * a[i];
     for (Index i = 0; i < n; ++i) dz[i] = a[i] * (da[i] - s);
     return;

@@ -87,13 +87,13 @@ class Backend : public Device {
   /// Z = W·X + b (b may be null), then A = g(Z). A may equal Z only for Linear.
   /// W (n_units, n_inputs), X (n_inputs, batch), b (n_units), Z and A (n_units, batch).
   virtual void dense_forward(const T* W, const T* b, const T* X, T* Z, T* A, Index n_units,
-                             Index n_inputs, Index batch, Activation act) = 0;
+                             Index n_inputs, Index batch, ActivationSpec act) = 0;
 
   /// A = g(Z), Z and A (rows, cols); softmax works per column.
-  virtual void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols) = 0;
+  virtual void activation_forward(ActivationSpec act, const T* Z, T* A, Index rows, Index cols) = 0;
 
   /// dZ = dA ⊙ g'(Z) (softmax: per column a ⊙ (dA - Σ dA⊙a)); dZ may equal dA.
-  virtual void activation_backward(Activation act, const T* Z, const T* A, const T* dA, T* dZ,
+  virtual void activation_backward(ActivationSpec act, const T* Z, const T* A, const T* dA, T* dZ,
                                    Index rows, Index cols) = 0;
 
   /// dL/dW = dZ·Xᵀ, dL/db = Σ_columns dZ (db may be null), dL/dX = Wᵀ·dZ (dX may be null).

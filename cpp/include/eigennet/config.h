@@ -45,6 +45,29 @@ using Index = std::ptrdiff_t;
 enum class Activation { EIGENNET_ACTIVATIONS(EIGENNET_ENUM_ENTRY) };
 #undef EIGENNET_ENUM_ENTRY
 
+/// Keras's default negative slope of leaky_relu.
+constexpr double kLeakyReluSlope = 0.2;
+
+/// An activation and its arguments, with Keras's defaults; each kind reads only its own:
+/// relu(negative_slope, max_value, threshold), leaky_relu(negative_slope), elu(alpha).
+struct ActivationSpec {
+  Activation kind = Activation::Linear;
+  double negative_slope = 0.0;  ///< relu: slope below the threshold; leaky_relu: below 0
+  double threshold = 0.0;       ///< relu: inputs at or below it are damped
+  double max_value = 0.0;       ///< relu: the largest output, when has_max
+  bool has_max = false;
+  double alpha = 1.0;  ///< elu: alpha·(exp(z) - 1) below 0
+
+  constexpr ActivationSpec() = default;
+  // Implicit: an activation without arguments (or with Keras's defaults) is its kind.
+  EIGENNET_HD constexpr ActivationSpec(Activation k)  // NOLINT(google-explicit-constructor)
+      : kind(k), negative_slope(k == Activation::LeakyRelu ? kLeakyReluSlope : 0.0) {}
+  /// True for relu without arguments: max(z, 0).
+  EIGENNET_HD constexpr bool plain_relu() const {
+    return kind == Activation::Relu && negative_slope == 0.0 && threshold == 0.0 && !has_max;
+  }
+};
+
 enum class LossKind {
   MeanSquaredError,
   MeanAbsoluteError,
@@ -117,11 +140,11 @@ enum class MetricKind { EIGENNET_METRICS(EIGENNET_ENUM_ENTRY) };
 
 /// Keras's fuzz factor for clipping probabilities.
 constexpr double kEpsilon = 1e-7;
-/// Keras's default negative slope of leaky_relu.
-constexpr double kLeakyReluSlope = 0.2;
-
 Activation activation_from_name(const std::string& name);
 const char* activation_name(Activation a);
+/// Checks an activation's arguments: std::invalid_argument naming a non-finite one, or one set
+/// on a kind that does not take it.
+void validate(const ActivationSpec& act);
 LossKind loss_from_name(const std::string& name);
 /// Checks a loss's parameters: std::invalid_argument naming the bad value.
 void validate(const LossSpec& loss);

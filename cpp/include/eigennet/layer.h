@@ -95,7 +95,7 @@ class Layer {
   virtual void backward(const BackwardArgs<T>& a) = 0;
   /// The activation a loss may fuse with (then logits() feeds the loss and backward receives
   /// logits_grad), Linear when none.
-  virtual Activation fusable_activation() const { return Activation::Linear; }
+  virtual ActivationSpec fusable_activation() const { return Activation::Linear; }
   /// The pre-activation of the last forward at a node's views (in, out, work as in forward).
   virtual const T* logits(const std::vector<const T*>& in, const T*, const T*) const {
     return in[0];
@@ -106,9 +106,19 @@ class Layer {
   /// BatchNormalization then runs in inference mode.
   bool trainable() const { return m_trainable; }
   void set_trainable(bool t) { m_trainable = t; }
+  /// Keras's activity_regularizer, spec keys "activity_l1"/"activity_l2" of any kind: at every
+  /// node (l1·Σ|out| + l2·Σ out²) / batch joins the loss, frozen or not (Model::activity).
+  double activity_l1() const { return m_activity_l1; }
+  double activity_l2() const { return m_activity_l2; }
+  bool has_activity() const { return m_activity_l1 != 0.0 || m_activity_l2 != 0.0; }
+  void set_activity(double l1, double l2) {
+    m_activity_l1 = l1;
+    m_activity_l2 = l2;
+  }
 
  private:
   bool m_trainable = true;
+  double m_activity_l1 = 0.0, m_activity_l2 = 0.0;
 };
 
 /// A new layer of the registered kind. Throws std::invalid_argument for an unknown kind, an

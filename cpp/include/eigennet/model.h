@@ -223,6 +223,9 @@ class Model {
   ForwardArgs<T> forward_args(Node& n, Index batch, bool training);
   void loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad, const T* w);
   void penalty(double weight, double* acc, bool with_grad);
+  /// The activity penalties of the last forward pass into acc[kAccPenalty] (batch times their
+  /// loss term), their gradients into the nodes' d buffers with grad (after the losses').
+  void activity(Index batch, double* acc, bool with_grad);
   /// Keras's clipnorm (each range of grads on its own) or global_clipnorm (all of them).
   void clip_gradients(const OptimizerConfig& cfg, T* grads,
                       const std::vector<std::pair<Index, Index>>& ranges);

@@ -43,14 +43,14 @@ class CpuBackend final : public Backend<T> {
   void fill(T* dst, Index n, T value) override { std::fill(dst, dst + n, value); }
 
   void dense_forward(const T* W, const T* b, const T* X, T* Z, T* A, Index n_units, Index n_inputs,
-                     Index batch, Activation act) override {
+                     Index batch, ActivationSpec act) override {
     kernels<T>().dense_forward(W, b, X, Z, A, n_units, n_inputs, batch, act);
   }
-  void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols) override {
+  void activation_forward(ActivationSpec act, const T* Z, T* A, Index rows, Index cols) override {
     kernels<T>().activation_forward(act, Z, A, rows, cols);
   }
-  void activation_backward(Activation act, const T* Z, const T* A, const T* dA, T* dZ, Index rows,
-                           Index cols) override {
+  void activation_backward(ActivationSpec act, const T* Z, const T* A, const T* dA, T* dZ,
+                           Index rows, Index cols) override {
     kernels<T>().activation_backward(act, Z, A, dA, dZ, rows, cols);
   }
   void dense_backward(const T* W, const T* X, const T* dZ, T* dW, T* db, T* dX, Index n_units,

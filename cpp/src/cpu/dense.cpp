@@ -19,14 +19,17 @@ struct TypedView {
 }  // namespace
 
 template <typename T>
-void activation_forward(Activation act, const T* Zp, T* Ap, Index rows, Index cols) {
+void activation_forward(ActivationSpec act, const T* Zp, T* Ap, Index rows, Index cols) {
   ConstMatrixMap<T> Z(Zp, rows, cols);
   Eigen::Map<Matrix<T>> A(Ap, rows, cols);
-  switch (act) {
+  if (act.plain_relu()) {
+    A = Z.cwiseMax(T(0));
+    return;
+  }
+  switch (act.kind) {
     case Activation::Linear:
       if (Ap != Zp) A = Z;
       return;
-    case Activation::Relu: A = Z.cwiseMax(T(0)); return;
     case Activation::Tanh: A = Z.array().tanh(); return;
     case Activation::Softmax:
     case Activation::LogSoftmax:
@@ -39,15 +42,18 @@ void activation_forward(Activation act, const T* Zp, T* Ap, Index rows, Index co
 }
 
 template <typename T>
-void activation_backward(Activation act, const T* Zp, const T* Ap, const T* dAp, T* dZp, Index rows,
-                         Index cols) {
+void activation_backward(ActivationSpec act, const T* Zp, const T* Ap, const T* dAp, T* dZp,
+                         Index rows, Index cols) {
   ConstMatrixMap<T> Z(Zp, rows, cols), A(Ap, rows, cols), dA(dAp, rows, cols);
   Eigen::Map<Matrix<T>> dZ(dZp, rows, cols);
-  switch (act) {
+  if (act.plain_relu()) {
+    dZ = (Z.array() > T(0)).select(dA.array(), T(0));
+    return;
+  }
+  switch (act.kind) {
     case Activation::Linear:
       if (dZp != dAp) dZ = dA;
       return;
-    case Activation::Relu: dZ = (Z.array() > T(0)).select(dA.array(), T(0)); return;
     case Activation::Sigmoid: dZ = dA.array() * A.array() * (T(1) - A.array()); return;
     case Activation::Tanh: dZ = dA.array() * (T(1) - A.array().square()); return;
     case Activation::Softmax:
@@ -104,7 +110,7 @@ void affine_rows(const T* bp, ConstMatrixMap<T>& W, ConstMatrixMap<T>& X, Eigen:
 
 template <typename T>
 void dense_forward(const T* Wp, const T* bp, const T* Xp, T* Zp, T* Ap, Index n_units,
-                   Index n_inputs, Index batch, Activation act) {
+                   Index n_inputs, Index batch, ActivationSpec act) {
   ConstMatrixMap<T> W(Wp, n_units, n_inputs), X(Xp, n_inputs, batch);
   Eigen::Map<Matrix<T>> Z(Zp, n_units, batch);
   const double work = static_cast<double>(n_units) * n_inputs * batch;
@@ -180,12 +186,12 @@ void dense_backward(const T* Wp, const T* Xp, const T* dZp, T* dWp, T* dbp, T* d
   });
 }
 
-#define EIGENNET_INSTANTIATE(T)                                                             \
-  template void activation_forward<T>(Activation, const T*, T*, Index, Index);              \
-  template void activation_backward<T>(Activation, const T*, const T*, const T*, T*, Index, \
-                                       Index);                                              \
-  template void dense_forward<T>(const T*, const T*, const T*, T*, T*, Index, Index, Index, \
-                                 Activation);                                               \
+#define EIGENNET_INSTANTIATE(T)                                                                 \
+  template void activation_forward<T>(ActivationSpec, const T*, T*, Index, Index);              \
+  template void activation_backward<T>(ActivationSpec, const T*, const T*, const T*, T*, Index, \
+                                       Index);                                                  \
+  template void dense_forward<T>(const T*, const T*, const T*, T*, T*, Index, Index, Index,     \
+                                 ActivationSpec);                                               \
   template void dense_backward<T>(const T*, const T*, const T*, T*, T*, T*, Index, Index, Index);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)

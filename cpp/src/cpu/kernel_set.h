@@ -18,11 +18,11 @@ namespace eigennet::cpu {
 template <typename T>
 struct TypedKernels {
   void (*dense_forward)(const T* W, const T* b, const T* X, T* Z, T* A, Index n_units,
-                        Index n_inputs, Index batch, Activation act);
+                        Index n_inputs, Index batch, ActivationSpec act);
   void (*dense_backward)(const T* W, const T* X, const T* dZ, T* dW, T* db, T* dX, Index n_units,
                          Index n_inputs, Index batch);
-  void (*activation_forward)(Activation act, const T* Z, T* A, Index rows, Index cols);
-  void (*activation_backward)(Activation act, const T* Z, const T* A, const T* dA, T* dZ,
+  void (*activation_forward)(ActivationSpec act, const T* Z, T* A, Index rows, Index cols);
+  void (*activation_backward)(ActivationSpec act, const T* Z, const T* A, const T* dA, T* dZ,
                               Index rows, Index cols);
   void (*loss)(const LossSpec& loss, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
                T* per_sample, T* grad);

@@ -10,14 +10,14 @@ namespace {
 
 // Element-wise work per column of an activation: enough to give a second thread its share.
 template <typename T>
-void activation_forward_panels(Activation act, const T* Z, T* A, Index rows, Index cols) {
+void activation_forward_panels(ActivationSpec act, const T* Z, T* A, Index rows, Index cols) {
   parallel_chunks(cols, kPanel, static_cast<double>(rows) * cols * 4, [&](Index c0, Index c1) {
     activation_forward(act, Z + c0 * rows, A + c0 * rows, rows, c1 - c0);
   });
 }
 
 template <typename T>
-void activation_backward_panels(Activation act, const T* Z, const T* A, const T* dA, T* dZ,
+void activation_backward_panels(ActivationSpec act, const T* Z, const T* A, const T* dA, T* dZ,
                                 Index rows, Index cols) {
   parallel_chunks(cols, kPanel, static_cast<double>(rows) * cols * 4, [&](Index c0, Index c1) {
     const Index o = c0 * rows;

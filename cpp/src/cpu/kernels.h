@@ -11,13 +11,13 @@
 namespace eigennet::cpu {
 
 template <typename T>
-void activation_forward(Activation act, const T* Z, T* A, Index rows, Index cols);
+void activation_forward(ActivationSpec act, const T* Z, T* A, Index rows, Index cols);
 template <typename T>
-void activation_backward(Activation act, const T* Z, const T* A, const T* dA, T* dZ, Index rows,
+void activation_backward(ActivationSpec act, const T* Z, const T* A, const T* dA, T* dZ, Index rows,
                          Index cols);
 template <typename T>
 void dense_forward(const T* W, const T* b, const T* X, T* Z, T* A, Index n_units, Index n_inputs,
-                   Index batch, Activation act);
+                   Index batch, ActivationSpec act);
 template <typename T>
 void dense_backward(const T* W, const T* X, const T* dZ, T* dW, T* db, T* dX, Index n_units,
                     Index n_inputs, Index batch);

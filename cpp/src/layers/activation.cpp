@@ -6,9 +6,8 @@ namespace eigennet::layers {
 template <typename T>
 class ActivationLayer final : public Layer<T> {
  public:
-  explicit ActivationLayer(const LayerSpec& s)
-      : m_spec(s), m_act(activation_from_name(s.get_str("activation", "linear"))) {
-    check_keys(s, {"activation"});
+  explicit ActivationLayer(const LayerSpec& s) : m_spec(s), m_act(activation_of(s)) {
+    check_keys(s, {EIGENNET_ACTIVATION_KEYS});
   }
   Index build(const std::vector<Index>& in_widths) override {
     return m_width = single_input(m_spec, in_widths);
@@ -24,11 +23,11 @@ class ActivationLayer final : public Layer<T> {
     else
       a.be.activation_backward(m_act, a.in[0], a.out, a.d_out, a.d_in[0], m_width, a.batch);
   }
-  Activation fusable_activation() const override { return m_act; }
+  ActivationSpec fusable_activation() const override { return m_act; }
 
  private:
   LayerSpec m_spec;
-  Activation m_act;
+  ActivationSpec m_act;
   Index m_width = 0;
 };
 

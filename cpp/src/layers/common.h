@@ -19,6 +19,11 @@ Index single_input(const LayerSpec& spec, const std::vector<Index>& in_widths);
 Index same_width_inputs(const LayerSpec& spec, const std::vector<Index>& in_widths);
 /// A positive integer argument; throws naming it otherwise.
 Index positive(const LayerSpec& spec, const char* key, Index limit);
+/// The activation a spec names ("activation", Keras's name) with its arguments
+/// ("negative_slope", "threshold", "max_value", "alpha"); throws naming a bad one.
+ActivationSpec activation_of(const LayerSpec& spec);
+/// The keys activation_of reads, for check_keys.
+#define EIGENNET_ACTIVATION_KEYS "activation", "negative_slope", "threshold", "max_value", "alpha"
 [[noreturn]] void bad_value(const LayerSpec& spec, const std::string& what);
 
 /// Backward of a layer that multiplied its input by the mask in `work` when `active`, and

@@ -13,12 +13,13 @@ class Dense final : public Layer<T> {
       : m_spec(s),
         m_units(positive(s, "units", Index(1) << 40)),
         m_use_bias(s.get_int("use_bias", 1) != 0),
-        m_act(activation_from_name(s.get_str("activation", "linear"))),
+        m_act(activation_of(s)),
         m_l1(s.get_num("l1", 0)),
         m_l2(s.get_num("l2", 0)),
         m_bias_l1(s.get_num("bias_l1", 0)),
         m_bias_l2(s.get_num("bias_l2", 0)) {
-    check_keys(s, {"units", "use_bias", "activation", "l1", "l2", "bias_l1", "bias_l2"});
+    check_keys(s,
+               {"units", "use_bias", "l1", "l2", "bias_l1", "bias_l2", EIGENNET_ACTIVATION_KEYS});
     for (double f : {m_l1, m_l2, m_bias_l1, m_bias_l2})
       if (!(std::isfinite(f) && f >= 0))
         bad_value(s,
@@ -42,25 +43,25 @@ class Dense final : public Layer<T> {
   }
   // Z when it differs from the output.
   Index workspace(Index batch) const override {
-    return m_act == Activation::Linear ? 0 : m_units * batch;
+    return m_act.kind == Activation::Linear ? 0 : m_units * batch;
   }
   const T* forward(const ForwardArgs<T>& a) override {
-    T* Z = m_act == Activation::Linear ? a.out : a.work;
+    T* Z = m_act.kind == Activation::Linear ? a.out : a.work;
     a.be.dense_forward(a.params, m_use_bias ? a.params + m_units * m_in : nullptr, a.in[0], Z,
                        a.out, m_units, m_in, a.batch, m_act);
     return a.out;
   }
   void backward(const BackwardArgs<T>& a) override {
-    const T* Z = m_act == Activation::Linear ? a.out : a.work;
+    const T* Z = m_act.kind == Activation::Linear ? a.out : a.work;
     if (!a.logits_grad)
       a.be.activation_backward(m_act, Z, a.out, a.d_out, a.d_out, m_units, a.batch);
     a.be.dense_backward(a.params, a.in[0], a.d_out, a.grads,
                         m_use_bias ? a.grads + m_units * m_in : nullptr, a.d_in[0], m_units, m_in,
                         a.batch);
   }
-  Activation fusable_activation() const override { return m_act; }
+  ActivationSpec fusable_activation() const override { return m_act; }
   const T* logits(const std::vector<const T*>&, const T* out, const T* work) const override {
-    return m_act == Activation::Linear ? out : work;
+    return m_act.kind == Activation::Linear ? out : work;
   }
   // Keras's kernel_regularizer and bias_regularizer.
   void penalty(Backend<T>& be, const T* params, T* grads, double weight,
@@ -76,7 +77,7 @@ class Dense final : public Layer<T> {
   LayerSpec m_spec;
   Index m_units, m_in = 0;
   bool m_use_bias;
-  Activation m_act;
+  ActivationSpec m_act;
   double m_l1, m_l2, m_bias_l1, m_bias_l2;
 };
 

@@ -1,6 +1,7 @@
 // The registry: the only list of layer kinds. A new kind is one file defining make_<name> with
 // EIGENNET_LAYER_FACTORY and one entry in EIGENNET_LAYER_KINDS.
 #include <algorithm>
+#include <cmath>
 
 #include "layers/common.h"
 
@@ -86,6 +87,21 @@ Index same_width_inputs(const LayerSpec& spec, const std::vector<Index>& in_widt
   return in_widths[0];
 }
 
+ActivationSpec activation_of(const LayerSpec& spec) {
+  ActivationSpec act(activation_from_name(spec.get_str("activation", "linear")));
+  act.negative_slope = spec.get_num("negative_slope", act.negative_slope);
+  act.threshold = spec.get_num("threshold", act.threshold);
+  act.has_max = spec.nums.count("max_value") > 0;
+  act.max_value = spec.get_num("max_value", 0.0);
+  act.alpha = spec.get_num("alpha", act.alpha);
+  try {
+    validate(act);
+  } catch (const std::invalid_argument& e) {
+    bad_value(spec, e.what());
+  }
+  return act;
+}
+
 Index positive(const LayerSpec& spec, const char* key, Index limit) {
   const std::int64_t v = spec.get_int(key, 0);
   if (v <= 0 || v > limit)
@@ -120,10 +136,19 @@ Index WeightSpec::size() const {
 
 template <typename T>
 std::unique_ptr<Layer<T>> make_layer(const LayerSpec& spec) {
+  // The activity regulariser is every kind's: taken out before the kind checks its keys.
+  LayerSpec own = spec;
+  const double l1 = spec.get_num("activity_l1", 0.0), l2 = spec.get_num("activity_l2", 0.0);
+  own.nums.erase("activity_l1");
+  own.nums.erase("activity_l2");
+  if (!(std::isfinite(l1) && l1 >= 0 && std::isfinite(l2) && l2 >= 0))
+    layers::bad_value(spec, "activity regularisation factors must be finite and >= 0, got l1=" +
+                                std::to_string(l1) + " l2=" + std::to_string(l2));
   for (const auto& e : layers::entries<T>())
     if (spec.kind == e.name) {
-      std::unique_ptr<Layer<T>> layer = e.make(spec);
+      std::unique_ptr<Layer<T>> layer = e.make(own);
       layer->set_trainable(spec.trainable);
+      layer->set_activity(l1, l2);
       return layer;
     }
   std::string msg = "Unknown layer kind '" + spec.kind + "'. Known:";

@@ -30,7 +30,7 @@ class Op:
 
     kind and what `params` and `attrs` hold:
       dense        kernel (in, units), bias (units,) or absent; attrs activation
-      activation   attrs activation
+      activation   attrs activation, activation_args (relu's, leaky_relu's, elu's arguments)
       affine       y = (x - shift) * scale + offset: each (width,) or absent
       layer_norm   gamma, beta (width,) or absent; attrs epsilon
       embedding    embeddings (input_dim, output_dim); attrs length (indices per sample)
@@ -132,6 +132,7 @@ def inference_graph(model: Any) -> Graph:
             op.attrs["activation"] = layer.activation.__name__
         elif kind == "activation":
             op.attrs["activation"] = layer.activation.__name__
+            op.attrs["activation_args"] = dict(layer._activation_args)
         elif kind in ("batch_normalization", "normalization"):
             op.kind, op.params = "affine", _affine(layer, w)
         elif kind == "layer_normalization":

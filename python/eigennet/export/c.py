@@ -14,6 +14,7 @@ An Embedding index that is not an integer in [0, input_dim) gives NaN in its row
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 import numpy as np
 
@@ -67,6 +68,26 @@ _MERGE_EXPR = {
     "maximum": "{a} > {b} ? {a} : {b}",
     "minimum": "{a} < {b} ? {a} : {b}",
 }
+
+
+def _with_arguments(
+    name: str,
+    negative_slope: float = 0.0,
+    threshold: float = 0.0,
+    max_value: Optional[float] = None,
+    alpha: float = 1.0,
+) -> str:
+    """The C expression of relu, leaky_relu or elu with Keras's arguments (activations.h)."""
+    if name == "elu":
+        return f"z > 0.0f ? z : {_literal(alpha)} * expm1f(z)"
+    slope = _literal(negative_slope)
+    if threshold == 0 and max_value is None:
+        return f"z > 0.0f ? z : {slope} * z" if negative_slope else "z > 0.0f ? z : 0.0f"
+    t = _literal(threshold)
+    y = f"(z > {t} ? z : 0.0f)"
+    if max_value is not None:
+        y = f"fminf(fmaxf({y}, 0.0f), {_literal(max_value)})"
+    return f"{y} - {slope} * fmaxf({t} - z, 0.0f)" if negative_slope else y
 
 
 def identifier(text: str) -> str:
@@ -127,7 +148,7 @@ class _Writer:
             self.arrays.append(_array(name, op.params[key], f"layer {op.layer!r}: {key}"))
         return self.weight_names[ident]
 
-    def activation(self, name: str, out: str, width: int) -> list[str]:
+    def activation(self, name: str, out: str, width: int, args: Optional[dict] = None) -> list[str]:
         if name == "linear":
             return []
         if name == "softmax":
@@ -152,9 +173,13 @@ class _Writer:
                 f"      for (j = 0; j < {width}; ++j) {out}[j] -= m;",
                 "    }",
             ]
-        if name not in _ELEMENTWISE:
+        helpers: list[str] = []
+        if args:
+            expr = _with_arguments(name, **args)
+        elif name in _ELEMENTWISE:
+            expr, helpers = _ELEMENTWISE[name]
+        else:
             raise NotImplementedError(f"The activation {name!r} cannot be exported to C yet.")
-        expr, helpers = _ELEMENTWISE[name]
         self.helpers.update(helpers)
         return [
             f"    for (j = 0; j < {width}; ++j) {{",
@@ -189,7 +214,7 @@ class _Writer:
         elif op.kind == "activation":
             lines.append(f"    a = {ins[0]};")
             lines.append(f"    for (j = 0; j < {w}; ++j) o[j] = a[j];")
-            lines += self.activation(op.attrs["activation"], o, w)
+            lines += self.activation(op.attrs["activation"], o, w, op.attrs["activation_args"])
         elif op.kind == "affine":
             expr = f"(a[j] - {self.weight(op, 'shift')}[j]) * {self.weight(op, 'scale')}[j]"
             if "offset" in op.params:

@@ -8,7 +8,7 @@ names; inside, every value is a (batch, features) matrix, so Flatten and Reshape
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -68,9 +68,16 @@ class _Builder:
     def scalar(self, v: float) -> str:
         return self.const(np.asarray(v, dtype=np.float32), "c")
 
-    def activation(self, name: str, x: str, hint: str) -> str:
+    def activation(self, name: str, x: str, hint: str, args: Optional[dict] = None) -> str:
+        args = args or {}
         if name == "linear":
             return x
+        if name == "leaky_relu" and args:
+            return self.node("LeakyRelu", [x], hint, alpha=args["negative_slope"])
+        if name == "elu" and args:
+            return self.node("Elu", [x], hint, alpha=args["alpha"])
+        if name == "relu" and args:
+            return self.relu(x, hint, **args)
         if name in _SIMPLE:
             op, attrs = _SIMPLE[name]
             return self.node(op, [x], hint, **attrs)
@@ -89,6 +96,34 @@ class _Builder:
             return self.node("Mul", [half, self.node("Add", [e, self.scalar(1.0)], hint)], hint)
         raise NotImplementedError(f"The activation {name!r} cannot be exported to ONNX yet.")
 
+    def relu(
+        self,
+        x: str,
+        hint: str,
+        negative_slope: float = 0.0,
+        threshold: float = 0.0,
+        max_value: Optional[float] = None,
+    ) -> str:
+        """Keras's relu with arguments, composed as Keras composes it (activations.h)."""
+        if threshold == 0 and max_value is None:
+            if negative_slope == 0:
+                return self.node("Relu", [x], hint)
+            return self.node("LeakyRelu", [x], hint, alpha=negative_slope)
+        if threshold != 0:
+            t = self.scalar(threshold)
+            above = self.node("Greater", [x, t], hint)
+            y = self.node("Where", [above, x, self.scalar(0.0)], hint)
+        else:
+            y = self.node("Relu", [x], hint)
+        if max_value is not None:
+            y = self.node("Clip", [y, self.scalar(0.0), self.scalar(max_value)], hint)
+        if negative_slope != 0:
+            below = self.node("Relu", [self.node("Sub", [self.scalar(threshold), x], hint)], hint)
+            y = self.node(
+                "Sub", [y, self.node("Mul", [below, self.scalar(negative_slope)], hint)], hint
+            )
+        return y
+
     def op(self, op: Op, ins: list[str], widths: dict[int, int]) -> str:
         hint = op.layer
         p = op.params
@@ -100,7 +135,9 @@ class _Builder:
                 z = self.node("MatMul", [ins[0], w], hint)
             return self.activation(op.attrs["activation"], z, hint)
         if op.kind == "activation":
-            return self.activation(op.attrs["activation"], ins[0], hint)
+            return self.activation(
+                op.attrs["activation"], ins[0], hint, op.attrs["activation_args"]
+            )
         if op.kind == "affine":
             y = self.node("Sub", [ins[0], self.const(p["shift"], f"{hint}_shift")], hint)
             y = self.node("Mul", [y, self.const(p["scale"], f"{hint}_scale")], hint)

@@ -15,7 +15,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from eigennet import _core
+from eigennet import _core, regularizers
 from eigennet.variables import Variable
 
 _NAME_COUNTS: dict[str, int] = {}
@@ -133,6 +133,9 @@ class Layer:
         trainable: whether `fit` updates its weights (Keras's semantics: a change takes effect
             at the next `compile`).
         input_shape: optional sample shape (legacy Keras style for a first layer).
+        activity_regularizer: optional `L1`, `L2` or `L1L2` of the layer's output: at each
+            call `regularizer(output) / batch_size` joins the loss of `fit`, `evaluate`,
+            `train_on_batch` and `test_on_batch` (Keras 3's rule), computed by the core.
     """
 
     _kind = ""  # the C++ registry's name
@@ -144,6 +147,7 @@ class Layer:
         name: Optional[str] = None,
         trainable: bool = True,
         dtype: Any = None,
+        activity_regularizer: Any = None,
         **kwargs: Any,
     ) -> None:
         input_shape = kwargs.pop("input_shape", None)
@@ -165,6 +169,7 @@ class Layer:
         self._values: Optional[list[np.ndarray]] = None  # the weights while no net holds them
         self._eager: Any = None  # the one-layer net of eager calls
         self._trainable = bool(trainable)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self._variables: list[Variable] = []
         self._models: weakref.WeakSet[Any] = weakref.WeakSet()  # models built with this layer
 
@@ -223,6 +228,9 @@ class Layer:
 
     def _spec(self) -> Any:
         ints, nums, strs = self._core_args()
+        if self.activity_regularizer is not None:
+            reg = self.activity_regularizer
+            nums = {**nums, "activity_l1": reg.l1, "activity_l2": reg.l2}
         for weight, constraint in self._constrained():
             i, n, s = constraint._spec_entries(weight)
             ints, nums, strs = {**ints, **i}, {**nums, **n}, {**strs, **s}
@@ -307,6 +315,7 @@ class Layer:
         as a scalar a GradientTape can differentiate."""
         from eigennet import tape
 
+        activity_unsupported(self)
         p = tape.penalty_value(self) if self.built else None
         return [] if p is None else [p]
 
@@ -389,7 +398,10 @@ class Layer:
     # Config -------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as a dict (what `from_config` takes)."""
-        return {"name": self.name, "trainable": self._trainable}
+        config: dict[str, Any] = {"name": self.name, "trainable": self._trainable}
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
@@ -398,6 +410,17 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def activity_unsupported(layer: Any) -> None:
+    """Refuses `losses` of a layer with an activity regulariser: its penalty is computed inside
+    fit and evaluate only, not as a value a GradientTape can differentiate."""
+    if getattr(layer, "activity_regularizer", None) is not None:
+        raise NotImplementedError(
+            f"Layer {layer.name!r} has an activity_regularizer, whose loss eigennet computes "
+            "inside fit, evaluate, train_on_batch and test_on_batch but not in `losses` for a "
+            "custom training loop."
+        )
 
 
 def _batch_shapes(shapes: Sequence[tuple[int, ...]]) -> Any:

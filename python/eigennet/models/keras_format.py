@@ -362,7 +362,6 @@ def members(model: Any) -> dict[str, bytes]:
 # Reading -----------------------------------------------------------------------------------
 # Keras arguments eigennet has no counterpart for, accepted at the value that means "off".
 _OFF = {
-    "activity_regularizer": None,
     "quantization_config": None,
     "lora_rank": None,
     "noise_shape": None,

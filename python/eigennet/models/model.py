@@ -15,6 +15,7 @@ from eigennet.layers.layer import (
     KerasTensor,
     Layer,
     Node,
+    activity_unsupported,
     reachable,
     unique_name,
     write_checked,
@@ -254,6 +255,8 @@ class Model(Trainer):
         scalars a GradientTape can differentiate: add `sum(model.losses)` to a custom loss."""
         if self._net is None:
             return []
+        for layer in self._net.layers:
+            activity_unsupported(layer)
         return [p for layer in self._net.layers if (p := _tape.penalty_value(layer)) is not None]
 
     def get_weights(self) -> list[np.ndarray]:
