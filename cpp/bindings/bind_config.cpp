@@ -191,7 +191,11 @@ void bind_config(py::module_& m) {
       .def_readwrite("beta", &OptimizerConfig::beta)
       .def_readwrite("amsgrad", &OptimizerConfig::amsgrad)
       .def_readwrite("centered", &OptimizerConfig::centered)
+      .def_readwrite("use_ema", &OptimizerConfig::use_ema)
+      .def_readwrite("ema_momentum", &OptimizerConfig::ema_momentum)
+      .def_readwrite("ema_overwrite_frequency", &OptimizerConfig::ema_overwrite_frequency)
       .def("n_slots", &OptimizerConfig::n_slots)
+      .def("rule_slots", &OptimizerConfig::rule_slots)
       .def("slot_initial_value", &OptimizerConfig::slot_initial_value, py::arg("slot"))
       .def("slot_nonnegative", &OptimizerConfig::slot_nonnegative, py::arg("slot"))
       .def("validate", &OptimizerConfig::validate);

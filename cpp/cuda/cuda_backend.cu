@@ -421,7 +421,8 @@ class CudaBackend final : public Backend<T> {
     issue_pending();
     cudaStream_t s = stream();
     const UpdateConsts<T> c = update_consts<T>(cfg, lr, step);
-    const int slots = cfg.n_slots();
+    const int slots = cfg.rule_slots();
+    const bool ema = cfg.use_ema;
     DynSlot d{};
     // The step's rates change on every replay; in double, cast in the kernel as on the CPU.
     d.optimizer = step_values(cfg, lr, step);
@@ -429,10 +430,10 @@ class CudaBackend final : public Backend<T> {
             word(c.centered),    word(c.mu),   word(c.rho),      word(c.eps),      word(c.c1),
             word(c.c2),          word(c.b1),   word(c.b2),       word(c.wd),       word(c.clip),
             word(c.power),       word(c.l1),   word(c.l2),       word(c.shrink),   word(c.beta),
-            word(params),        word(grads),  word(state),      word(n)},
+            word(ema),           word(params), word(grads),      word(state),      word(n)},
            &d, [=](const DynSlot* dyn) {
              cuda::optimizer_step(c, d.optimizer, dyn ? &dyn->optimizer : nullptr, params, grads,
-                                  state, n, slots, s);
+                                  state, n, slots, ema, s);
            });
   }
 

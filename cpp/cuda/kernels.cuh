@@ -39,7 +39,7 @@ union DynSlot {
   GatherDyn gather;
   DropoutDyn dropout;
   OptimizerDyn optimizer;
-  std::uint64_t words[4];
+  std::uint64_t words[6];
 };
 /// The most per-step arguments one captured step can have.
 constexpr int kMaxDyn = 48;
@@ -117,7 +117,7 @@ void loss_sum(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index b
 /// (or dyn, a replayed step's own).
 template <typename T>
 void optimizer_step(const UpdateConsts<T>& c, OptimizerDyn d, const OptimizerDyn* dyn, T* w,
-                    const T* g, T* state, Index n, int n_slots, cudaStream_t s);
+                    const T* g, T* state, Index n, int n_slots, bool ema, cudaStream_t s);
 /// Blocks of regularize's first pass: its partial sums need 2·kReduceBlocks doubles.
 constexpr int kReduceBlocks = 256;
 template <typename T>

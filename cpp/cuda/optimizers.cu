@@ -11,18 +11,26 @@ namespace {
 template <typename T>
 __global__ void optimizer_kernel(UpdateConsts<T> c, OptimizerDyn d, const OptimizerDyn* dyn,
                                  T* __restrict__ w, const T* __restrict__ g, T* __restrict__ s0,
-                                 T* __restrict__ s1, T* __restrict__ s2, Index n) {
+                                 T* __restrict__ s1, T* __restrict__ s2, T* __restrict__ avg,
+                                 Index n) {
   if (dyn) d = *dyn;
   // Cast as update_consts() casts them on the CPU.
   c.lr = static_cast<T>(d.lr);
   c.alpha = static_cast<T>(d.alpha);
   c.k1 = static_cast<T>(d.k1);
   c.k2 = static_cast<T>(d.k2);
+  c.ema_m = static_cast<T>(d.ema_m);
+  c.ema_overwrite = d.ema_overwrite != 0.0;
   for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += static_cast<Index>(gridDim.x) * blockDim.x) {
     T wi = w[i];
     T a = s0 ? s0[i] : T(0), b = s1 ? s1[i] : T(0), e = s2 ? s2[i] : T(0);
     update_any(c, wi, g[i], a, b, e);
+    if (avg) {
+      T m = avg[i];
+      ema_one(c, wi, m);
+      avg[i] = m;
+    }
     w[i] = wi;
     if (s0) s0[i] = a;
     if (s1) s1[i] = b;
@@ -128,10 +136,10 @@ void scale_to_norm(T* x, Index n, const double* sumsq, double clip, cudaStream_t
 
 template <typename T>
 void optimizer_step(const UpdateConsts<T>& c, OptimizerDyn d, const OptimizerDyn* dyn, T* w,
-                    const T* g, T* state, Index n, int n_slots, cudaStream_t s) {
+                    const T* g, T* state, Index n, int n_slots, bool ema, cudaStream_t s) {
   optimizer_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(
       c, d, dyn, w, g, n_slots > 0 ? state : nullptr, n_slots > 1 ? state + n : nullptr,
-      n_slots > 2 ? state + 2 * n : nullptr, n);
+      n_slots > 2 ? state + 2 * n : nullptr, ema ? state + n_slots * n : nullptr, n);
   check_launch("optimizer_kernel");
 }
 
@@ -147,7 +155,7 @@ void regularize(const T* w, T* g, Index n, double l1, double l2, double weight, 
 
 #define EIGENNET_INSTANTIATE(T)                                                                  \
   template void optimizer_step<T>(const UpdateConsts<T>&, OptimizerDyn, const OptimizerDyn*, T*, \
-                                  const T*, T*, Index, int, cudaStream_t);                       \
+                                  const T*, T*, Index, int, bool, cudaStream_t);                 \
   template void regularize<T>(const T*, T*, Index, double, double, double, double*, double*,     \
                               cudaStream_t);                                                     \
   template void sum_squares<T>(const T*, Index, double*, bool, double*, cudaStream_t);           \

@@ -165,15 +165,19 @@ auto with_rule(OptimizerKind kind, F&& f) {
 
 }  // namespace
 
-int OptimizerConfig::n_slots() const {
+int OptimizerConfig::rule_slots() const {
   return with_rule(kind, [&](auto rule) { return decltype(rule)::slots(*this); });
 }
 
+int OptimizerConfig::n_slots() const { return rule_slots() + (use_ema ? 1 : 0); }
+
 double OptimizerConfig::slot_initial_value(int slot) const {
+  if (slot == rule_slots()) return 0.0;  // the moving average (Keras's zeros)
   return with_rule(kind, [&](auto rule) { return decltype(rule)::initial(*this, slot); });
 }
 
 bool OptimizerConfig::slot_nonnegative(int slot) const {
+  if (slot == rule_slots()) return false;
   return with_rule(kind, [&](auto rule) { return decltype(rule)::nonnegative(slot); });
 }
 
@@ -190,7 +194,9 @@ double nadam_mu_product(double beta_1, std::int64_t t) {
 
 StepValues step_values(const OptimizerConfig& cfg, double lr, std::int64_t step) {
   const double t = static_cast<double>(step + 1);
-  StepValues v{lr, 0.0, 0.0, 0.0};
+  StepValues v{lr, 0.0, 0.0, 0.0, step == 0 ? 0.0 : cfg.ema_momentum, 0.0};
+  if (cfg.ema_overwrite_frequency > 0 && (step + 1) % cfg.ema_overwrite_frequency == 0)
+    v.ema_overwrite = 1.0;
   switch (cfg.kind) {
     case OptimizerKind::Adam:
       v.alpha = lr * std::sqrt(1.0 - std::pow(cfg.beta_2, t)) / (1.0 - std::pow(cfg.beta_1, t));
@@ -236,6 +242,16 @@ void OptimizerConfig::validate() const {
   require(std::isfinite(beta) && beta >= 0.0, "beta", beta);
   require(std::isfinite(initial_accumulator_value) && initial_accumulator_value >= 0.0,
           "initial_accumulator_value", initial_accumulator_value);
+  if (use_ema && !(ema_momentum >= 0.0 && ema_momentum <= 1.0))
+    throw std::invalid_argument(
+        "`ema_momentum` must be in the range [0, 1]. Received: "
+        "ema_momentum=" +
+        std::to_string(ema_momentum));
+  if (ema_overwrite_frequency < 0)
+    throw std::invalid_argument(
+        "`ema_overwrite_frequency` must be an integer >= 1 or None. Received: "
+        "ema_overwrite_frequency=" +
+        std::to_string(ema_overwrite_frequency));
   if (amsgrad && kind != OptimizerKind::Adam)
     throw std::invalid_argument("amsgrad is an option of Adam and AdamW only");
   if (centered && kind != OptimizerKind::RMSprop)

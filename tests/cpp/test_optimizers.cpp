@@ -248,6 +248,45 @@ TYPED_TEST(OptimizerTest, FirstStepsByHand) {
   EXPECT_NEAR(rms[0][0], 0.5 - 0.1 * std::sqrt(10.0), 1e-4);
 }
 
+// Keras's optimizer_test.py test_ema: SGD(1.0), averages with momentum 0.9 that overwrite the
+// weights every third step, the average starting at the first step's weights.
+TYPED_TEST(OptimizerTest, MovingAverageAsKeras) {
+  using T = typename TypeParam::Scalar;
+  OptimizerConfig cfg = make(OptimizerKind::SGD);
+  cfg.use_ema = true;
+  cfg.ema_momentum = 0.9;
+  cfg.ema_overwrite_frequency = 3;
+  ASSERT_EQ(cfg.n_slots(), 1);
+  ASSERT_EQ(cfg.rule_slots(), 0);
+  std::vector<T> w{3, 4, 5, 6}, avg(4, T(0));
+  const std::vector<T> g(4, T(1));
+  const double want_w[4] = {2.0, 1.0, 1.71, 0.71}, want_avg[4] = {2.0, 1.9, 1.71, 1.61};
+  for (int t = 0; t < 4; ++t) {
+    this->be->optimizer_step(cfg, 1.0, t, w.data(), g.data(), avg.data(), 4);
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_TRUE(near_rel(w[i], want_w[t] + i, 4 * tol<T>())) << "step " << t << " w " << i;
+      EXPECT_TRUE(near_rel(avg[i], want_avg[t] + i, 4 * tol<T>())) << "step " << t;
+    }
+  }
+  // With a rule's own slots the average is the last one and changes nothing else.
+  OptimizerConfig adam = make(OptimizerKind::Adam), adam_ema = adam;
+  adam_ema.use_ema = true;
+  adam_ema.ema_momentum = 0.7;
+  const auto plain = this->run(adam, 3), averaged = this->run(adam_ema, 3);
+  double a = 0;
+  for (int t = 0; t < 3; ++t) {
+    EXPECT_EQ(plain[t], averaged[t]) << "step " << t;
+    a = t == 0 ? static_cast<double>(plain[0][0]) : 0.7 * a + 0.3 * plain[t][0];
+  }
+  const Index n = static_cast<Index>(kW0.size());
+  std::vector<T> w2(kW0.begin(), kW0.end()), state(3 * n, T(0));
+  for (int t = 0; t < 3; ++t) {
+    const std::vector<T> g2(kGrads[t].begin(), kGrads[t].end());
+    this->be->optimizer_step(adam_ema, kLr[t], t, w2.data(), g2.data(), state.data(), n);
+  }
+  EXPECT_TRUE(near_rel(state[2 * n], a, 4 * tol<T>()));
+}
+
 TYPED_TEST(OptimizerTest, ClipByNorm) {
   using T = typename TypeParam::Scalar;
   std::vector<T> x = {3, 4}, y = {12};
@@ -302,6 +341,11 @@ TEST(OptimizerConfigTest, SlotsAndInitialValues) {
   EXPECT_TRUE(flags(make(OptimizerKind::Adam), true, false).slot_nonnegative(2));
   EXPECT_FALSE(flags(make(OptimizerKind::RMSprop), false, true).slot_nonnegative(2));
   EXPECT_EQ(make(OptimizerKind::Adam).slot_initial_value(1), 0.0);
+  OptimizerConfig ema = make(OptimizerKind::Adagrad);
+  ema.use_ema = true;
+  EXPECT_EQ(ema.n_slots(), 2);
+  EXPECT_EQ(ema.slot_initial_value(1), 0.0);
+  EXPECT_FALSE(ema.slot_nonnegative(1));
 }
 
 TEST(OptimizerConfigTest, ValidateRejectsBadValues) {
@@ -320,6 +364,15 @@ TEST(OptimizerConfigTest, ValidateRejectsBadValues) {
   bad([](OptimizerConfig& c) { c.epsilon = -1e-7; });
   bad([](OptimizerConfig& c) { c.initial_accumulator_value = -1; });
   bad([](OptimizerConfig& c) { c.centered = true; });  // an RMSprop option, on Adam
+  bad([](OptimizerConfig& c) {
+    c.use_ema = true;
+    c.ema_momentum = 1.5;
+  });
+  bad([](OptimizerConfig& c) {
+    c.use_ema = true;
+    c.ema_momentum = std::nan("");
+  });
+  bad([](OptimizerConfig& c) { c.ema_overwrite_frequency = -2; });
   bad([](OptimizerConfig& c) {
     c.kind = OptimizerKind::SGD;
     c.amsgrad = true;

@@ -200,6 +200,9 @@ OPTIMIZERS = {
                              l2_shrinkage_regularization_strength=0.02, beta=0.1),
     "adam_clipnorm": lambda o: o.Adam(0.01, clipnorm=0.1),
     "sgd_global_clipnorm": lambda o: o.SGD(0.05, momentum=0.9, global_clipnorm=0.05),
+    "adam_ema_overwrite": lambda o: o.Adam(0.01, use_ema=True, ema_momentum=0.8,
+                                           ema_overwrite_frequency=3),
+    "sgd_ema": lambda o: o.SGD(0.05, momentum=0.9, use_ema=True, ema_momentum=0.7),
 }  # fmt: skip
 
 
@@ -222,6 +225,9 @@ def test_training_resumed_from_either_file_matches_keras(name, tmp_path):
     assert e_resumed.optimizer.iterations == 3
     _steps(k_resumed, x, y, 4)
     _steps(e_resumed, x, y, 4)
+    # With use_ema the averages came through the file too.
+    k_resumed.optimizer.finalize_variable_values(k_resumed.trainable_variables)
+    e_resumed.optimizer.finalize_variable_values(e_resumed.trainable_variables)
     for a, b in zip(e_resumed.get_weights(), k_resumed.get_weights()):
         np.testing.assert_allclose(a, np.asarray(b), atol=2e-5, rtol=1e-4)
     # eigennet trains and saves; Keras resumes from eigennet's file as eigennet does.
@@ -231,6 +237,8 @@ def test_training_resumed_from_either_file_matches_keras(name, tmp_path):
     k_resumed = keras.models.load_model(tmp_path / "e.keras")
     _steps(k_resumed, x, y, 4)
     _steps(mine, x, y, 4)
+    k_resumed.optimizer.finalize_variable_values(k_resumed.trainable_variables)
+    mine.optimizer.finalize_variable_values(mine.trainable_variables)
     for a, b in zip(mine.get_weights(), k_resumed.get_weights()):
         np.testing.assert_allclose(a, np.asarray(b), atol=2e-5, rtol=1e-4)
 

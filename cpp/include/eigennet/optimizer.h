@@ -103,9 +103,16 @@ struct OptimizerConfig {
   double l1 = 0.0, l2 = 0.0, l2_shrinkage = 0.0, beta = 0.0;
   bool amsgrad = false;   // Adam (and AdamW): the maximum of past second moments
   bool centered = false;  // RMSprop: normalise by the variance rather than the second moment
+  // Keras's use_ema, every kind: after each update avg = m·avg + (1 - m)·w (m = ema_momentum,
+  // 0 at the first step), and w = avg on every ema_overwrite_frequency-th step (0: never).
+  bool use_ema = false;
+  double ema_momentum = 0.99;
+  std::int64_t ema_overwrite_frequency = 0;
 
-  /// Number of state slots per parameter (0 to 3).
+  /// Number of state slots per parameter (0 to 4): the rule's, then the moving average.
   int n_slots() const;
+  /// The rule's slots (0 to 3); the moving average, with use_ema, is slot rule_slots().
+  int rule_slots() const;
   /// Value each slot starts from (Adagrad's accumulator starts at initial_accumulator_value).
   double slot_initial_value(int slot) const;
   /// Whether a slot holds a second moment (never negative: a negative one makes steps NaN).

@@ -25,12 +25,15 @@ struct UpdateConsts {
   T wd, clip;                     // weight decay, clipvalue (0: none)
   T k1, k2;                       // Nadam: m̂ = k1·m + k2·g
   T power, l1, l2, shrink, beta;  // Ftrl: lr_power and the three regularisation strengths
+  T ema_m;                        // use_ema: this step's momentum (0 at the first step)
+  bool ema_overwrite;             // use_ema: w = avg after this step
 };
 
 /// This step's values that change from step to step, in double (the CUDA kernel reads them per
-/// replay and casts them as update_consts does): lr, alpha, k1, k2.
+/// replay and casts them as update_consts does): lr, alpha, k1, k2, the moving average's
+/// momentum and whether it overwrites the weights (1) or not (0).
 struct StepValues {
-  double lr, alpha, k1, k2;
+  double lr, alpha, k1, k2, ema_m, ema_overwrite;
 };
 
 /// Nadam's momentum schedule μ_t = β₁(1 - ½·0.96ᵗ) and the product Π_{k≤t} μ_k: the product's
@@ -68,7 +71,9 @@ UpdateConsts<T> update_consts(const OptimizerConfig& cfg, double lr, std::int64_
           static_cast<T>(cfg.l1),
           static_cast<T>(cfg.l2),
           static_cast<T>(cfg.l2_shrinkage),
-          static_cast<T>(cfg.beta)};
+          static_cast<T>(cfg.beta),
+          static_cast<T>(v.ema_m),
+          v.ema_overwrite != 0.0};
 }
 
 /// One optimizer per specialisation: its state slots (count and starting value) and its update
@@ -242,6 +247,14 @@ EIGENNET_HD inline void step_one(const UpdateConsts<T>& c, T& w, T g, T& s0, T& 
   if (c.clip > T(0)) g = std::min(std::max(g, -c.clip), c.clip);
   if (c.wd != T(0)) w -= w * c.wd * c.lr;
   Rule<K>::update(c, w, g, s0, s1, s2);
+}
+
+/// Keras's moving average of a weight after its update (use_ema), before any constraint:
+/// avg = m·avg + (1 - m)·w, then w = avg on an overwrite step.
+template <typename T>
+EIGENNET_HD inline void ema_one(const UpdateConsts<T>& c, T& w, T& avg) {
+  avg = c.ema_m * avg + (T(1) - c.ema_m) * w;
+  if (c.ema_overwrite) w = avg;
 }
 
 /// The update of any optimizer, for kernels that choose at run time (the CUDA kernel).

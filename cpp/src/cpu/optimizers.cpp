@@ -27,22 +27,33 @@ void run(const UpdateConsts<T>& consts, T* __restrict w, const T* __restrict g, 
   }
 }
 
+/// use_ema's average over [a, b), while the chunk is in cache.
+template <typename T>
+void moving_average(const UpdateConsts<T>& consts, T* __restrict w, T* __restrict avg, Index a,
+                    Index b) {
+  const UpdateConsts<T> c = consts;
+  for (Index i = a; i < b; ++i) ema_one(c, w[i], avg[i]);
+}
+
 template <typename T>
 void optimizer_step(const OptimizerConfig& cfg, double lr, std::int64_t step, T* w, const T* g,
                     T* state, Index n) {
   const UpdateConsts<T> c = update_consts<T>(cfg, lr, step);
-  const int slots = cfg.n_slots();
+  const int slots = cfg.rule_slots();
   T* s0 = slots > 0 ? state : nullptr;
   T* s1 = slots > 1 ? state + n : nullptr;
   T* s2 = slots > 2 ? state + 2 * n : nullptr;
+  T* avg = cfg.use_ema ? state + slots * n : nullptr;
   constexpr Index kChunk = 1 << 14;
   // Memory-bound: worth a second thread only for large models.
   const double work = static_cast<double>(n);
   switch (cfg.kind) {
-#define EIGENNET_RUN_CASE(id, name)                                                                \
-  case OptimizerKind::id:                                                                          \
-    parallel_chunks(n, kChunk, work,                                                               \
-                    [&](Index a, Index b) { run<OptimizerKind::id>(c, w, g, s0, s1, s2, a, b); }); \
+#define EIGENNET_RUN_CASE(id, name)                          \
+  case OptimizerKind::id:                                    \
+    parallel_chunks(n, kChunk, work, [&](Index a, Index b) { \
+      run<OptimizerKind::id>(c, w, g, s0, s1, s2, a, b);     \
+      if (avg) moving_average(c, w, avg, a, b);              \
+    });                                                      \
     break;
     EIGENNET_OPTIMIZERS(EIGENNET_RUN_CASE)
 #undef EIGENNET_RUN_CASE

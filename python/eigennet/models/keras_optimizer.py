@@ -39,13 +39,10 @@ def _trainable_ranges(model: Any) -> list[tuple[int, tuple[int, ...]]]:
     return out
 
 
-def _slot_positions(model: Any) -> list[tuple[int, int]]:
-    """For each trainable variable: where its slot-0 values start in the state buffer, and the
-    distance to its next slot (its segment's size)."""
-    net = model._net
+def _segments(net: Any) -> list[list[int]]:
+    """[parameter offset, size] of each run of adjacent trainable layers' parameters."""
     core = net.core
-    n_slots = int(model.optimizer._spec().n_slots())
-    segments: list[list[int]] = []  # [param offset, size]
+    segments: list[list[int]] = []
     for i in range(len(net.layers)):
         size = sum(math.prod(s) for st, _, s in net._slices[i] if not st)
         if not size or not core.trainable(i):
@@ -55,27 +52,58 @@ def _slot_positions(model: Any) -> list[tuple[int, int]]:
             segments[-1][1] += size
         else:
             segments.append([offset, size])
-    bases, base = [], 0
-    for _, size in segments:
-        bases.append(base)
+    return segments
+
+
+def _slot_position(net: Any, n_slots: int, offset: int) -> tuple[int, int]:
+    """Where the slot-0 value of parameter `offset` lies in net's state buffer, and the
+    distance to its next slot (its segment's size)."""
+    base = 0
+    for start, size in _segments(net):
+        if start <= offset < start + size:
+            return base + offset - start, size
         base += n_slots * size
-    out = []
-    for offset, _ in _trainable_ranges(model):
-        k = next(k for k, (o, n) in enumerate(segments) if o <= offset < o + n)
-        out.append((bases[k] + offset - segments[k][0], segments[k][1]))
-    return out
+    raise ValueError(f"Parameter {offset} is not trainable in the compiled model.")
+
+
+def _slot_positions(model: Any) -> list[tuple[int, int]]:
+    """_slot_position of each trainable variable."""
+    n_slots = int(model.optimizer._spec().n_slots())
+    return [_slot_position(model._net, n_slots, o) for o, _ in _trainable_ranges(model)]
+
+
+def finalize_averages(optimizer: Any, cores: list[Any], variables: list[Any]) -> None:
+    """use_ema's end of training for compiled models whose core is among `cores`: each of
+    `variables` they train takes the moving average the core keeps (its last slot)."""
+    n_slots = int(optimizer._spec().n_slots())
+    states: dict[int, np.ndarray] = {}
+    for v in variables:
+        net = v._layer._home
+        if net is None or not any(net.core is c for c in cores) or not net.core.compiled:
+            continue
+        layer = net._index[id(v._layer)]
+        if not net.core.trainable(layer):
+            continue
+        _, offset, _ = net._slices[layer][v._index]
+        state = states.setdefault(id(net), net.core.get_state())
+        start, stride = _slot_position(net, n_slots, offset)
+        first = start + (n_slots - 1) * stride
+        v.assign(state[first : first + math.prod(v.shape)].reshape(v.shape))
 
 
 def _groups(optimizer: Any, n_slots: int) -> list[list[int]]:
     """eigennet's slots in the groups Keras creates them: each group is one
-    `add_optimizer_variables` call, its slots interleaved per variable."""
+    `add_optimizer_variables` call, its slots interleaved per variable. use_ema's averages
+    (eigennet's last slot) come first: Keras's base optimizer builds them before the rule's."""
     name = type(optimizer).__name__
+    rule = n_slots - int(optimizer.use_ema)
+    first = [[rule]] if optimizer.use_ema else []
     if name in _INTERLEAVED:
-        return [[0, 1]] + ([[2]] if getattr(optimizer, "amsgrad", False) else [])
+        return first + [[0, 1]] + ([[2]] if getattr(optimizer, "amsgrad", False) else [])
     if name == "RMSprop":
         groups = [[0]] + ([[1]] if optimizer.momentum > 0 else [])
-        return groups + ([[2]] if optimizer.centered else [])
-    return [[s] for s in range(n_slots)]
+        return first + groups + ([[2]] if optimizer.centered else [])
+    return first + [[s] for s in range(rule)]
 
 
 def _layout(model: Any) -> list[tuple[int, int, tuple[int, ...]]]:

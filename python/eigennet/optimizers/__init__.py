@@ -90,9 +90,27 @@ class Optimizer:
             if global_clipnorm is None
             else _check_float("global_clipnorm", global_clipnorm, 0, math.inf, True)
         )
+        # Keras's moving average of the weights, kept by the core as one more slot.
+        self.use_ema = bool(use_ema)
+        if self.use_ema:
+            if not isinstance(ema_momentum, (int, float)) or not 0 <= ema_momentum <= 1:
+                raise ValueError(
+                    "`ema_momentum` must be in the range [0, 1]. "
+                    f"Received: ema_momentum={ema_momentum}"
+                )
+            if ema_overwrite_frequency and (
+                isinstance(ema_overwrite_frequency, bool)
+                or not isinstance(ema_overwrite_frequency, (int, np.integer))
+                or ema_overwrite_frequency < 1
+            ):
+                raise ValueError(
+                    "`ema_overwrite_frequency` must be an integer >= 1 or None. "
+                    f"Received: ema_overwrite_frequency={ema_overwrite_frequency}"
+                )
+        self.ema_overwrite_frequency = (
+            int(ema_overwrite_frequency) if ema_overwrite_frequency else None
+        )
         unsupported = {
-            "use_ema": use_ema or None,
-            "ema_overwrite_frequency": ema_overwrite_frequency,
             "loss_scale_factor": loss_scale_factor,
             "gradient_accumulation_steps": gradient_accumulation_steps,
         }
@@ -205,6 +223,9 @@ class Optimizer:
         c.clipvalue = self.clipvalue or 0.0
         c.clipnorm = self.clipnorm or 0.0
         c.global_clipnorm = self.global_clipnorm or 0.0
+        c.use_ema = self.use_ema
+        c.ema_momentum = self.ema_momentum
+        c.ema_overwrite_frequency = self.ema_overwrite_frequency or 0
         self._fill(c)
         return c
 
@@ -292,7 +313,13 @@ class Optimizer:
     def _plan_for(self, variables: list[Any], spec: Any) -> list[tuple[Any, list[Any]]]:
         """Per model holding them: (index in variables, offset, shape, slots) of each variable.
         Kept while the same variables stay in the same models with the same optimizer kind."""
-        key = (tuple(map(id, variables)), _moves[0], trainable_changes[0], self._kind)
+        key = (
+            tuple(map(id, variables)),
+            _moves[0],
+            trainable_changes[0],
+            self._kind,
+            spec.n_slots(),
+        )
         if self._plan is not None and self._plan[0] == key:
             return self._plan[1]
         n_slots = spec.n_slots()
@@ -318,6 +345,25 @@ class Optimizer:
         self._variables = variables
         self._plan = (key, plan, variables)  # variables kept: their ids stay theirs
         return plan
+
+    def finalize_variable_values(self, var_list: Sequence[Any]) -> None:
+        """Keras's end of training: with `use_ema`, each variable takes its moving average (fit
+        calls this after its last epoch). The averages of a compiled model's `fit` live in its
+        core, those of custom-loop updates with the variable; a variable this optimizer never
+        updated is left as it is."""
+        if not self.use_ema:
+            return
+        from eigennet.models import keras_optimizer
+
+        for v in var_list:
+            if not isinstance(v, Variable):
+                raise TypeError(f"Optimizers update eigennet variables. Received: {v!r}")
+            entry = self._slots.get(id(v))
+            if entry is not None and entry[0] is v:
+                n_slots = self._spec().n_slots()
+                v.assign(entry[1].reshape(n_slots, -1)[n_slots - 1].reshape(v.shape))
+        cores = [c for ref in self._models if (c := ref()) is not None]
+        keras_optimizer.finalize_averages(self, cores, list(var_list))
 
     def _slots_of(self, v: Any, dtype: Any, n_slots: int, spec: Any) -> np.ndarray:
         """v's slots ((n_slots, size) flattened), created with the optimizer's starting values."""
@@ -346,9 +392,9 @@ class Optimizer:
             "clipnorm": self.clipnorm,
             "global_clipnorm": self.global_clipnorm,
             "clipvalue": self.clipvalue,
-            "use_ema": False,
+            "use_ema": self.use_ema,
             "ema_momentum": self.ema_momentum,
-            "ema_overwrite_frequency": None,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
             "loss_scale_factor": None,
             "gradient_accumulation_steps": None,
         }

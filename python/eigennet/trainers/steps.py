@@ -167,6 +167,7 @@ def fit(
         cbs.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
+    model._finalize_variables(epochs)
     cbs.on_train_end(logs)
     model.history = history
     return history

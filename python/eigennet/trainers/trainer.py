@@ -715,9 +715,17 @@ class Trainer:
             )
         finally:
             self._fitting = False
+        self._finalize_variables(epochs)
         cbs.on_train_end(logs)
         self.history = history
         return history
+
+    def _finalize_variables(self, epochs: int) -> None:
+        """Keras's end of fit: the optimizer's finalize_variable_values on the trainable
+        weights (with use_ema they take their moving averages), before on_train_end."""
+        if self.optimizer is not None and epochs > 0 and self._net.core.iterations > 0:
+            weights = self.trainable_weights  # type: ignore[attr-defined]
+            self.optimizer.finalize_variable_values(weights)
 
     def _fit_batches(
         self,
