@@ -53,56 +53,61 @@ void bind_config(py::module_& m) {
 
   // A metric by name with its parameters (eigennet/metrics.h); a plain name converts to one.
   py::class_<Metric>(m, "Metric")
-      .def(py::init([](const std::string& name, double threshold, bool argmax, int k,
-                       std::vector<double> thresholds, Index num_thresholds,
-                       const std::string& spacing, int top_k, Index class_id, bool multi_label,
-                       bool from_logits, const std::string& curve,
-                       const std::string& summation_method, double value,
-                       const std::string& average, double beta,
-                       const std::string& class_aggregation, Index num_regressors, bool weighted) {
-             auto pick = [](const std::string& what, const std::string& v,
-                            const std::vector<std::string>& names) {
-               for (std::size_t i = 0; i < names.size(); ++i)
-                 if (names[i] == v) return static_cast<int>(i);
-               throw py::value_error("Invalid `" + what + "` argument value \"" + v + "\".");
-             };
-             Metric mt(metric_from_name(name));
-             MetricSpec& s = mt.spec;
-             s.threshold = threshold;
-             s.argmax = argmax;
-             s.k = k;
-             s.spacing = static_cast<ThresholdSpacing>(
-                 pick("spacing", spacing, {"list", "even", "even_with_epsilon"}));
-             s.n_thresholds = s.spacing == ThresholdSpacing::List
-                                  ? static_cast<Index>(thresholds.size())
-                                  : num_thresholds;
-             if (s.spacing == ThresholdSpacing::List) mt.thresholds = std::move(thresholds);
-             s.top_k = top_k;
-             s.class_id = class_id;
-             s.multi_label = multi_label;
-             s.from_logits = from_logits;
-             s.curve = static_cast<AucCurve>(pick("curve", curve, {"ROC", "PR", "PRGAIN"}));
-             s.summation = static_cast<AucSummation>(pick(
-                 "summation_method", summation_method, {"interpolation", "minoring", "majoring"}));
-             s.value = value;
-             s.average = static_cast<MetricAverage>(
-                 pick("average", average, {"none", "micro", "macro", "weighted"}));
-             s.beta = beta;
-             s.aggregation = static_cast<R2Aggregation>(
-                 pick("class_aggregation", class_aggregation,
-                      {"none", "uniform_average", "variance_weighted_average"}));
-             s.num_regressors = num_regressors;
-             mt.weighted = weighted;
-             return mt;
-           }),
-           py::arg("name"), py::arg("threshold") = 0.5, py::arg("argmax") = false, py::arg("k") = 5,
-           py::arg("thresholds") = std::vector<double>{0.5}, py::arg("num_thresholds") = 0,
-           py::arg("spacing") = "list", py::arg("top_k") = 0, py::arg("class_id") = -1,
-           py::arg("multi_label") = false, py::arg("from_logits") = false, py::arg("curve") = "ROC",
-           py::arg("summation_method") = "interpolation", py::arg("value") = 0.0,
-           py::arg("average") = "none", py::arg("beta") = 1.0,
-           py::arg("class_aggregation") = "uniform_average", py::arg("num_regressors") = 0,
-           py::arg("weighted") = false)
+      .def(
+          py::init([](const std::string& name, double threshold, bool argmax, int k,
+                      std::vector<double> thresholds, Index num_thresholds,
+                      const std::string& spacing, int top_k, Index class_id, bool multi_label,
+                      bool from_logits, const std::string& curve,
+                      const std::string& summation_method, double value, const std::string& average,
+                      double beta, const std::string& class_aggregation, Index num_regressors,
+                      bool weighted, std::vector<double> label_weights, bool from_sorted_ids) {
+            auto pick = [](const std::string& what, const std::string& v,
+                           const std::vector<std::string>& names) {
+              for (std::size_t i = 0; i < names.size(); ++i)
+                if (names[i] == v) return static_cast<int>(i);
+              throw py::value_error("Invalid `" + what + "` argument value \"" + v + "\".");
+            };
+            Metric mt(metric_from_name(name));
+            MetricSpec& s = mt.spec;
+            s.threshold = threshold;
+            s.argmax = argmax;
+            s.k = k;
+            s.spacing = static_cast<ThresholdSpacing>(
+                pick("spacing", spacing, {"list", "even", "even_with_epsilon"}));
+            s.n_thresholds = s.spacing == ThresholdSpacing::List
+                                 ? static_cast<Index>(thresholds.size())
+                                 : num_thresholds;
+            if (s.spacing == ThresholdSpacing::List) mt.thresholds = std::move(thresholds);
+            s.top_k = top_k;
+            s.class_id = class_id;
+            s.multi_label = multi_label;
+            s.from_logits = from_logits;
+            s.curve = static_cast<AucCurve>(pick("curve", curve, {"ROC", "PR", "PRGAIN"}));
+            s.summation = static_cast<AucSummation>(pick(
+                "summation_method", summation_method, {"interpolation", "minoring", "majoring"}));
+            s.value = value;
+            s.average = static_cast<MetricAverage>(
+                pick("average", average, {"none", "micro", "macro", "weighted"}));
+            s.beta = beta;
+            s.aggregation = static_cast<R2Aggregation>(
+                pick("class_aggregation", class_aggregation,
+                     {"none", "uniform_average", "variance_weighted_average"}));
+            s.num_regressors = num_regressors;
+            s.label_weighted = !label_weights.empty();
+            mt.label_weights = std::move(label_weights);
+            s.sorted_ids = from_sorted_ids;
+            mt.weighted = weighted;
+            return mt;
+          }),
+          py::arg("name"), py::arg("threshold") = 0.5, py::arg("argmax") = false, py::arg("k") = 5,
+          py::arg("thresholds") = std::vector<double>{0.5}, py::arg("num_thresholds") = 0,
+          py::arg("spacing") = "list", py::arg("top_k") = 0, py::arg("class_id") = -1,
+          py::arg("multi_label") = false, py::arg("from_logits") = false, py::arg("curve") = "ROC",
+          py::arg("summation_method") = "interpolation", py::arg("value") = 0.0,
+          py::arg("average") = "none", py::arg("beta") = 1.0,
+          py::arg("class_aggregation") = "uniform_average", py::arg("num_regressors") = 0,
+          py::arg("weighted") = false, py::arg("label_weights") = std::vector<double>{},
+          py::arg("from_sorted_ids") = false)
       .def_property_readonly("name", [](const Metric& mt) { return metric_name(mt.spec.kind); })
       .def_readonly("thresholds", &Metric::thresholds)
       .def_readonly("weighted", &Metric::weighted)

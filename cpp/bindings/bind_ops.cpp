@@ -78,11 +78,15 @@ void metric_update(const Metric& mt, const py::handle& y_true, const py::handle&
   if (y.size() != n * (sparse ? 1 : k))
     throw py::value_error("y_true must hold " + std::to_string(n * (sparse ? 1 : k)) +
                           " values, got " + std::to_string(y.size()));
+  // Labels index the predictions, or (from_sorted_ids) are compared with the ids they hold.
+  const bool ids = mt.spec.sorted_ids;
   if (sparse)
     for (Index i = 0; i < n; ++i)
-      if (!(y.data()[i] >= 0 && y.data()[i] < T(k) && y.data()[i] == std::floor(y.data()[i])))
-        throw py::value_error("Sparse labels must be integers in [0, " + std::to_string(k) +
-                              "), got " + std::to_string(static_cast<double>(y.data()[i])));
+      if (!(y.data()[i] >= 0 && (ids || y.data()[i] < T(k)) &&
+            y.data()[i] == std::floor(y.data()[i])))
+        throw py::value_error("Sparse labels must be integers in [0, " +
+                              (ids ? std::string("inf") : std::to_string(k)) + "), got " +
+                              std::to_string(static_cast<double>(y.data()[i])));
   std::optional<Array<T>> w;
   if (!sample_weight.is_none()) {
     w = as_array<T>(sample_weight, "sample_weight");
@@ -95,7 +99,8 @@ void metric_update(const Metric& mt, const py::handle& y_true, const py::handle&
       !(sums.flags() & py::array::c_style))
     throw py::value_error("sums must be a writable vector of " +
                           std::to_string(metric_n_sums(mt.spec, k)) + " float64 values");
-  const std::vector<T> thresholds(mt.thresholds.begin(), mt.thresholds.end());
+  const std::vector<double> constants = mt.constants();
+  const std::vector<T> thresholds(constants.begin(), constants.end());
   // The layout of the core: columns are samples, which is numpy's C order of (n, k).
   cpu_backend<T>().accumulate_metric(mt.spec, thresholds.data(), p.data(), y.data(),
                                      w ? w->data() : nullptr, k, n,

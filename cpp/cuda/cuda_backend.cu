@@ -352,6 +352,8 @@ class CudaBackend final : public Backend<T> {
             word(m.beta),
             word(m.aggregation),
             word(m.num_regressors),
+            word(m.label_weighted),
+            word(m.sorted_ids),
             word(thresholds),
             word(A),
             word(Y),

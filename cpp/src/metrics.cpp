@@ -167,6 +167,10 @@ void validate(const Metric& m, Index n_out) {
     case MetricFamily::Mean:
       if (!std::isfinite(s.threshold)) bad("threshold", s.threshold, "finite");
       if (s.k < 1) bad("k", s.k, ">= 1");
+      if (s.sorted_ids && s.kind != MetricKind::SparseTopKCategoricalAccuracy)
+        throw std::invalid_argument(
+            "from_sorted_ids is an argument of "
+            "SparseTopKCategoricalAccuracy only");
       if ((s.kind == MetricKind::TopKCategoricalAccuracy ||
            s.kind == MetricKind::CategoricalAccuracy) &&
           n_out < 2)
@@ -191,6 +195,15 @@ void validate(const Metric& m, Index n_out) {
         bad("class_id", static_cast<double>(s.class_id),
             "in [0, " + std::to_string(n_out) + ") (the output width)");
       if (!(s.value >= 0 && s.value <= 1)) bad("value", s.value, "in the range [0, 1]");
+      if (s.label_weighted != !m.label_weights.empty() ||
+          (s.label_weighted && s.kind != MetricKind::AUC))
+        throw std::invalid_argument("label_weights are an argument of AUC, given with the flag");
+      if (s.label_weighted && static_cast<Index>(m.label_weights.size()) != n_out)
+        throw std::invalid_argument(
+            "AUC's label_weights hold " + std::to_string(m.label_weights.size()) +
+            " values, expected one per label (" + std::to_string(n_out) + ")");
+      for (double lw : m.label_weights)
+        if (!(std::isfinite(lw) && lw >= 0)) bad("label_weights", lw, "finite and >= 0");
       break;
     case MetricFamily::FScore:
       if (!(std::isfinite(s.beta) && s.beta > 0)) bad("beta", s.beta, "> 0");
@@ -227,10 +240,16 @@ void metric_result(const Metric& m, Index n_out, const double* sums, double* out
       }
       return;
     case MetricKind::AUC: {
+      // Per label: their mean, or Keras's label-weighted mean Σ w·auc / Σ w.
       const Index labels = s.multi_label ? n_out : 1;
-      double total = 0;
-      for (Index l = 0; l < labels; ++l) total += auc(s, sums, l);
-      out[0] = total / static_cast<double>(labels);
+      const bool weighted = s.multi_label && s.label_weighted;
+      double total = 0, weights = 0;
+      for (Index l = 0; l < labels; ++l) {
+        const double w = weighted ? m.label_weights[static_cast<std::size_t>(l)] : 1.0;
+        total += w * auc(s, sums, l);
+        weights += w;
+      }
+      out[0] = weighted ? no_nan(total, weights) : total / weights;
       return;
     }
     case MetricKind::PrecisionAtRecall:

@@ -383,8 +383,9 @@ void Model<T>::compile(std::vector<OutputLoss> outputs, const OptimizerConfig& o
   std::vector<std::vector<Buffer<T>>> thresholds(outputs.size());
   for (std::size_t o = 0; o < outputs.size(); ++o)
     for (const Metric& m : outputs[o].metrics) {
-      const Index n = static_cast<Index>(m.thresholds.size());
-      std::vector<T> host(m.thresholds.begin(), m.thresholds.end());
+      const std::vector<double> constants = m.constants();
+      const Index n = static_cast<Index>(constants.size());
+      std::vector<T> host(constants.begin(), constants.end());
       thresholds[o].emplace_back(*m_backend, n);
       if (n) m_backend->copy_to_device(thresholds[o].back().data(), host.data(), n * sizeof(T));
     }

@@ -157,7 +157,7 @@ class HostShim final : public Backend<T> {
                          const T* w, Index n_out, Index batch, double* acc) override {
     Mirror m(*m_d, m_pool);
     const Index n_y = metric_is_sparse(spec.kind) ? 1 : n_out;
-    const Index n_t = spec.spacing == ThresholdSpacing::List ? spec.n_thresholds : 0;
+    const Index n_t = metric_n_constants(spec, n_out);
     const T* t = m.in(thresholds, n_t);
     const T* a = m.in(A, n_out * batch);
     const T* y = m.in(Y, n_y * batch);

@@ -204,11 +204,16 @@ TYPED_TEST(CudaVsCpu, MetricsAndSums) {
   fbeta.spec.argmax = true;
   MetricSpec top3(MetricKind::SparseTopKCategoricalAccuracy);
   top3.k = 3;
-  for (const Metric& m :
-       std::vector<Metric>{MetricKind::BinaryAccuracy, MetricKind::CategoricalAccuracy,
-                           MetricKind::SparseCategoricalAccuracy, MetricKind::MeanSquaredError,
-                           MetricKind::MeanAbsoluteError, MetricKind::MeanSquaredLogarithmicError,
-                           top3, listed, auc, multi, top, fbeta, MetricKind::R2Score}) {
+  MetricSpec ids = top3;  // labels compared with the "ids" A holds (none match: all zero)
+  ids.sorted_ids = true;
+  Metric weighted_auc = auc;
+  weighted_auc.spec.label_weighted = true;
+  weighted_auc.label_weights = {0.5, 1.0, 0.0, 2.0};
+  for (const Metric& m : std::vector<Metric>{
+           MetricKind::BinaryAccuracy, MetricKind::CategoricalAccuracy,
+           MetricKind::SparseCategoricalAccuracy, MetricKind::MeanSquaredError,
+           MetricKind::MeanAbsoluteError, MetricKind::MeanSquaredLogarithmicError, top3, ids,
+           listed, auc, multi, top, fbeta, MetricKind::R2Score, weighted_auc}) {
     std::vector<T> P, Y;
     const bool sparse = metric_is_sparse(m.spec.kind);
     loss_inputs(
@@ -218,7 +223,8 @@ TYPED_TEST(CudaVsCpu, MetricsAndSums) {
         n_out, batch, P, Y);
     if (m.spec.kind != MetricKind::R2Score && !sparse)
       for (auto& y : Y) y = y > T(0.5) ? T(1) : T(0);
-    const std::vector<T> t(m.thresholds.begin(), m.thresholds.end());
+    const std::vector<double> constants = m.constants();
+    const std::vector<T> t(constants.begin(), constants.end());
     const Index n_sums = metric_n_sums(m.spec, n_out);
     for (const T* weights : {static_cast<const T*>(nullptr), w.data()}) {
       std::vector<double> sums(static_cast<std::size_t>(n_sums), 0.25);

@@ -279,7 +279,8 @@ class MetricTest : public LossTest<Param> {
     const Index batch = static_cast<Index>(A.size()) / n_out;
     const Index n_y = metric_is_sparse(m.spec.kind) ? 1 : n_out;
     std::vector<double> sums(static_cast<std::size_t>(metric_n_sums(m.spec, n_out)), 0.0);
-    const std::vector<T> t(m.thresholds.begin(), m.thresholds.end());
+    const std::vector<double> constants = m.constants();
+    const std::vector<T> t(constants.begin(), constants.end());
     const T* wp = w.empty() ? nullptr : w.data();
     this->be->accumulate_metric(m.spec, t.data(), A.data(), Y.data(), wp, n_out, 1, sums.data());
     this->be->accumulate_metric(m.spec, t.data(), A.data() + n_out, Y.data() + n_y,
@@ -353,6 +354,27 @@ TYPED_TEST(MetricTest, ConfusionCountsAndRates) {
   top.spec.top_k = 0;
   top.thresholds = {0.5};
   this->expect_values(this->run_metric(top, A2, Y2, 2), {1.0});
+  // Label weights: pooled, label 1 (weight 0) drops out, leaving column 0 (AUC 1 with 1001
+  // thresholds: 0.9 > 0.2); per label (multi_label) the mean Σ w·auc / Σ w of 1 and 0.
+  Metric weighted(MetricKind::AUC);
+  weighted.spec.spacing = ThresholdSpacing::EvenWithEpsilon;
+  weighted.spec.n_thresholds = 1001;
+  weighted.spec.label_weighted = true;
+  weighted.label_weights = {1.0, 0.0};
+  const std::vector<T> A3 = {T(0.9), T(0.1), T(0.2), T(0.7)}, Y3 = {1, 1, 0, 0};
+  this->expect_values(this->run_metric(weighted, A3, Y3, 2), {1.0});
+  weighted.spec.multi_label = true;
+  weighted.label_weights = {3.0, 1.0};
+  this->expect_values(this->run_metric(weighted, A3, Y3, 2), {0.75});
+  weighted.label_weights = {1.0};
+  EXPECT_THROW(validate(weighted, 2), std::invalid_argument);
+  // from_sorted_ids: the label among the first k ids of each row.
+  MetricSpec ids(MetricKind::SparseTopKCategoricalAccuracy);
+  ids.k = 1;
+  ids.sorted_ids = true;
+  this->expect_values(this->run_metric(ids, {1, 0, 3, 1, 2, 3}, {2, 1}, 3), {0.5});
+  ids.k = 2;
+  this->expect_values(this->run_metric(ids, {1, 0, 3, 1, 2, 3}, {0, 2}, 3, {1, 3}), {1.0});
 }
 
 TYPED_TEST(MetricTest, FBetaAndR2) {

@@ -54,6 +54,31 @@ def test_keras_golden_numbers():
     assert mape([[0, 1], [0, 0]], [[1, 1], [0, 0]]) == pytest.approx(250000000.0, rel=1e-6)
 
 
+def test_label_weights_and_sorted_ids_keras_cases():
+    # confusion_metrics_test.py's MultiAUCTest and accuracy_metrics_test.py's from_sorted_ids.
+    y_pred = np.array([[0, 0.5, 0.3, 0.9], [0.1, 0.2, 0.3, 0.4]], dtype=np.float32).T
+    y_true = np.array([[0, 0, 1, 1], [0, 0, 1, 1]], dtype=np.float32).T
+    auc = en.metrics.AUC(num_thresholds=5, multi_label=True, label_weights=[0.75, 0.25])
+    assert auc(y_true, y_pred) == pytest.approx((0.875 * 0.75 + 1.0 * 0.25) / 1.0, rel=1e-3)
+    flat = en.metrics.AUC(num_thresholds=5, multi_label=False, label_weights=[0.75, 0.25])
+    assert flat(y_true, y_pred) == pytest.approx(1.0 - (1.0 - 0.375) * 0.375 / 2.0, rel=1e-2)
+    assert flat.get_config()["label_weights"] == [0.75, 0.25]
+    with pytest.raises(ValueError, match="label_weights"):
+        en.metrics.AUC(label_weights=[1.0, -1.0])
+    with pytest.raises(ValueError, match="one per label"):
+        en.metrics.AUC(label_weights=[1.0, 2.0, 3.0])(y_true, y_pred)
+    ids = en.metrics.SparseTopKCategoricalAccuracy(k=1, from_sorted_ids=True)
+    assert ids([2, 1], [[1, 0, 3], [1, 2, 3]]) == pytest.approx(0.5)
+    weighted = en.metrics.SparseTopKCategoricalAccuracy(k=1, from_sorted_ids=True)
+    weighted.update_state([2, 1], [[1, 0, 3], [1, 2, 3]], sample_weight=[0.7, 0.3])
+    assert weighted.result() == pytest.approx(0.3)
+    # Labels beyond the width are fine for ids; two matches of one label count once.
+    big = en.metrics.SparseTopKCategoricalAccuracy(k=2, from_sorted_ids=True)
+    assert big([7, 4], [[7, 7], [1, 2]]) == pytest.approx(0.5)
+    again = type(ids).from_config(ids.get_config())
+    assert again.from_sorted_ids
+
+
 def test_state_accumulates_and_resets():
     auc = M.AUC(num_thresholds=50)
     rng = np.random.default_rng(0)
@@ -98,8 +123,8 @@ def test_bad_arguments_are_refused_in_keras_words():
         M.SparseTopKCategoricalAccuracy().update_state([3], [[0.2, 0.7, 0.1]])
     with pytest.raises(ValueError, match="Could not interpret metric"):
         M.get("aucs")
-    with pytest.raises(NotImplementedError, match="label_weights"):
-        M.AUC(label_weights=[1, 2])
+    with pytest.raises(ValueError, match="label_weights"):
+        M.AUC(label_weights=[1, float("nan")])
 
 
 def _data(n=96, seed=0):

@@ -35,6 +35,9 @@ def _data(kind: str, rng: np.random.Generator, n: int = 60):
             if kind == "sparse"
             else np.eye(4, dtype=np.float32)[labels]
         )
+    elif kind == "sorted_ids":  # the 3 best of 6 class ids, best first, and integer labels
+        p = np.argsort(-rng.normal(size=(n, 6)), axis=1)[:, :3].astype(np.float32)
+        y = rng.integers(0, 6, size=(n, 1)).astype(np.float32)
     else:
         y = rng.normal(size=(n, 2)).astype(np.float32) + 2
         p = (y + 0.5 * rng.normal(size=(n, 2))).astype(np.float32)
@@ -48,6 +51,7 @@ CASES = [
     ("SparseCategoricalAccuracy", {}, "sparse"),
     ("TopKCategoricalAccuracy", {"k": 2}, "onehot"),
     ("SparseTopKCategoricalAccuracy", {"k": 3}, "sparse"),
+    ("SparseTopKCategoricalAccuracy", {"k": 2, "from_sorted_ids": True}, "sorted_ids"),
     ("MeanSquaredError", {}, "regression"),
     ("MeanAbsoluteError", {}, "regression"),
     ("MeanAbsolutePercentageError", {}, "regression"),
@@ -76,6 +80,13 @@ CASES = [
     ("AUC", {"curve": "PR", "multi_label": True, "num_labels": 3}, "multilabel"),
     ("AUC", {"curve": "PRGAIN"}, "binary"),
     ("AUC", {"thresholds": [0.2, 0.45, 0.6, 0.9]}, "binary"),
+    ("AUC", {"label_weights": [0.5, 1.0, 2.0]}, "multilabel"),
+    ("AUC", {"label_weights": [0.5, 0.0, 2.0], "multi_label": True}, "multilabel"),
+    (
+        "AUC",
+        {"curve": "PR", "multi_label": True, "num_labels": 3, "label_weights": [1.0, 3.0, 0.5]},
+        "multilabel",
+    ),
     ("PrecisionAtRecall", {"recall": 0.6}, "binary"),
     ("RecallAtPrecision", {"precision": 0.7, "num_thresholds": 50}, "binary"),
     ("SensitivityAtSpecificity", {"specificity": 0.4, "class_id": 0}, "onehot"),

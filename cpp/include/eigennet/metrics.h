@@ -53,6 +53,8 @@ struct MetricSpec {
   double beta = 1;
   R2Aggregation aggregation = R2Aggregation::UniformAverage;
   Index num_regressors = 0;
+  bool label_weighted = false;  ///< AUC: per-label weights follow the threshold list
+  bool sorted_ids = false;      ///< SparseTopKCategoricalAccuracy: predictions are class ids
 
   constexpr MetricSpec() = default;
   // Implicit: a metric without parameters (or with Keras's defaults) is its kind.
@@ -60,16 +62,24 @@ struct MetricSpec {
       : kind(k) {}  // NOLINT(google-explicit-constructor)
 };
 
-/// A compiled metric: its spec, its threshold list (ThresholdSpacing::List), and whether it
-/// takes the sample weights (Keras's weighted_metrics).
+/// A compiled metric: its spec, its threshold list (ThresholdSpacing::List), AUC's label
+/// weights (one per output column, or none), and whether it takes the sample weights (Keras's
+/// weighted_metrics).
 struct Metric {
   MetricSpec spec;
   std::vector<double> thresholds;
+  std::vector<double> label_weights;
   bool weighted = false;
 
   Metric() = default;
   Metric(MetricKind k) : spec(k) {}         // NOLINT(google-explicit-constructor)
   Metric(const MetricSpec& s) : spec(s) {}  // NOLINT(google-explicit-constructor)
+  /// The constants the contributions read: the threshold list, then the label weights.
+  std::vector<double> constants() const {
+    std::vector<double> c(thresholds);
+    c.insert(c.end(), label_weights.begin(), label_weights.end());
+    return c;
+  }
 };
 
 EIGENNET_HD inline MetricFamily metric_family(MetricKind k) {
@@ -116,6 +126,13 @@ inline Index metric_groups(const MetricSpec& s, Index n_out) {
 inline Index metric_n_sums(const MetricSpec& s, Index n_out) {
   return metric_groups(s, n_out) * metric_group_sums(s);
 }
+/// Values of Metric::constants() the contributions read on an output of width n_out.
+inline Index metric_n_constants(const MetricSpec& s, Index n_out) {
+  return (s.spacing == ThresholdSpacing::List && metric_family(s.kind) == MetricFamily::Confusion
+              ? s.n_thresholds
+              : 0) +
+         (s.label_weighted ? n_out : 0);
+}
 /// Values of its result: 1, or one per threshold (counts, Precision, Recall with several) or per
 /// class (FBetaScore and R2Score without averaging).
 Index metric_result_size(const Metric& m, Index n_out);
@@ -146,8 +163,15 @@ EIGENNET_HD inline T sample_value(const MetricSpec& s, const T* p, const T* y, I
       return T(losses::argmax(p, n_out) == losses::argmax(y, n_out));
     case MetricKind::SparseCategoricalAccuracy:
       return T(losses::argmax(p, n_out) == static_cast<Index>(y[0]));
-    case MetricKind::TopKCategoricalAccuracy:
-    case MetricKind::SparseTopKCategoricalAccuracy: {
+    case MetricKind::SparseTopKCategoricalAccuracy:
+      // Keras's from_sorted_ids: the label among the first k ids (several matches count once).
+      if (s.sorted_ids) {
+        for (Index i = 0; i < n_out && i < s.k; ++i)
+          if (p[i] == y[0]) return T(1);
+        return T(0);
+      }
+      [[fallthrough]];
+    case MetricKind::TopKCategoricalAccuracy: {
       // In the top k when fewer than k predictions are strictly larger (ties count in).
       const Index c = s.kind == MetricKind::TopKCategoricalAccuracy ? losses::argmax(y, n_out)
                                                                     : static_cast<Index>(y[0]);
@@ -182,7 +206,7 @@ EIGENNET_HD inline bool predicted_positive(const MetricSpec& s, const T* thresho
 }
 
 /// Sample j's contribution to the sums of group g (metric_group_sums values into out). A, Y and
-/// w (null: weight 1) as in the file comment; thresholds: the list (ThresholdSpacing::List).
+/// w (null: weight 1) as in the file comment; thresholds: Metric::constants().
 template <typename T>
 EIGENNET_HD inline void contribution(const MetricSpec& s, const T* thresholds, const T* A,
                                      const T* Y, const T* w, Index n_out, Index g, Index j,
@@ -206,14 +230,19 @@ EIGENNET_HD inline void contribution(const MetricSpec& s, const T* thresholds, c
         first = s.class_id;
         last = first + 1;
       }
+      // Keras weighs each label's counts by its label weight, except per label (multi_label).
+      const T* lw = s.label_weighted && !s.multi_label
+                        ? thresholds + (s.spacing == ThresholdSpacing::List ? s.n_thresholds : 0)
+                        : nullptr;
       double tp = 0, fp = 0, tn = 0, fn = 0;
       for (Index i = first; i < last; ++i) {
         const bool pos = predicted_positive(s, thresholds, p, n_out, i, t);
         const bool label = Y[j * n_out + i] != T(0);
-        tp += label && pos;
-        fp += !label && pos;
-        tn += !label && !pos;
-        fn += label && !pos;
+        const double wi = lw ? static_cast<double>(lw[i]) : 1.0;
+        tp += label && pos ? wi : 0.0;
+        fp += !label && pos ? wi : 0.0;
+        tn += !label && !pos ? wi : 0.0;
+        fn += label && !pos ? wi : 0.0;
       }
       out[0] = wj * tp;
       out[1] = wj * fp;

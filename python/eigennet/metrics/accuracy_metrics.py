@@ -81,13 +81,12 @@ class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
         dtype: Any = None,
         from_sorted_ids: bool = False,
     ) -> None:
-        if from_sorted_ids:
-            raise NotImplementedError(
-                "SparseTopKCategoricalAccuracy(from_sorted_ids=True) is not supported: pass the "
-                "predictions (batch, classes)."
-            )
         super().__init__(k, name, dtype)
-        self.from_sorted_ids = False
+        # Keras's from_sorted_ids: y_pred holds class ids sorted by score, (batch, >= k).
+        self.from_sorted_ids = bool(from_sorted_ids)
+
+    def _core_args(self) -> dict[str, Any]:
+        return {**super()._core_args(), "from_sorted_ids": self.from_sorted_ids}
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "from_sorted_ids": False}
+        return {**super().get_config(), "from_sorted_ids": self.from_sorted_ids}

@@ -326,7 +326,13 @@ class AUC(Metric):
                 'are ["interpolation", "majoring", "minoring"]'
             )
         if label_weights is not None:
-            raise NotImplementedError("AUC(label_weights=...) is not supported by eigennet yet.")
+            weights = np.asarray(label_weights, dtype=np.float64).reshape(-1)
+            if weights.size == 0 or not np.all(np.isfinite(weights)) or np.any(weights < 0):
+                raise ValueError(
+                    "label_weights must be non-negative finite numbers, one per label. "
+                    f"Received: label_weights={label_weights!r}"
+                )
+            label_weights = [float(w) for w in weights]
         self._init_from_thresholds = thresholds is not None
         if thresholds is not None:
             inner = sorted(_to_list(thresholds))
@@ -350,7 +356,7 @@ class AUC(Metric):
         if num_labels and not self.multi_label:
             raise ValueError("`num_labels` is needed only when `multi_label` is True.")
         self.num_labels = num_labels
-        self.label_weights = None
+        self.label_weights = label_weights
         self._from_logits = bool(from_logits)
         if self.multi_label and num_labels:
             self._bind(int(num_labels))
@@ -366,6 +372,7 @@ class AUC(Metric):
             "from_logits": self._from_logits,
             "curve": self.curve,
             "summation_method": self.summation_method,
+            "label_weights": self.label_weights or [],
         }
 
     def get_config(self) -> dict[str, Any]:
@@ -376,7 +383,7 @@ class AUC(Metric):
             "summation_method": self.summation_method,
             "multi_label": self.multi_label,
             "num_labels": self.num_labels,
-            "label_weights": None,
+            "label_weights": self.label_weights,
             "from_logits": self._from_logits,
         }
         if self._init_from_thresholds:
