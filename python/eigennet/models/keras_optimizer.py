@@ -55,11 +55,11 @@ def _segments(net: Any) -> list[list[int]]:
     return segments
 
 
-def _slot_position(net: Any, n_slots: int, offset: int) -> tuple[int, int]:
-    """Where the slot-0 value of parameter `offset` lies in net's state buffer, and the
-    distance to its next slot (its segment's size)."""
+def _slot_position(segments: list[list[int]], n_slots: int, offset: int) -> tuple[int, int]:
+    """Where the slot-0 value of parameter `offset` lies in the state buffer of a net with these
+    _segments, and the distance to its next slot (its segment's size)."""
     base = 0
-    for start, size in _segments(net):
+    for start, size in segments:
         if start <= offset < start + size:
             return base + offset - start, size
         base += n_slots * size
@@ -69,14 +69,15 @@ def _slot_position(net: Any, n_slots: int, offset: int) -> tuple[int, int]:
 def _slot_positions(model: Any) -> list[tuple[int, int]]:
     """_slot_position of each trainable variable."""
     n_slots = int(model.optimizer._spec().n_slots())
-    return [_slot_position(model._net, n_slots, o) for o, _ in _trainable_ranges(model)]
+    segments = _segments(model._net)
+    return [_slot_position(segments, n_slots, o) for o, _ in _trainable_ranges(model)]
 
 
 def finalize_averages(optimizer: Any, cores: list[Any], variables: list[Any]) -> None:
     """use_ema's end of training for compiled models whose core is among `cores`: each of
     `variables` they train takes the moving average the core keeps (its last slot)."""
     n_slots = int(optimizer._spec().n_slots())
-    states: dict[int, np.ndarray] = {}
+    nets: dict[int, tuple[np.ndarray, list[list[int]]]] = {}  # per net: state, segments
     for v in variables:
         net = v._layer._home
         if net is None or not any(net.core is c for c in cores) or not net.core.compiled:
@@ -85,8 +86,8 @@ def finalize_averages(optimizer: Any, cores: list[Any], variables: list[Any]) ->
         if not net.core.trainable(layer):
             continue
         _, offset, _ = net._slices[layer][v._index]
-        state = states.setdefault(id(net), net.core.get_state())
-        start, stride = _slot_position(net, n_slots, offset)
+        state, segments = nets.setdefault(id(net), (net.core.get_state(), _segments(net)))
+        start, stride = _slot_position(segments, n_slots, offset)
         first = start + (n_slots - 1) * stride
         v.assign(state[first : first + math.prod(v.shape)].reshape(v.shape))
 
