@@ -31,25 +31,26 @@ void bind_config(py::module_& m) {
   m.def("layer_kinds", &layer_kinds, "The layer kinds the core knows.");
 
   // A loss by name, with its parameters; a plain name converts to one (Keras's defaults).
-  py::class_<LossSpec>(m, "LossSpec")
+  py::class_<LossArgs>(m, "LossSpec")
       .def(py::init([](const std::string& name, double delta, double alpha, double gamma,
-                       bool balanced) {
-             LossSpec s(loss_from_name(name));
-             s.delta = delta;
-             s.alpha = alpha;
-             s.gamma = gamma;
-             s.balanced = balanced;
-             validate(s);
-             return s;
+                       bool balanced, const std::vector<double>& class_alpha) {
+             LossArgs a{LossSpec(loss_from_name(name)), class_alpha};
+             a.spec.delta = delta;
+             a.spec.alpha = alpha;
+             a.spec.gamma = gamma;
+             a.spec.balanced = balanced;
+             validate(a.spec, class_alpha, static_cast<std::int64_t>(class_alpha.size()));
+             return a;
            }),
            py::arg("name"), py::arg("delta") = 1.0, py::arg("alpha") = 0.25, py::arg("gamma") = 2.0,
-           py::arg("balanced") = false)
-      .def_property_readonly("name", [](const LossSpec& s) { return loss_name(s.kind); })
-      .def_readonly("delta", &LossSpec::delta)
-      .def_readonly("alpha", &LossSpec::alpha)
-      .def_readonly("gamma", &LossSpec::gamma)
-      .def_readonly("balanced", &LossSpec::balanced);
-  py::implicitly_convertible<py::str, LossSpec>();
+           py::arg("balanced") = false, py::arg("class_alpha") = std::vector<double>{})
+      .def_property_readonly("name", [](const LossArgs& a) { return loss_name(a.spec.kind); })
+      .def_property_readonly("delta", [](const LossArgs& a) { return a.spec.delta; })
+      .def_property_readonly("alpha", [](const LossArgs& a) { return a.spec.alpha; })
+      .def_property_readonly("gamma", [](const LossArgs& a) { return a.spec.gamma; })
+      .def_property_readonly("balanced", [](const LossArgs& a) { return a.spec.balanced; })
+      .def_readonly("class_alpha", &LossArgs::class_alpha);
+  py::implicitly_convertible<py::str, LossArgs>();
 
   // A metric by name with its parameters (eigennet/metrics.h); a plain name converts to one.
   py::class_<Metric>(m, "Metric")

@@ -306,8 +306,9 @@ struct PyModel : ForkSafe {
     for (const py::tuple& t : terms) {
       if (t.size() != 5)
         throw py::value_error("A loss term is (output, loss, coef, divisor, weighted).");
-      losses.push_back(TapeLoss{t[0].cast<Index>(), t[1].cast<LossSpec>(), t[2].cast<double>(),
-                                t[3].cast<double>(), t[4].cast<bool>()});
+      const LossArgs loss = t[1].cast<LossArgs>();
+      losses.push_back(TapeLoss{t[0].cast<Index>(), loss.spec, t[2].cast<double>(),
+                                t[3].cast<double>(), t[4].cast<bool>(), loss.class_alpha});
     }
     const Index n = model.tape_batch();
     if (n == 0) throw py::value_error("tape_gradient needs a tape_forward first.");
@@ -492,13 +493,14 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
            })
       .def(
           "compile",
-          [](M& s, const std::vector<LossSpec>& losses, const std::vector<double>& weights,
+          [](M& s, const std::vector<LossArgs>& losses, const std::vector<double>& weights,
              const std::vector<std::vector<Metric>>& metrics, const OptimizerConfig& opt) {
             if (weights.size() != losses.size() || metrics.size() != losses.size())
               throw py::value_error("compile needs one loss weight and one metric list per loss");
             std::vector<OutputLoss> outputs;
             for (std::size_t o = 0; o < losses.size(); ++o) {
-              outputs.push_back(OutputLoss{losses[o], weights[o], metrics[o]});
+              outputs.push_back(
+                  OutputLoss{losses[o].spec, weights[o], metrics[o], losses[o].class_alpha});
             }
             s.refuse_in_callback("compile the model");
             s.locked_call([&] { s.model.compile(outputs, opt); });

@@ -43,7 +43,8 @@ py::array activation(const ActivationSpec& act, const py::handle& x, bool deriva
 
 /// Per-sample loss values (n,) and the gradient of their mean with respect to y_pred.
 template <typename T>
-py::tuple loss(const LossSpec& kind, const py::handle& y_true, const py::handle& y_pred) {
+py::tuple loss(const LossArgs& args, const py::handle& y_true, const py::handle& y_pred) {
+  const LossSpec& kind = args.spec;
   Array<T> p = as_array<T>(y_pred, "y_pred");
   if (p.ndim() != 2) throw py::value_error("y_pred must be 2-D (samples, outputs).");
   const Index n = p.shape(0), k = p.shape(1);
@@ -57,9 +58,11 @@ py::tuple loss(const LossSpec& kind, const py::handle& y_true, const py::handle&
     for (Index i = 0; i < n; ++i)
       if (!(y.data()[i] >= 0 && y.data()[i] < T(k)))
         throw py::value_error("Sparse labels must be in [0, " + std::to_string(k) + ").");
+  validate(kind, args.class_alpha, k);
+  const std::vector<T> alpha(args.class_alpha.begin(), args.class_alpha.end());
   Array<T> per_sample(n), grad({n, k});
-  cpu_backend<T>().loss(kind, p.data(), y.data(), k, n, T(1) / T(n), per_sample.mutable_data(),
-                        grad.mutable_data());
+  cpu_backend<T>().loss(kind, p.data(), y.data(), alpha.empty() ? nullptr : alpha.data(), k, n,
+                        T(1) / T(n), per_sample.mutable_data(), grad.mutable_data());
   return py::make_tuple(per_sample, grad);
 }
 
@@ -150,7 +153,7 @@ void bind_ops(py::module_& m) {
       "alpha.");
   m.def(
       "loss",
-      [](const LossSpec& name, const py::handle& y_true, const py::handle& y_pred) {
+      [](const LossArgs& name, const py::handle& y_true, const py::handle& y_pred) {
         return is_single(y_pred) ? loss<float>(name, y_true, y_pred)
                                  : loss<double>(name, y_true, y_pred);
       },

@@ -14,6 +14,13 @@ namespace eigennet::bindings {
 
 namespace py = pybind11;
 
+/// Python's LossSpec: a loss's parameters and the categorical focal loss's weight of each class
+/// (empty: spec.alpha), which the core keeps beside the spec (OutputLoss, TapeLoss).
+struct LossArgs {
+  LossSpec spec;
+  std::vector<double> class_alpha;
+};
+
 /// A C-contiguous array of T, converted once at the edge when the dtype differs.
 template <typename T>
 using Array = py::array_t<T, py::array::c_style | py::array::forcecast>;

@@ -314,14 +314,15 @@ class CudaBackend final : public Backend<T> {
            });
   }
 
-  void loss(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
-            T* per_sample, T* grad) override {
+  void loss(const LossSpec& spec, const T* P, const T* Y, const T* class_alpha, Index n_out,
+            Index batch, T grad_scale, T* per_sample, T* grad) override {
     issue_pending();
     m_pending = Pending{};
     m_pending.kind = Pending::Kind::Loss;
     m_pending.loss = spec;
     m_pending.Z = P;
     m_pending.A = Y;
+    m_pending.alpha = class_alpha;
     m_pending.rows = n_out;
     m_pending.cols = batch;
     m_pending.scale = grad_scale;
@@ -375,14 +376,14 @@ class CudaBackend final : public Backend<T> {
     m_pending = Pending{};
     cudaStream_t s = stream();
     record({word(Op::Sum), word(p.kind), word(p.loss.kind), word(p.loss.delta), word(p.loss.alpha),
-            word(p.loss.gamma), word(p.loss.balanced), word(p.Z), word(p.A), word(p.rows),
-            word(p.scale), word(p.out), word(x), word(n), word(weight), word(acc)},
+            word(p.loss.gamma), word(p.loss.balanced), word(p.Z), word(p.A), word(p.alpha),
+            word(p.rows), word(p.scale), word(p.out), word(x), word(n), word(weight), word(acc)},
            nullptr, [=](const DynSlot*) {
              if (!fused)
                cuda::sum_into(x, n, weight, acc, s);
              else
-               cuda::loss_sum(p.loss, p.Z, p.A, p.rows, n, p.scale, p.per_sample, p.out, weight,
-                              acc, s);
+               cuda::loss_sum(p.loss, p.Z, p.A, p.alpha, p.rows, n, p.scale, p.per_sample, p.out,
+                              weight, acc, s);
            });
   }
 
@@ -483,7 +484,8 @@ class CudaBackend final : public Backend<T> {
     const T* Z = nullptr;  // activation: Z; loss: P; metric: A
     const T* A = nullptr;  // activation: A; loss and metric: Y
     const T* dA = nullptr;
-    T* out = nullptr;  // gather: dst; activation: dZ; loss: grad
+    const T* alpha = nullptr;  // loss: class_alpha
+    T* out = nullptr;          // gather: dst; activation: dZ; loss: grad
     T* per_sample = nullptr;
     T scale = 0;
     Index rows = 0, cols = 0;  // gather: rows, count; loss and metric: n_out, batch
@@ -509,10 +511,11 @@ class CudaBackend final : public Backend<T> {
       case Pending::Kind::ActivationBackward: issue_activation_backward(p); break;
       case Pending::Kind::Loss:
         record({word(Op::Loss), word(p.loss.kind), word(p.loss.delta), word(p.loss.alpha),
-                word(p.loss.gamma), word(p.loss.balanced), word(p.Z), word(p.A), word(p.rows),
-                word(p.cols), word(p.scale), word(p.per_sample), word(p.out)},
+                word(p.loss.gamma), word(p.loss.balanced), word(p.Z), word(p.A), word(p.alpha),
+                word(p.rows), word(p.cols), word(p.scale), word(p.per_sample), word(p.out)},
                nullptr, [=](const DynSlot*) {
-                 cuda::loss(p.loss, p.Z, p.A, p.rows, p.cols, p.scale, p.per_sample, p.out, s);
+                 cuda::loss(p.loss, p.Z, p.A, p.alpha, p.rows, p.cols, p.scale, p.per_sample, p.out,
+                            s);
                });
         break;
     }

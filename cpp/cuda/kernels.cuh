@@ -98,8 +98,8 @@ void activation_backward_row_sums(ActivationSpec act, const T* Z, const T* A, co
 
 // losses.cu
 template <typename T>
-void loss(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
-          T* per_sample, T* grad, cudaStream_t s);
+void loss(const LossSpec& spec, const T* P, const T* Y, const T* class_alpha, Index n_out,
+          Index batch, T grad_scale, T* per_sample, T* grad, cudaStream_t s);
 /// Backend::accumulate_metric: one block per group of sums.
 template <typename T>
 void accumulate_metric(const MetricSpec& spec, const T* thresholds, const T* A, const T* Y,
@@ -109,8 +109,9 @@ template <typename T>
 void sum_into(const T* x, Index n, double weight, double* acc, cudaStream_t s);
 /// loss(), then sum_into(per_sample, batch, weight, acc), as one single-block kernel.
 template <typename T>
-void loss_sum(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
-              T* per_sample, T* grad, double weight, double* acc, cudaStream_t s);
+void loss_sum(const LossSpec& spec, const T* P, const T* Y, const T* class_alpha, Index n_out,
+              Index batch, T grad_scale, T* per_sample, T* grad, double weight, double* acc,
+              cudaStream_t s);
 
 // optimizers.cu
 /// One step over n parameters; state holds n_slots arrays of n. c's lr and alpha come from d

@@ -24,10 +24,11 @@ __device__ inline Index first_sample() {
 __device__ inline Index sample_stride() { return static_cast<Index>(gridDim.x) * blockDim.x; }
 
 template <typename T>
-__global__ void loss_kernel(LossSpec spec, const T* P, const T* Y, Index n_out, Index n_y,
-                            Index batch, T grad_scale, T* per_sample, T* grad) {
+__global__ void loss_kernel(LossSpec spec, const T* P, const T* Y, const T* class_alpha,
+                            Index n_out, Index n_y, Index batch, T grad_scale, T* per_sample,
+                            T* grad) {
   for (Index j = first_sample(); j < batch; j += sample_stride())
-    per_sample[j] = loss_column(spec, P, Y, n_out, n_y, j, grad_scale, grad);
+    per_sample[j] = loss_column(spec, P, Y, class_alpha, n_out, n_y, j, grad_scale, grad);
 }
 
 constexpr int kSumThreads = 256;
@@ -56,12 +57,12 @@ __global__ void sum_kernel(const T* __restrict__ x, Index n, double weight, doub
 /// One block: thread t computes samples t, t + 256, ... and adds their values in that order,
 /// exactly as sum_kernel would after loss_kernel.
 template <typename T>
-__global__ void loss_sum_kernel(LossSpec spec, const T* P, const T* Y, Index n_out, Index n_y,
-                                Index batch, T grad_scale, T* per_sample, T* grad, double weight,
-                                double* acc) {
+__global__ void loss_sum_kernel(LossSpec spec, const T* P, const T* Y, const T* class_alpha,
+                                Index n_out, Index n_y, Index batch, T grad_scale, T* per_sample,
+                                T* grad, double weight, double* acc) {
   double s = 0;
   for (Index j = threadIdx.x; j < batch; j += kSumThreads) {
-    const T v = loss_column(spec, P, Y, n_out, n_y, j, grad_scale, grad);
+    const T v = loss_column(spec, P, Y, class_alpha, n_out, n_y, j, grad_scale, grad);
     per_sample[j] = v;
     s += static_cast<double>(v);
   }
@@ -92,10 +93,11 @@ constexpr int kSampleThreads = 128;
 }  // namespace
 
 template <typename T>
-void loss(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
-          T* per_sample, T* grad, cudaStream_t s) {
+void loss(const LossSpec& spec, const T* P, const T* Y, const T* class_alpha, Index n_out,
+          Index batch, T grad_scale, T* per_sample, T* grad, cudaStream_t s) {
   loss_kernel<T><<<blocks_for(batch, kSampleThreads), kSampleThreads, 0, s>>>(
-      spec, P, Y, n_out, is_sparse(spec.kind) ? 1 : n_out, batch, grad_scale, per_sample, grad);
+      spec, P, Y, class_alpha, n_out, is_sparse(spec.kind) ? 1 : n_out, batch, grad_scale,
+      per_sample, grad);
   check_launch("loss_kernel");
 }
 
@@ -116,21 +118,23 @@ void sum_into(const T* x, Index n, double weight, double* acc, cudaStream_t s) {
 }
 
 template <typename T>
-void loss_sum(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
-              T* per_sample, T* grad, double weight, double* acc, cudaStream_t s) {
-  loss_sum_kernel<T><<<1, kSumThreads, 0, s>>>(spec, P, Y, n_out, is_sparse(spec.kind) ? 1 : n_out,
-                                               batch, grad_scale, per_sample, grad, weight, acc);
+void loss_sum(const LossSpec& spec, const T* P, const T* Y, const T* class_alpha, Index n_out,
+              Index batch, T grad_scale, T* per_sample, T* grad, double weight, double* acc,
+              cudaStream_t s) {
+  loss_sum_kernel<T><<<1, kSumThreads, 0, s>>>(spec, P, Y, class_alpha, n_out,
+                                               is_sparse(spec.kind) ? 1 : n_out, batch, grad_scale,
+                                               per_sample, grad, weight, acc);
   check_launch("loss_sum_kernel");
 }
 
-#define EIGENNET_INSTANTIATE(T)                                                                   \
-  template void loss<T>(const LossSpec&, const T*, const T*, Index, Index, T, T*, T*,             \
-                        cudaStream_t);                                                            \
-  template void accumulate_metric<T>(const MetricSpec&, const T*, const T*, const T*, const T*,   \
-                                     Index, Index, double*, cudaStream_t);                        \
-  template void sum_into<T>(const T*, Index, double, double*, cudaStream_t);                      \
-  template void loss_sum<T>(const LossSpec&, const T*, const T*, Index, Index, T, T*, T*, double, \
-                            double*, cudaStream_t);
+#define EIGENNET_INSTANTIATE(T)                                                                 \
+  template void loss<T>(const LossSpec&, const T*, const T*, const T*, Index, Index, T, T*, T*, \
+                        cudaStream_t);                                                          \
+  template void accumulate_metric<T>(const MetricSpec&, const T*, const T*, const T*, const T*, \
+                                     Index, Index, double*, cudaStream_t);                      \
+  template void sum_into<T>(const T*, Index, double, double*, cudaStream_t);                    \
+  template void loss_sum<T>(const LossSpec&, const T*, const T*, const T*, Index, Index, T, T*, \
+                            T*, double, double*, cudaStream_t);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)
 #undef EIGENNET_INSTANTIATE

@@ -115,14 +115,37 @@ LossKind loss_from_name(const std::string& name) {
 }
 const char* loss_name(LossKind k) { return reverse(kLosses, static_cast<int>(k)); }
 
+namespace {
+[[noreturn]] void bad_loss_argument(const char* what, double v, const char* need) {
+  throw std::invalid_argument(std::string(what) + " must be " + need + ". Received: " + what + "=" +
+                              std::to_string(v));
+}
+}  // namespace
+
 void validate(const LossSpec& loss) {
-  auto bad = [](const char* what, double v, const char* need) {
-    throw std::invalid_argument(std::string(what) + " must be " + need + ". Received: " + what +
-                                "=" + std::to_string(v));
-  };
+  const auto bad = bad_loss_argument;
   if (!(std::isfinite(loss.delta) && loss.delta > 0)) bad("delta", loss.delta, "positive");
-  if (!(loss.alpha >= 0 && loss.alpha <= 1)) bad("alpha", loss.alpha, "in [0, 1]");
+  // Binary focal weighs class 0 by 1 - alpha; the categorical one only scales by alpha.
+  const bool binary = loss.kind == LossKind::BinaryFocalCrossentropy ||
+                      loss.kind == LossKind::BinaryFocalCrossentropyLogits;
+  if (binary && !(loss.alpha >= 0 && loss.alpha <= 1)) bad("alpha", loss.alpha, "in [0, 1]");
+  if (!binary && !(std::isfinite(loss.alpha) && loss.alpha >= 0)) bad("alpha", loss.alpha, ">= 0");
   if (!(std::isfinite(loss.gamma) && loss.gamma >= 0)) bad("gamma", loss.gamma, ">= 0");
+}
+void validate(const LossSpec& loss, const std::vector<double>& class_alpha, std::int64_t n_out) {
+  validate(loss);
+  if (class_alpha.empty()) return;
+  if (loss.kind != LossKind::CategoricalFocalCrossentropy &&
+      loss.kind != LossKind::CategoricalFocalCrossentropyLogits)
+    throw std::invalid_argument(std::string("A weight per class (alpha list) is for the ") +
+                                "categorical focal cross-entropy, not " + loss_name(loss.kind) +
+                                ".");
+  if (static_cast<std::int64_t>(class_alpha.size()) != n_out)
+    throw std::invalid_argument("alpha has " + std::to_string(class_alpha.size()) +
+                                " weights, but the output has " + std::to_string(n_out) +
+                                " classes: give one per class.");
+  for (double a : class_alpha)
+    if (!(std::isfinite(a) && a >= 0)) bad_loss_argument("alpha", a, ">= 0");
 }
 MetricKind metric_from_name(const std::string& name) {
   return static_cast<MetricKind>(lookup(kMetrics, name, "metric"));

@@ -347,7 +347,7 @@ void Model<T>::compile(const LossSpec& loss, const OptimizerConfig& optimizer,
   if (m_outputs.size() != 1)
     throw std::invalid_argument("This model has " + std::to_string(m_outputs.size()) +
                                 " outputs: give one loss per output.");
-  compile({OutputLoss{loss, 1.0, std::move(metrics)}}, optimizer);
+  compile({OutputLoss{loss, 1.0, std::move(metrics), {}}}, optimizer);
 }
 
 template <typename T>
@@ -369,7 +369,7 @@ void Model<T>::compile(std::vector<OutputLoss> outputs, const OptimizerConfig& o
                                     loss_name(l.loss.kind) + "'.");
       validate(m, m_output_widths[o]);
     }
-    validate(l.loss);
+    validate(l.loss, l.class_alpha, m_output_widths[o]);
     if (is_sparse(l.loss) && m_output_widths[o] < 2)
       throw std::invalid_argument("Sparse categorical cross-entropy needs at least 2 outputs.");
     // Integer labels travel as T: beyond 2^24 classes a float label is not exact.
@@ -390,6 +390,13 @@ void Model<T>::compile(std::vector<OutputLoss> outputs, const OptimizerConfig& o
       if (n) m_backend->copy_to_device(thresholds[o].back().data(), host.data(), n * sizeof(T));
     }
   m_thresholds = std::move(thresholds);
+  m_class_alpha.clear();
+  for (const OutputLoss& l : outputs) {
+    const Index n = static_cast<Index>(l.class_alpha.size());
+    const std::vector<T> host(l.class_alpha.begin(), l.class_alpha.end());
+    m_class_alpha.emplace_back(*m_backend, n);
+    if (n) m_backend->copy_to_device(m_class_alpha.back().data(), host.data(), n * sizeof(T));
+  }
   m_losses = std::move(outputs);
   m_optimizer = optimizer;
   plan_backward();
@@ -579,8 +586,9 @@ void Model<T>::loss_and_metrics(const T* Y, Index batch, double* acc, bool with_
       P = m_layers[static_cast<std::size_t>(n.layer)]->logits(n.in, n.value, n.work.data());
     }
     T* grad = with_grad && id >= m_n_in ? d_target(id, 0, m_needs_grad) : nullptr;
-    m_backend->loss(m_fused_loss[o], P, Yo, width, batch, T(l.weight) / T(batch),
-                    m_per_sample.data(), grad);
+    m_backend->loss(m_fused_loss[o], P, Yo,
+                    l.class_alpha.empty() ? nullptr : m_class_alpha[o].data(), width, batch,
+                    T(l.weight) / T(batch), m_per_sample.data(), grad);
     if (w) {
       // Keras's sum_over_batch_size: Σ w_i l_i / batch, gradient w_i dl_i.
       m_backend->multiply(m_per_sample.data(), w, m_per_sample.data(), batch);

@@ -53,6 +53,7 @@ Index Model<T>::tape_target_rows(const std::vector<TapeLoss>& losses) const {
     const Index width = m_output_widths[static_cast<std::size_t>(t.output)];
     if (is_sparse(t.loss) && width < 2)
       throw std::invalid_argument("Sparse categorical cross-entropy needs at least 2 outputs.");
+    validate(t.loss, t.class_alpha, width);
     rows += is_sparse(t.loss) ? 1 : width;
   }
   return rows;
@@ -113,6 +114,14 @@ void Model<T>::tape_gradient(const std::vector<TapeLoss>& losses, const T* Y, co
     at_least(m_tape_dy, d, m_n_outputs * batch);
     d.copy_to_device(m_tape_dy.data(), dY, sizeof(T) * m_n_outputs * batch);
   }
+  std::vector<T>& alpha = m_tape_alpha_host;
+  alpha.clear();
+  for (const TapeLoss& t : losses)
+    alpha.insert(alpha.end(), t.class_alpha.begin(), t.class_alpha.end());
+  if (!alpha.empty()) {
+    at_least(m_tape_alpha, d, static_cast<Index>(alpha.size()));
+    d.copy_to_device(m_tape_alpha.data(), alpha.data(), sizeof(T) * alpha.size());
+  }
   std::fill(m_written.begin(), m_written.end(), false);
   seed_tape_losses(losses, y_rows, w != nullptr, dY != nullptr);
   if (dY) {
@@ -145,9 +154,11 @@ void Model<T>::seed_tape_losses(const std::vector<TapeLoss>& losses, Index y_row
   for (const TapeLoss& t : losses) ++terms[static_cast<std::size_t>(t.output)];
   // An output with one loss and nothing else hands it its logits, as train_batch does.
   m_tape_fused.assign(m_outputs.size(), false);
-  Index row = 0;
+  Index row = 0, alpha_at = 0;
   for (std::size_t t = 0; t < losses.size(); ++t) {
     const TapeLoss& l = losses[t];
+    const T* alpha = l.class_alpha.empty() ? nullptr : m_tape_alpha.data() + alpha_at;
+    alpha_at += static_cast<Index>(l.class_alpha.size());
     const std::size_t o = static_cast<std::size_t>(l.output);
     const Index id = m_outputs[o], width = m_output_widths[o];
     const Index n_t = is_sparse(l.loss) ? 1 : width;
@@ -167,7 +178,8 @@ void Model<T>::seed_tape_losses(const std::vector<TapeLoss>& losses, Index y_row
     }
     T* grad = d_target(id, 0, m_tape_need);
     if (!grad) continue;
-    m_backend->loss(kind, P, Yt, width, batch, T(l.coef) / T(l.divisor), m_per_sample.data(), grad);
+    m_backend->loss(kind, P, Yt, alpha, width, batch, T(l.coef) / T(l.divisor), m_per_sample.data(),
+                    grad);
     if (l.weighted && weighted)
       m_backend->scale_columns(grad, width, batch, m_tape_w.data() + static_cast<Index>(t) * batch);
     add_gradient(id, grad, width * batch);

@@ -17,6 +17,7 @@ class LossSpec:
     alpha: float
     gamma: float
     balanced: bool
+    class_alpha: list[float]
     def __init__(
         self,
         name: str,
@@ -24,6 +25,7 @@ class LossSpec:
         alpha: float = 0.25,
         gamma: float = 2.0,
         balanced: bool = False,
+        class_alpha: list[float] = ...,
     ) -> None: ...
 
 class Metric:

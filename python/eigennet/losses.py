@@ -7,7 +7,7 @@ is reduced); loss objects such as `MeanSquaredError()` return the mean over samp
 from __future__ import annotations
 
 import warnings
-from typing import Any, Optional
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -253,20 +253,32 @@ def _check_float(name: str, value: Any) -> float:
     return float(value)
 
 
+def _class_alpha(alpha: Any) -> Optional[list[float]]:
+    """The categorical focal loss's weight of each class when alpha is a list (Keras
+    broadcasts it over the class axis; one entry is one weight for all), else None."""
+    if not isinstance(alpha, (list, tuple, np.ndarray)):
+        return None
+    a = np.asarray(alpha)
+    if a.ndim != 1 or a.size == 0 or a.dtype.kind not in "fiu":
+        raise ValueError(
+            f"alpha must be a float or a list of one float per class. Received: alpha={alpha!r}"
+        )
+    return [float(v) for v in a]
+
+
 def _focal_spec(
     binary: bool, from_logits: bool, alpha: Any, gamma: Any, balanced: bool = False
 ) -> Any:
-    if isinstance(alpha, (list, tuple, np.ndarray)):
-        raise NotImplementedError(
-            f"alpha must be one float (a weight per class is not supported yet). "
-            f"Received: alpha={alpha!r}"
-        )
     base = "binary_focal_crossentropy" if binary else "categorical_focal_crossentropy"
+    per_class = None if binary else _class_alpha(alpha)
+    if per_class is not None and len(per_class) == 1:
+        alpha, per_class = per_class[0], None
     return _core.LossSpec(
         base + ("_from_logits" if from_logits else ""),
-        alpha=_check_float("alpha", alpha),
+        alpha=0.25 if per_class is not None else _check_float("alpha", alpha),
         gamma=_check_float("gamma", gamma),
         balanced=bool(balanced),
+        class_alpha=per_class or [],
     )
 
 
@@ -291,7 +303,7 @@ def binary_focal_crossentropy(
 def categorical_focal_crossentropy(
     y_true: Any,
     y_pred: Any,
-    alpha: float = 0.25,
+    alpha: Union[float, Sequence[float]] = 0.25,
     gamma: float = 2.0,
     from_logits: bool = False,
     label_smoothing: float = 0.0,
@@ -299,7 +311,7 @@ def categorical_focal_crossentropy(
 ) -> np.ndarray:
     """Keras's categorical focal cross-entropy, `sum(alpha * (1 - q)**gamma * -y log q,
     axis=-1)` with q the renormalised, clipped probabilities (softmax of logits);
-    targets smoothed towards 1 / classes."""
+    targets smoothed towards 1 / classes. alpha: one weight, or one per class."""
     _check_axis("categorical_focal_crossentropy", axis)
     spec = _focal_spec(False, from_logits, alpha, gamma)
     ls = _check_smoothing(label_smoothing)
@@ -577,7 +589,9 @@ class _Focal(_Smoothed):
 
     def _focal(self, alpha: Any, gamma: Any, balanced: bool) -> None:
         spec = _focal_spec(self._binary, self.from_logits, alpha, gamma, balanced)
-        self.alpha, self.gamma = float(spec.alpha), float(spec.gamma)
+        per_class = list(spec.class_alpha) or (None if self._binary else _class_alpha(alpha))
+        self.alpha: Union[float, list[float]] = per_class or float(spec.alpha)
+        self.gamma = float(spec.gamma)
         self._balanced = bool(balanced)
 
     @property
@@ -617,14 +631,15 @@ class BinaryFocalCrossentropy(_Focal):
 
 class CategoricalFocalCrossentropy(_Focal):
     """Categorical focal cross-entropy, Keras's formula: `-sum(alpha * (1 - q)**gamma * y *
-    log(q))` over the classes, q the renormalised and clipped probabilities."""
+    log(q))` over the classes, q the renormalised and clipped probabilities; alpha is one
+    weight or a list of one per class (e.g. inverse class frequencies)."""
 
     _core_base = "categorical_focal_crossentropy"
     _binary = False
 
     def __init__(
         self,
-        alpha: float = 0.25,
+        alpha: Union[float, Sequence[float]] = 0.25,
         gamma: float = 2.0,
         from_logits: bool = False,
         label_smoothing: float = 0.0,

@@ -145,13 +145,14 @@ class HostShim final : public Backend<T> {
     const T* db = m.in(b, n);
     m_d->multiply(da, db, m.out(out, n), n);
   }
-  void loss(const LossSpec& kind, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
-            T* per_sample, T* grad) override {
+  void loss(const LossSpec& kind, const T* P, const T* Y, const T* class_alpha, Index n_out,
+            Index batch, T grad_scale, T* per_sample, T* grad) override {
     Mirror m(*m_d, m_pool);
     const T* p = m.in(P, n_out * batch);
     const T* y = m.in(Y, (is_sparse(kind) ? 1 : n_out) * batch);
+    const T* a = class_alpha ? m.in(class_alpha, n_out) : nullptr;
     T* ps = m.out(per_sample, batch);
-    m_d->loss(kind, p, y, n_out, batch, grad_scale, ps, m.out(grad, n_out * batch));
+    m_d->loss(kind, p, y, a, n_out, batch, grad_scale, ps, m.out(grad, n_out * batch));
   }
   void accumulate_metric(const MetricSpec& spec, const T* thresholds, const T* A, const T* Y,
                          const T* w, Index n_out, Index batch, double* acc) override {

@@ -170,13 +170,13 @@ TYPED_TEST(CudaVsCpu, FusedLossValuesAndGradients) {
     std::vector<T> P, Y;
     loss_inputs(kind, n_out, batch, P, Y);
     std::vector<T> per(batch), grad(n_out * batch);
-    this->cpu->loss(kind, P.data(), Y.data(), n_out, batch, T(1) / T(batch), per.data(),
+    this->cpu->loss(kind, P.data(), Y.data(), nullptr, n_out, batch, T(1) / T(batch), per.data(),
                     grad.data());
     auto gP = this->up(P), gY = this->up(Y);
     auto gper = this->zeros(batch), ggrad = this->zeros(n_out * batch), gper2 = this->zeros(batch);
-    this->gpu->loss(kind, gP.data(), gY.data(), n_out, batch, T(1) / T(batch), gper.data(),
+    this->gpu->loss(kind, gP.data(), gY.data(), nullptr, n_out, batch, T(1) / T(batch), gper.data(),
                     ggrad.data());
-    this->gpu->loss(kind, gP.data(), gY.data(), n_out, batch, T(1), gper2.data(), nullptr);
+    this->gpu->loss(kind, gP.data(), gY.data(), nullptr, n_out, batch, T(1), gper2.data(), nullptr);
     this->expect_close(this->down(gper), per, std::string(loss_name(kind)) + " values");
     this->expect_close(this->down(ggrad), grad, std::string(loss_name(kind)) + " gradient");
     this->expect_close(this->down(gper2), per, std::string(loss_name(kind)) + " without grad");
@@ -339,16 +339,16 @@ TYPED_TEST(CudaVsCpu, FusedCallSequencesMatchTheCpu) {
   loss_inputs(LossKind::SparseCategoricalCrossentropyLogits, n_out, batch, P, Y);
   std::vector<T> per(batch), grad(n_out * batch);
   double acc_cpu[3] = {0.25, 0.5, 0.75};
-  this->cpu->loss(LossKind::SparseCategoricalCrossentropyLogits, P.data(), Y.data(), n_out, batch,
-                  T(1) / T(batch), per.data(), grad.data());
+  this->cpu->loss(LossKind::SparseCategoricalCrossentropyLogits, P.data(), Y.data(), nullptr, n_out,
+                  batch, T(1) / T(batch), per.data(), grad.data());
   this->cpu->sum_into(per.data(), batch, 1.0, acc_cpu);
   this->cpu->accumulate_metric(MetricKind::SparseCategoricalAccuracy, nullptr, P.data(), Y.data(),
                                nullptr, n_out, batch, acc_cpu + 1);
   auto gP = this->up(P), gY = this->up(Y), gper = this->zeros(batch);
   auto ggrad = this->zeros(n_out * batch);
   auto gacc = this->up(std::vector<double>{0.25, 0.5, 0.75});
-  this->gpu->loss(LossKind::SparseCategoricalCrossentropyLogits, gP.data(), gY.data(), n_out, batch,
-                  T(1) / T(batch), gper.data(), ggrad.data());
+  this->gpu->loss(LossKind::SparseCategoricalCrossentropyLogits, gP.data(), gY.data(), nullptr,
+                  n_out, batch, T(1) / T(batch), gper.data(), ggrad.data());
   this->gpu->sum_into(gper.data(), batch, 1.0, gacc.data());
   this->gpu->accumulate_metric(MetricKind::SparseCategoricalAccuracy, nullptr, gP.data(), gY.data(),
                                nullptr, n_out, batch, gacc.data() + 1);

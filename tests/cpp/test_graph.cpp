@@ -48,7 +48,7 @@ struct GraphCase {
   std::vector<bool> integer_inputs;  // per input: indices in [0, 5) for an Embedding
 };
 
-std::vector<OutputLoss> one(LossKind k) { return {OutputLoss{k, 1.0, {}}}; }
+std::vector<OutputLoss> one(LossKind k) { return {OutputLoss{k, 1.0, {}, {}}}; }
 
 /// Inputs (Σ widths, n), integer-valued for Embedding inputs, and targets for the losses.
 template <typename T>
@@ -164,8 +164,12 @@ TEST_P(GraphGradientTest, TapeStepEqualsTrainBatch) {
   Trainer<double> trainer(*fitted);
   std::vector<TapeLoss> terms;
   for (std::size_t o = 0; o < c.losses.size(); ++o)
-    terms.push_back(TapeLoss{static_cast<Index>(o), c.losses[o].loss, c.losses[o].weight,
-                             static_cast<double>(n), false});
+    terms.push_back(TapeLoss{static_cast<Index>(o),
+                             c.losses[o].loss,
+                             c.losses[o].weight,
+                             static_cast<double>(n),
+                             false,
+                             {}});
   std::vector<std::pair<Index, double>> penalties;
   for (std::size_t i = 0; i < looped->n_layers(); ++i)
     penalties.emplace_back(static_cast<Index>(i), 1.0);
@@ -280,8 +284,8 @@ INSTANTIATE_TEST_SUITE_P(
                         g.outputs = {2, 3};
                         return g;
                       },
-                      {OutputLoss{LossKind::SparseCategoricalCrossentropy, 0.3, {}},
-                       OutputLoss{LossKind::MeanSquaredError, 2.0, {}}},
+                      {OutputLoss{LossKind::SparseCategoricalCrossentropy, 0.3, {}, {}},
+                       OutputLoss{LossKind::MeanSquaredError, 2.0, {}, {}}},
                       {}}),
         test::AllDevices()),
     [](const auto& info) {
@@ -379,8 +383,8 @@ TEST_P(GraphTest, TwoOutputsReportEachLossAndTheWeightedTotal) {
   auto m = build<double>(g, GetParam(), 4);
   const std::vector<double> p = {1, 0, 0.5, 0, 1, -1};  // out0 = x0 + 0.5, out1 = x1 - 1
   m->set_params(p.data());
-  m->compile({OutputLoss{LossKind::MeanSquaredError, 0.5, {MetricKind::MeanAbsoluteError}},
-              OutputLoss{LossKind::MeanAbsoluteError, 2.0, {}}},
+  m->compile({OutputLoss{LossKind::MeanSquaredError, 0.5, {MetricKind::MeanAbsoluteError}, {}},
+              OutputLoss{LossKind::MeanAbsoluteError, 2.0, {}, {}}},
              sgd(0.0));
   EXPECT_EQ(m->n_acc(), kAccOutputs + 2 + 2);  // a mean metric sums Σ w·v and Σ w
   const std::vector<double> x = {0, 0, 1, 2}, y = {1, 0, 1, 3};  // errors 0.5|1 and 0.5|2

@@ -31,7 +31,7 @@ class LossTest : public test::OnBackend<Param> {
              T grad_scale = T(1)) {
     const Index batch = static_cast<Index>(P.size()) / n_out;
     Result r{std::vector<T>(batch), std::vector<T>(P.size())};
-    this->be->loss(kind, P.data(), Y.data(), n_out, batch, grad_scale, r.values.data(),
+    this->be->loss(kind, P.data(), Y.data(), nullptr, n_out, batch, grad_scale, r.values.data(),
                    r.grad.data());
     return r;
   }
@@ -155,7 +155,7 @@ TYPED_TEST(LossTest, GradScaleAndNullGradient) {
   this->expect_values(r.values, {2.5, 12.5});
   this->expect_values(r.grad, {0.5, 1.0, 1.5, 2.0});  // 0.5 * 2p / 2
   std::vector<T> values(2);
-  this->be->loss(LossKind::MeanSquaredError, P.data(), Y.data(), 2, 2, T(1), values.data(),
+  this->be->loss(LossKind::MeanSquaredError, P.data(), Y.data(), nullptr, 2, 2, T(1), values.data(),
                  nullptr);
   this->expect_values(values, {2.5, 12.5});
 }
@@ -164,6 +164,7 @@ struct GradientCase {
   LossSpec kind;
   double p_lo, p_hi;     // range of predictions
   const char* tag = "";  // names a case with parameters
+  std::vector<double> class_alpha = {};
 };
 
 LossSpec with(LossKind kind, double delta, double alpha, double gamma, bool balanced) {
@@ -215,14 +216,15 @@ TEST_P(LossGradientTest, MatchesFiniteDifferences) {
     default: Y = test::uniform<double>(P.size(), 0, 1, 33);
   }
   std::vector<double> values(batch), grad(P.size());
+  const double* alpha = c.class_alpha.empty() ? nullptr : c.class_alpha.data();
   auto loss = [&] {
     std::vector<double> v(batch);
-    be->loss(c.kind, P.data(), Y.data(), n_out, batch, 1.0, v.data(), nullptr);
+    be->loss(c.kind, P.data(), Y.data(), alpha, n_out, batch, 1.0, v.data(), nullptr);
     double s = 0;
     for (double x : v) s += x;
     return s;
   };
-  be->loss(c.kind, P.data(), Y.data(), n_out, batch, 1.0, values.data(), grad.data());
+  be->loss(c.kind, P.data(), Y.data(), alpha, n_out, batch, 1.0, values.data(), grad.data());
   test::expect_gradients_match(grad, test::numeric_gradient(loss, P), 1e-6, loss_name(c.kind.kind));
 }
 
@@ -259,12 +261,53 @@ INSTANTIATE_TEST_SUITE_P(
             GradientCase{LossKind::CategoricalFocalCrossentropy, 0.1, 1.0},
             GradientCase{LossKind::CategoricalFocalCrossentropyLogits, -4, 4},
             GradientCase{with(LossKind::CategoricalFocalCrossentropyLogits, 1, 0.6, 0.5, false), -4,
-                         4, "_g05"}),
+                         4, "_g05"},
+            GradientCase{
+                LossKind::CategoricalFocalCrossentropy, 0.1, 1.0, "_class_alpha", {0.2, 1.5, 0.7}},
+            GradientCase{LossKind::CategoricalFocalCrossentropyLogits,
+                         -4,
+                         4,
+                         "_class_alpha",
+                         {0.2, 1.5, 0.7}}),
         test::AllDevices()),
     [](const auto& info) {
       return std::string(loss_name(std::get<0>(info.param).kind.kind)) +
              std::get<0>(info.param).tag + test::device_suffix(std::get<1>(info.param));
     });
+
+// A weight per class scales each class's term of the sum: with alpha = e_k only class k's term
+// is left, so the loss with any alpha is Σ_k alpha_k · loss(e_k); equal weights are the scalar.
+TYPED_TEST(LossTest, CategoricalFocalClassAlphaWeighsEachClassTerm) {
+  using T = typename TypeParam::Scalar;
+  const Index n_out = 3, batch = 2;
+  const std::vector<T> P = {0.2, 0.5, 0.3, 0.6, 0.1, 0.3}, Y = {0, 1, 0, 0.5, 0.2, 0.3};
+  auto values = [&](LossSpec spec, const std::vector<T>& alpha, std::vector<T>* grad) {
+    std::vector<T> v(batch);
+    this->be->loss(spec, P.data(), Y.data(), alpha.empty() ? nullptr : alpha.data(), n_out, batch,
+                   T(1), v.data(), grad ? grad->data() : nullptr);
+    return v;
+  };
+  for (LossKind kind :
+       {LossKind::CategoricalFocalCrossentropy, LossKind::CategoricalFocalCrossentropyLogits}) {
+    const std::vector<T> alpha = {0.2, 1.5, 0.7};
+    std::vector<T> grad(P.size()), expected_grad(P.size(), T(0));
+    const std::vector<T> v = values(kind, alpha, &grad);
+    std::vector<double> expected(batch, 0.0);
+    for (Index k = 0; k < n_out; ++k) {
+      std::vector<T> unit(n_out, T(0)), g(P.size());
+      unit[k] = T(1);
+      const std::vector<T> vk = values(kind, unit, &g);
+      for (Index j = 0; j < batch; ++j) expected[j] += double(alpha[k]) * double(vk[j]);
+      for (std::size_t i = 0; i < g.size(); ++i) expected_grad[i] += alpha[k] * g[i];
+    }
+    this->expect_values(v, expected);
+    this->expect_values(grad, std::vector<double>(expected_grad.begin(), expected_grad.end()));
+    this->expect_values(values(with(kind, 1, 0.4, 2, false), {}, nullptr), [&] {
+      const std::vector<T> same = values(kind, {0.4, 0.4, 0.4}, nullptr);
+      return std::vector<double>(same.begin(), same.end());
+    }());
+  }
+}
 
 template <typename Param>
 class MetricTest : public LossTest<Param> {

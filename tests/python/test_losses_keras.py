@@ -311,9 +311,44 @@ def test_huber_delta_matches_keras_formula():
     with pytest.raises(ValueError, match="gamma must be >= 0"):
         L.BinaryFocalCrossentropy(gamma=-0.5)
     with pytest.raises(ValueError, match="alpha must be in"):
-        L.CategoricalFocalCrossentropy(alpha=1.5)
-    with pytest.raises(NotImplementedError, match="alpha must be one float"):
-        L.CategoricalFocalCrossentropy(alpha=[0.2, 0.8])
+        L.BinaryFocalCrossentropy(alpha=1.5)
+    with pytest.raises(TypeError, match="alpha must be a float"):
+        L.BinaryFocalCrossentropy(alpha=[0.2, 0.8])
+    with pytest.raises(ValueError, match="alpha must be >= 0"):
+        L.CategoricalFocalCrossentropy(alpha=-0.5)
+    with pytest.raises(ValueError, match="alpha must be >= 0"):
+        L.CategoricalFocalCrossentropy(alpha=[0.2, -0.8])
+    with pytest.raises(ValueError, match="one float per class"):
+        L.CategoricalFocalCrossentropy(alpha=[[0.2, 0.8]])
+    with pytest.raises(ValueError, match="alpha has 2 weights, but the output has 3 classes"):
+        L.CategoricalFocalCrossentropy(alpha=[0.2, 0.8])(np.eye(3), np.full((3, 3), 1 / 3))
+    with pytest.raises(ValueError, match="alpha has 2 weights, but the output has 3 classes"):
+        model = en.Sequential([en.Input((2,)), en.layers.Dense(3, activation="softmax")])
+        model.compile(loss=L.CategoricalFocalCrossentropy(alpha=[0.2, 0.8]))
+
+
+def test_categorical_focal_class_alpha_weighs_each_class():
+    # Keras broadcasts alpha over the class axis: each class's term is scaled by its own
+    # weight, so one-hot targets of class k get exactly alpha[k] times the alpha=1 value.
+    rng = np.random.default_rng(31)
+    p = rng.dirichlet([1, 1, 1], 6)
+    labels = np.array([0, 1, 2, 2, 1, 0])
+    y = np.eye(3)[labels]
+    alpha = [0.2, 1.5, 0.7]
+    for from_logits, q in ((False, p), (True, np.log(p) + 0.3)):
+        unit = L.categorical_focal_crossentropy(y, q, alpha=1.0, from_logits=from_logits)
+        got = L.categorical_focal_crossentropy(y, q, alpha=alpha, from_logits=from_logits)
+        np.testing.assert_allclose(got, np.take(alpha, labels) * unit, rtol=1e-12)
+        # A list of one weight, or of equal weights, is that scalar (Keras's broadcasting).
+        for same in ([0.4], [0.4, 0.4, 0.4]):
+            np.testing.assert_allclose(
+                L.categorical_focal_crossentropy(y, q, alpha=same, from_logits=from_logits),
+                0.4 * unit,
+                rtol=1e-12,
+            )
+    obj = L.CategoricalFocalCrossentropy(alpha=np.array(alpha), gamma=1.5)
+    assert obj.get_config()["alpha"] == alpha
+    assert L.CategoricalFocalCrossentropy.from_config(obj.get_config())(y, p) == obj(y, p)
 
 
 @pytest.mark.parametrize(
@@ -324,6 +359,8 @@ def test_huber_delta_matches_keras_formula():
         lambda: L.BinaryFocalCrossentropy(gamma=2.5, from_logits=True),
         lambda: L.CategoricalFocalCrossentropy(alpha=0.5, gamma=1.2),
         lambda: L.CategoricalFocalCrossentropy(from_logits=True),
+        lambda: L.CategoricalFocalCrossentropy(alpha=[0.2, 1.5, 0.7], gamma=1.2),
+        lambda: L.CategoricalFocalCrossentropy(alpha=[0.9, 0.3, 2.0], from_logits=True),
     ],
 )
 def test_parameterised_losses_train_and_differentiate(loss):
@@ -367,6 +404,14 @@ def test_focal_losses_match_real_keras():
         ("BinaryFocalCrossentropy", {"from_logits": True, "label_smoothing": 0.1}, y, z),
         ("CategoricalFocalCrossentropy", {"alpha": 0.6, "gamma": 0.8}, onehot, p),
         ("CategoricalFocalCrossentropy", {"from_logits": True}, onehot, z),
+        ("CategoricalFocalCrossentropy", {"alpha": 1.7}, onehot, p),
+        ("CategoricalFocalCrossentropy", {"alpha": [0.1, 0.4, 1.3, 0.8], "gamma": 1.5}, onehot, p),
+        (
+            "CategoricalFocalCrossentropy",
+            {"alpha": [0.6, 0.2, 0.9, 1.1], "from_logits": True, "label_smoothing": 0.1},
+            onehot,
+            z,
+        ),
         ("Huber", {"delta": 0.7}, y, z),
     ]
     for cls, kwargs, t, q in cases:
@@ -375,3 +420,38 @@ def test_focal_losses_match_real_keras():
             want = float(keras.losses.get(cls).__class__(**kwargs)(t, q))
         got = getattr(L, cls)(**kwargs)(t, q)
         assert got == pytest.approx(want, rel=2e-5), (cls, kwargs)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_categorical_focal_class_alpha_fit_and_files_match_real_keras(tmp_path):
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(40, 5)).astype("float32")
+    y = np.eye(3, dtype="float32")[rng.integers(0, 3, 40)]
+    alpha = [0.25, 1.5, 0.6]
+    models = {}
+    for lib in (en, keras):
+        lib.utils.set_random_seed(3)
+        models[lib] = lib.Sequential(
+            [lib.Input((5,)), lib.layers.Dense(6, activation="tanh"), lib.layers.Dense(3)]
+        )
+    models[keras].set_weights(models[en].get_weights())
+    hist = {}
+    for lib, model in models.items():
+        loss = lib.losses.CategoricalFocalCrossentropy(alpha=alpha, gamma=1.5, from_logits=True)
+        model.compile(lib.optimizers.SGD(0.1), loss)
+        hist[lib] = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(hist[en]["loss"], hist[keras]["loss"], rtol=2e-5)
+    for a, b in zip(models[en].get_weights(), models[keras].get_weights()):
+        np.testing.assert_allclose(a, b, atol=2e-6)
+    # The list travels in .keras files both ways.
+    for lib, other in ((en, keras), (keras, en)):
+        models[lib].save(tmp_path / "f.keras")
+        back = other.models.load_model(tmp_path / "f.keras")
+        assert list(back.loss.get_config()["alpha"]) == pytest.approx(alpha)
+        assert back.evaluate(x, y, verbose=0) == pytest.approx(
+            models[lib].evaluate(x, y, verbose=0), rel=2e-5
+        )

@@ -111,9 +111,10 @@ class Backend : public Device {
 
   /// Per-sample loss values into per_sample (batch) and, when grad is not null, the gradient of
   /// grad_scale * Σ per_sample with respect to P into grad (n_out, batch). P holds probabilities
-  /// or logits as the kind says. Y is (n_targets, batch).
-  virtual void loss(const LossSpec& loss, const T* P, const T* Y, Index n_out, Index batch,
-                    T grad_scale, T* per_sample, T* grad) = 0;
+  /// or logits as the kind says. Y is (n_targets, batch). class_alpha (n_out), or null for
+  /// loss.alpha: the categorical focal loss's weight of each class.
+  virtual void loss(const LossSpec& loss, const T* P, const T* Y, const T* class_alpha, Index n_out,
+                    Index batch, T grad_scale, T* per_sample, T* grad) = 0;
 
   /// Adds every sample's contribution to a metric's sums (eigennet/metrics.h) into acc (device
   /// doubles, metric_n_sums of them), each sum in a fixed order. A (n_out, batch),

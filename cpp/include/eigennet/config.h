@@ -148,6 +148,9 @@ void validate(const ActivationSpec& act);
 LossKind loss_from_name(const std::string& name);
 /// Checks a loss's parameters: std::invalid_argument naming the bad value.
 void validate(const LossSpec& loss);
+/// Checks the categorical focal loss's weights of each class (empty: LossSpec::alpha) for an
+/// output of n_out classes.
+void validate(const LossSpec& loss, const std::vector<double>& class_alpha, std::int64_t n_out);
 const char* loss_name(LossKind k);
 MetricKind metric_from_name(const std::string& name);
 const char* metric_name(MetricKind k);

@@ -187,7 +187,7 @@ EIGENNET_HD inline T sample_value(const MetricSpec& s, const T* p, const T* y, I
         loss = LossKind::MeanAbsolutePercentageError;
       if (s.kind == MetricKind::MeanSquaredLogarithmicError)
         loss = LossKind::MeanSquaredLogarithmicError;
-      return losses::loss_column<T>(loss, p, y, n_out, n_out, 0, T(0), nullptr);
+      return losses::loss_column<T>(loss, p, y, nullptr, n_out, n_out, 0, T(0), nullptr);
     }
   }
 }

@@ -46,6 +46,7 @@ struct OutputLoss {
   LossSpec loss = LossKind::MeanSquaredError;
   double weight = 1.0;
   std::vector<Metric> metrics;
+  std::vector<double> class_alpha;  ///< (width) or empty: see validate(LossSpec, class_alpha)
 };
 
 /// One loss of a recorded forward pass that tape_gradient differentiates: coef / divisor times
@@ -55,6 +56,7 @@ struct TapeLoss {
   LossSpec loss = LossKind::MeanSquaredError;
   double coef = 1.0, divisor = 1.0;
   bool weighted = false;
+  std::vector<double> class_alpha;  ///< (width) or empty, as OutputLoss's
 };
 
 /// One variable's update by a hand-driven optimizer: parameters [offset, offset + size) with
@@ -285,6 +287,7 @@ class Model {
   std::vector<bool> m_fused;  // per output: the loss takes its layer's logits
   std::vector<LossSpec> m_fused_loss;
   std::vector<std::vector<Buffer<T>>> m_thresholds;  // per output and metric, its list as T
+  std::vector<Buffer<T>> m_class_alpha;              // per output, its loss's class_alpha as T
   OptimizerConfig m_optimizer;
   std::int64_t m_step = 0;
 
@@ -300,6 +303,8 @@ class Model {
   std::uint64_t m_forward_id = 0, m_params_version = 0, m_tape_id = 0;
   Index m_tape_batch = 0;
   Buffer<T> m_tape_x, m_tape_y, m_tape_yt, m_tape_w, m_tape_dy, m_tape_dx, m_hand_state;
+  Buffer<T> m_tape_alpha;  // the tape losses' class_alpha, one after another
+  std::vector<T> m_tape_alpha_host;
   std::vector<Buffer<T>> m_in_grad;
   std::vector<bool> m_tape_need, m_tape_fused;
   std::vector<int> m_tape_terms;

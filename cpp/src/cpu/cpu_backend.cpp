@@ -69,9 +69,9 @@ class CpuBackend final : public Backend<T> {
   void multiply(const T* a, const T* b, T* out, Index n) override {
     for (Index i = 0; i < n; ++i) out[i] = a[i] * b[i];
   }
-  void loss(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
-            T* per_sample, T* grad) override {
-    kernels<T>().loss(spec, P, Y, n_out, batch, grad_scale, per_sample, grad);
+  void loss(const LossSpec& spec, const T* P, const T* Y, const T* class_alpha, Index n_out,
+            Index batch, T grad_scale, T* per_sample, T* grad) override {
+    kernels<T>().loss(spec, P, Y, class_alpha, n_out, batch, grad_scale, per_sample, grad);
   }
   void accumulate_metric(const MetricSpec& spec, const T* thresholds, const T* A, const T* Y,
                          const T* w, Index n_out, Index batch, double* acc) override {

@@ -24,8 +24,8 @@ struct TypedKernels {
   void (*activation_forward)(ActivationSpec act, const T* Z, T* A, Index rows, Index cols);
   void (*activation_backward)(ActivationSpec act, const T* Z, const T* A, const T* dA, T* dZ,
                               Index rows, Index cols);
-  void (*loss)(const LossSpec& loss, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
-               T* per_sample, T* grad);
+  void (*loss)(const LossSpec& loss, const T* P, const T* Y, const T* class_alpha, Index n_out,
+               Index batch, T grad_scale, T* per_sample, T* grad);
   void (*accumulate_metric)(const MetricSpec& spec, const T* thresholds, const T* A, const T* Y,
                             const T* w, Index n_out, Index batch, double* acc);
   void (*optimizer_step)(const OptimizerConfig& cfg, double lr, std::int64_t step, T* params,

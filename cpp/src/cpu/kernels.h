@@ -22,8 +22,8 @@ template <typename T>
 void dense_backward(const T* W, const T* X, const T* dZ, T* dW, T* db, T* dX, Index n_units,
                     Index n_inputs, Index batch);
 template <typename T>
-void loss(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
-          T* per_sample, T* grad);
+void loss(const LossSpec& spec, const T* P, const T* Y, const T* class_alpha, Index n_out,
+          Index batch, T grad_scale, T* per_sample, T* grad);
 template <typename T>
 void accumulate_metric(const MetricSpec& spec, const T* thresholds, const T* A, const T* Y,
                        const T* w, Index n_out, Index batch, double* acc);

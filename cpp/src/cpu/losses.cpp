@@ -8,12 +8,12 @@
 namespace eigennet::cpu {
 
 template <typename T>
-void loss(const LossSpec& spec, const T* P, const T* Y, Index n_out, Index batch, T grad_scale,
-          T* per_sample, T* grad) {
+void loss(const LossSpec& spec, const T* P, const T* Y, const T* class_alpha, Index n_out,
+          Index batch, T grad_scale, T* per_sample, T* grad) {
   const Index n_y = is_sparse(spec.kind) ? 1 : n_out;
   parallel_chunks(batch, kPanel, static_cast<double>(batch) * n_out * 8, [&](Index c0, Index c1) {
     for (Index j = c0; j < c1; ++j)
-      per_sample[j] = losses::loss_column(spec, P, Y, n_out, n_y, j, grad_scale, grad);
+      per_sample[j] = losses::loss_column(spec, P, Y, class_alpha, n_out, n_y, j, grad_scale, grad);
   });
 }
 
@@ -37,9 +37,9 @@ void accumulate_metric(const MetricSpec& spec, const T* thresholds, const T* A, 
                   });
 }
 
-#define EIGENNET_INSTANTIATE(T)                                                                 \
-  template void loss<T>(const LossSpec&, const T*, const T*, Index, Index, T, T*, T*);          \
-  template void accumulate_metric<T>(const MetricSpec&, const T*, const T*, const T*, const T*, \
+#define EIGENNET_INSTANTIATE(T)                                                                  \
+  template void loss<T>(const LossSpec&, const T*, const T*, const T*, Index, Index, T, T*, T*); \
+  template void accumulate_metric<T>(const MetricSpec&, const T*, const T*, const T*, const T*,  \
                                      Index, Index, double*);
 EIGENNET_INSTANTIATE(float)
 EIGENNET_INSTANTIATE(double)

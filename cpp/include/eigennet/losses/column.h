@@ -14,9 +14,10 @@ namespace eigennet::losses {
 
 template <typename T>
 struct Column {
-  const T* p;  // n prediction entries (probabilities or logits)
-  const T* y;  // targets: n entries, or one integer label
-  T* g;        // n gradient entries, or null
+  const T* p;      // n prediction entries (probabilities or logits)
+  const T* y;      // targets: n entries, or one integer label
+  T* g;            // n gradient entries, or null
+  const T* alpha;  // n per-class weights of the categorical focal loss, or null: LossSpec::alpha
   Index n;
   T scale;  // gradient scale (1 / batch for a mean)
 };
@@ -208,9 +209,10 @@ EIGENNET_HD inline T categorical_focal(const LossSpec& loss, const Column<T>& c,
   auto prob = [&](Index i) { return logits ? std::exp(c.p[i] - lse) : c.p[i]; };
   T s = 0;
   for (Index i = 0; i < c.n; ++i) s += prob(i);
-  const T alpha = T(loss.alpha), gamma = T(loss.gamma);
+  const T gamma = T(loss.gamma);
   T total = 0, gq = 0, gp = 0;
   for (Index i = 0; i < c.n; ++i) {
+    const T alpha = c.alpha ? c.alpha[i] : T(loss.alpha);
     const T pi = prob(i), q = pi / s, o = clip(q), y = c.y[i];
     const T u = T(1) - o, mod = gamma == T(0) ? T(1) : std::pow(u, gamma);
     total -= alpha * mod * y * std::log(o);
@@ -258,12 +260,12 @@ EIGENNET_HD inline Index argmax(const T* p, Index n) {
   return k;
 }
 
-/// Sample j's loss value; its gradient column too when grad is set.
+/// Sample j's loss value; its gradient column too when grad is set. class_alpha: (n_out) or null.
 template <typename T>
-EIGENNET_HD inline T loss_column(const LossSpec& loss, const T* P, const T* Y, Index n_out,
-                                 Index n_y, Index j, T grad_scale, T* grad) {
-  const Column<T> c{P + j * n_out, Y + j * n_y, grad ? grad + j * n_out : nullptr, n_out,
-                    grad_scale};
+EIGENNET_HD inline T loss_column(const LossSpec& loss, const T* P, const T* Y, const T* class_alpha,
+                                 Index n_out, Index n_y, Index j, T grad_scale, T* grad) {
+  const Column<T> c{P + j * n_out, Y + j * n_y, grad ? grad + j * n_out : nullptr,
+                    class_alpha,   n_out,       grad_scale};
   switch (loss.kind) {
     case LossKind::CategoricalCrossentropy: return categorical_probs(c, false);
     case LossKind::SparseCategoricalCrossentropy: return categorical_probs(c, true);
