@@ -301,7 +301,8 @@ struct PyModel : ForkSafe {
   py::object tape_gradient(const std::vector<py::tuple>& terms, const py::handle& y,
                            const py::handle& w, const py::handle& dy,
                            const std::vector<std::pair<Index, double>>& penalties,
-                           const std::vector<bool>& wanted, bool input_grad) {
+                           const std::vector<bool>& wanted, bool input_grad,
+                           const std::vector<std::pair<Index, double>>& activity) {
     std::vector<TapeLoss> losses;
     for (const py::tuple& t : terms) {
       if (t.size() != 5)
@@ -342,7 +343,7 @@ struct PyModel : ForkSafe {
     }
     quick_call(2.0 * n * model.n_params(), [&] {
       model.tape_gradient(losses, has_y ? ya.data() : nullptr, has_w ? wa.data() : nullptr,
-                          has_dy ? dya.data() : nullptr, penalties, wanted, dx_ptr);
+                          has_dy ? dya.data() : nullptr, penalties, wanted, dx_ptr, activity);
     });
     if (input_grad) return std::move(dx);
     return py::none();
@@ -554,7 +555,17 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
       .def("tape_forward", &M::tape_forward, py::arg("x"), py::arg("training"))
       .def("tape_gradient", &M::tape_gradient, py::arg("losses"), py::arg("y"),
            py::arg("sample_weight"), py::arg("output_gradients"), py::arg("penalties"),
-           py::arg("wanted"), py::arg("input_grad"))
+           py::arg("wanted"), py::arg("input_grad"),
+           py::arg("activity") = std::vector<std::pair<Index, double>>{})
+      .def_property_readonly("activity_nodes", [](M& s) { return s.model.activity_nodes(); })
+      .def("activity_values",
+           [](M& s) {
+             py::array_t<double> out(static_cast<Index>(s.model.activity_nodes().size()));
+             double* dst = out.mutable_data();
+             s.quick_call(static_cast<double>(s.model.tape_batch()) * s.model.n_params(),
+                          [&] { s.model.activity_values(dst); });
+             return out;
+           })
       .def("get_grads",
            [](M& s) {
              py::array_t<T> out(s.model.n_params());

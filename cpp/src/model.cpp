@@ -618,23 +618,29 @@ void Model<T>::penalty(double weight, double* acc, bool with_grad) {
 
 template <typename T>
 void Model<T>::activity(Index batch, double* acc, bool with_grad) {
-  const double b = static_cast<double>(batch);
-  for (std::size_t k = 0; k < m_nodes.size(); ++k) {
-    Node& n = m_nodes[k];
-    const Layer<T>& layer = *m_layers[static_cast<std::size_t>(n.layer)];
-    if (!layer.has_activity()) continue;
-    const std::size_t id = static_cast<std::size_t>(m_n_in) + k;
-    const Index size = n.width * batch;
-    T* grad = nullptr;
-    if (with_grad && m_needs_grad[id]) {
-      grad = n.d.data();
-      if (!m_written[id]) m_backend->fill(grad, size, T(0));
-      m_written[id] = true;
-    }
-    // (l1/b)·Σ|out| + (l2/b)·Σ out² is the loss term; times b in the batch's sums.
-    m_backend->regularize(n.value, grad, size, layer.activity_l1() / b, layer.activity_l2() / b, b,
-                          acc + kAccPenalty);
+  // (l1/b)·Σ|out| + (l2/b)·Σ out² is the loss term; times b in the batch's sums.
+  for (std::size_t k = 0; k < m_nodes.size(); ++k)
+    if (m_layers[static_cast<std::size_t>(m_nodes[k].layer)]->has_activity())
+      add_activity(k, batch, 1.0, static_cast<double>(batch), acc + kAccPenalty,
+                   with_grad ? &m_needs_grad : nullptr);
+}
+
+template <typename T>
+void Model<T>::add_activity(std::size_t k, Index batch, double coef, double weight, double* acc,
+                            const std::vector<bool>* need) {
+  Node& n = m_nodes[k];
+  const Layer<T>& layer = *m_layers[static_cast<std::size_t>(n.layer)];
+  const std::size_t id = static_cast<std::size_t>(m_n_in) + k;
+  const Index size = n.width * batch;
+  T* grad = nullptr;
+  if (need && (*need)[id]) {
+    grad = n.d.data();
+    if (!m_written[id]) m_backend->fill(grad, size, T(0));
+    m_written[id] = true;
   }
+  const double c = coef / static_cast<double>(batch);
+  m_backend->regularize(n.value, grad, size, c * layer.activity_l1(), c * layer.activity_l2(),
+                        weight, acc);
 }
 
 template <typename T>

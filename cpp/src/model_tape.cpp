@@ -36,6 +36,33 @@ const T* Model<T>::tape_forward(const T* X, Index batch, bool training) {
 }
 
 template <typename T>
+std::vector<Index> Model<T>::activity_nodes() const {
+  std::vector<Index> out;
+  for (std::size_t k = 0; k < m_nodes.size(); ++k)
+    if (m_layers[static_cast<std::size_t>(m_nodes[k].layer)]->has_activity())
+      out.push_back(static_cast<Index>(k));
+  return out;
+}
+
+template <typename T>
+void Model<T>::activity_values(double* out) {
+  if (m_tape_batch == 0 || m_tape_id != m_forward_id)
+    throw std::invalid_argument(
+        "activity_values needs the activations of a tape_forward, and another forward pass has "
+        "run since (record the call again).");
+  const std::vector<Index> nodes = activity_nodes();
+  const Index n = static_cast<Index>(nodes.size());
+  if (n == 0) return;
+  at_least(m_activity_acc, *m_backend, n);
+  const std::vector<double> zeros(nodes.size(), 0.0);
+  m_backend->copy_to_device(m_activity_acc.data(), zeros.data(), sizeof(double) * nodes.size());
+  for (Index j = 0; j < n; ++j)
+    add_activity(static_cast<std::size_t>(nodes[static_cast<std::size_t>(j)]), m_tape_batch, 1.0,
+                 1.0, m_activity_acc.data() + j, nullptr);
+  m_backend->copy_to_host(out, m_activity_acc.data(), sizeof(double) * nodes.size());
+}
+
+template <typename T>
 void Model<T>::get_grads(T* out) const {
   m_backend->copy_to_host(out, m_grads.data(), m_grads.bytes());
 }
@@ -90,8 +117,16 @@ Index Model<T>::check_tape(const std::vector<TapeLoss>& losses, const T* Y,
 template <typename T>
 void Model<T>::tape_gradient(const std::vector<TapeLoss>& losses, const T* Y, const T* w,
                              const T* dY, const std::vector<std::pair<Index, double>>& penalties,
-                             const std::vector<bool>& wanted, T* dX) {
+                             const std::vector<bool>& wanted, T* dX,
+                             const std::vector<std::pair<Index, double>>& activity) {
   const Index y_rows = check_tape(losses, Y, penalties, wanted);
+  for (const auto& [node, coef] : activity)
+    if (node < 0 || node >= static_cast<Index>(m_nodes.size()) || !std::isfinite(coef) ||
+        !m_layers[static_cast<std::size_t>(m_nodes[static_cast<std::size_t>(node)].layer)]
+             ->has_activity())
+      throw std::invalid_argument("Activity term of node " + std::to_string(node) +
+                                  " is not a node with an activity regulariser, or its "
+                                  "coefficient is not finite.");
   const Index batch = m_tape_batch;
   mark_needs(wanted, dX != nullptr, m_tape_need);
   Device& d = *m_backend;
@@ -136,6 +171,9 @@ void Model<T>::tape_gradient(const std::vector<TapeLoss>& losses, const T* Y, co
       row += width;
     }
   }
+  if (!activity.empty()) at_least(m_tape_acc, d, 1);  // their value, which nobody reads here
+  for (const auto& [node, coef] : activity)
+    add_activity(static_cast<std::size_t>(node), batch, coef, 1.0, m_tape_acc.data(), &m_tape_need);
   backward(batch, m_tape_need, m_tape_fused);
   // Layers the backward pass did not reach have a zero gradient.
   for (std::size_t li = 0; li < m_layers.size(); ++li)
@@ -279,7 +317,10 @@ void Model<T>::apply_gradients(const OptimizerConfig& cfg, std::int64_t step,
                                       const std::vector<bool>&) const; \
   template void Model<T>::tape_gradient(const std::vector<TapeLoss>&, const T*, const T*, \
                                         const T*, const std::vector<std::pair<Index, double>>&, \
-                                        const std::vector<bool>&, T*); \
+                                        const std::vector<bool>&, T*, \
+                                        const std::vector<std::pair<Index, double>>&); \
+  template std::vector<Index> Model<T>::activity_nodes() const; \
+  template void Model<T>::activity_values(double*); \
   template void Model<T>::seed_tape_losses(const std::vector<TapeLoss>&, Index, bool, bool); \
   template void Model<T>::add_tape_penalties(const std::vector<std::pair<Index, double>>&); \
   template void Model<T>::copy_input_gradient(T*); \

@@ -24,6 +24,7 @@ from eigennet.tape_values import (
     TapeValue,
     Term,
     TrackedOutput,
+    activity_values,
     loss_value,
     penalty_value,
     per_sample_losses,
@@ -35,6 +36,7 @@ __all__ = [
     "PerSampleLoss",
     "TapeValue",
     "TrackedOutput",
+    "activity_values",
     "loss_value",
     "penalty_value",
     "per_sample_losses",
@@ -184,7 +186,7 @@ class GradientTape:
         for t in linear.terms:
             if all(t.call is not c for c in calls):
                 calls.append(t.call)
-        for c in dys:
+        for c in [*dys, *(a[0] for a in linear.activities)]:
             if all(c is not k for k in calls):
                 calls.append(c)
         pending = list(linear.penalties)
@@ -192,7 +194,8 @@ class GradientTape:
             mine = [t for t in linear.terms if t.call is call]
             pens = [(layer, k) for layer, k in pending if id(layer) in call.net._index]
             pending = [(layer, k) for layer, k in pending if id(layer) not in call.net._index]
-            _add(total, _call_gradient(call, mine, dys.get(call), pens, flat))
+            acts = [(node, k) for c, node, k in linear.activities if c is call]
+            _add(total, _call_gradient(call, mine, dys.get(call), pens, acts, flat))
         for layer, k in pending:  # penalties of layers no recorded call ran
             _add(total, _penalty_gradient(layer, k, flat))
         result: list[Any] = []
@@ -337,6 +340,7 @@ def _call_gradient(
     terms: list[Term],
     dy: Optional[np.ndarray],
     penalties: list[tuple[Any, float]],
+    activities: list[tuple[int, float]],
     sources: list[Any],
 ) -> list[Optional[np.ndarray]]:
     """The sources' gradients from one recorded call: one backward pass in C++."""
@@ -357,7 +361,7 @@ def _call_gradient(
         w = np.stack([t.weights if t.weights is not None else np.ones(n) for t in terms])
     pens = [(net._index[id(layer)], k) for layer, k in penalties]
     call.refresh()
-    dx = net.core.tape_gradient(specs, y, w, dy, pens, wanted, bool(watched))
+    dx = net.core.tape_gradient(specs, y, w, dy, pens, wanted, bool(watched), activities)
     grads = net.core.get_grads()
     out: list[Optional[np.ndarray]] = []
     for s, at in zip(sources, where):

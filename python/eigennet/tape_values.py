@@ -31,6 +31,13 @@ class Call:
         self.out, self.forward_id, self.params_version, *self.noise = net.core.tape_forward(
             x, training
         )
+        if net.activity_nodes:
+            # Keras keeps the activity losses of each layer's last call: this one's replace them.
+            values = net.core.activity_values()
+            for _, layer in net.activity_nodes:
+                layer._activity = []
+            for (node, layer), v in zip(net.activity_nodes, values):
+                layer._activity.append((self, node, float(v)))
 
     def refresh(self) -> None:
         """Makes this call's activations the net's current ones (recomputing them when another
@@ -131,10 +138,12 @@ class Term:
 
 @dataclass
 class Linear:
-    """A sum of loss terms and penalties: what a TapeValue differentiates."""
+    """A sum of loss terms, weight penalties and activity penalties: what a TapeValue
+    differentiates."""
 
     terms: list[Term] = field(default_factory=list)
     penalties: list[tuple[Any, float]] = field(default_factory=list)  # (layer, coef)
+    activities: list[tuple[Call, int, float]] = field(default_factory=list)  # (call, node, coef)
 
     def scaled(self, c: float) -> Linear:
         return Linear(
@@ -143,10 +152,15 @@ class Linear:
                 for t in self.terms
             ],
             [(layer, k * c) for layer, k in self.penalties],
+            [(call, node, k * c) for call, node, k in self.activities],
         )
 
     def plus(self, other: Linear) -> Linear:
-        return Linear(self.terms + other.terms, self.penalties + other.penalties)
+        return Linear(
+            self.terms + other.terms,
+            self.penalties + other.penalties,
+            self.activities + other.activities,
+        )
 
 
 def _number(x: Any) -> Optional[float]:
@@ -335,6 +349,12 @@ def per_sample_losses(
     out = np.asarray(values).view(PerSampleLoss)
     out._info, out._weights = (core_name, y2d, output), None
     return out
+
+
+def activity_values(layer: Any) -> list[TapeValue]:
+    """The activity penalties (l1·Σ|out| + l2·Σ out²) / batch of layer's last call recorded on
+    a tape, one per application of the layer, as differentiable scalars."""
+    return [TapeValue(v, Linear([], [], [(call, node, 1.0)])) for call, node, v in layer._activity]
 
 
 def penalty_value(layer: Any) -> Optional[TapeValue]:

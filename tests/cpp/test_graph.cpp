@@ -164,22 +164,20 @@ TEST_P(GraphGradientTest, TapeStepEqualsTrainBatch) {
   Trainer<double> trainer(*fitted);
   std::vector<TapeLoss> terms;
   for (std::size_t o = 0; o < c.losses.size(); ++o)
-    terms.push_back(TapeLoss{static_cast<Index>(o),
-                             c.losses[o].loss,
-                             c.losses[o].weight,
-                             static_cast<double>(n),
-                             false,
-                             {}});
+    terms.push_back(TapeLoss{static_cast<Index>(o), c.losses[o].loss, c.losses[o].weight,
+                             static_cast<double>(n), false, c.losses[o].class_alpha});
   std::vector<std::pair<Index, double>> penalties;
   for (std::size_t i = 0; i < looped->n_layers(); ++i)
     penalties.emplace_back(static_cast<Index>(i), 1.0);
+  std::vector<std::pair<Index, double>> activity;  // every activity penalty, as train_batch's
+  for (Index node : looped->activity_nodes()) activity.emplace_back(node, 1.0);
   const std::vector<bool> wanted(looped->n_layers(), true);
   std::vector<double> grads(looped->n_params());
   std::vector<double> slots(2 * looped->n_params(), 0.0);
   for (int step = 0; step < 3; ++step) {
     trainer.fit_epoch(data, n, false);
     looped->tape_forward(x.data(), n, true);
-    looped->tape_gradient(terms, y.data(), nullptr, nullptr, penalties, wanted, nullptr);
+    looped->tape_gradient(terms, y.data(), nullptr, nullptr, penalties, wanted, nullptr, activity);
     looped->get_grads(grads.data());
     looped->apply_gradients(
         adam, step, {HandUpdate<double>{0, looped->n_params(), grads.data(), slots.data()}});
@@ -233,6 +231,26 @@ INSTANTIATE_TEST_SUITE_P(
                         return g;
                       },
                       one(LossKind::MeanSquaredError),
+                      {}},
+            GraphCase{"activity_shared",
+                      // The shared Dense's activity penalty at both of its nodes, and the
+                      // output's.
+                      [] {
+                        GraphSpec g;
+                        g.input_widths = {3};
+                        LayerSpec shared = dense(3, "tanh"), out = dense(2);
+                        shared.nums = {{"activity_l1", 0.02}, {"activity_l2", 0.05}};
+                        out.nums = {{"activity_l2", 0.1}};
+                        g.layers = {shared, spec("add"), out};
+                        g.nodes = {{0, {0}}, {0, {1}}, {1, {1, 2}}, {2, {3}}};
+                        g.outputs = {4};
+                        return g;
+                      },
+                      one(LossKind::MeanSquaredError),
+                      {}},
+            GraphCase{"focal_class_alpha",
+                      [] { return chain(3, {dense(4, "tanh"), dense(3, "softmax")}); },
+                      {OutputLoss{LossKind::CategoricalFocalCrossentropy, 1.0, {}, {0.3, 1.2, 0.8}}},
                       {}},
             GraphCase{"embedding_concatenate_two_inputs",
                       [] {

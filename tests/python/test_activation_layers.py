@@ -199,7 +199,7 @@ def test_activity_regularizer_trains_and_evaluates_as_in_keras(tmp_path):
     )
 
 
-def test_activity_penalty_is_the_numpy_formula_and_refused_in_custom_loops():
+def test_activity_penalty_is_the_numpy_formula_in_fit_and_custom_loops():
     rng = np.random.default_rng(10)
     x = rng.normal(size=(10, 3))
     y = rng.normal(size=(10, 2))
@@ -211,16 +211,74 @@ def test_activity_penalty_is_the_numpy_formula_and_refused_in_custom_loops():
         model.compile("sgd", "mse")
         k, b = model.get_weights()
         out = x @ k + b
-        want = np.mean((out - y) ** 2) + (0.1 * np.abs(out).sum() + 0.3 * (out**2).sum()) / 10
+        penalty = (0.1 * np.abs(out).sum() + 0.3 * (out**2).sum()) / 10
+        want = np.mean((out - y) ** 2) + penalty
         assert model.evaluate(x, y, batch_size=10, verbose=0) == pytest.approx(want, rel=1e-12)
-        # One SGD step: the gradient of the penalty joins the loss's.
+        # A custom loop: model.losses holds the penalty of the recorded call, and its gradient
+        # is the NumPy formula's; the step equals train_on_batch's.
+        assert model.losses == []  # no call recorded yet
+        with en.GradientTape() as tape:
+            pred = model(x, training=True)
+            loss = en.losses.MeanSquaredError()(y, pred) + sum(model.losses)
+        assert len(model.losses) == 1 and float(model.losses[0]) == pytest.approx(penalty, 1e-12)
+        assert float(loss) == pytest.approx(want, rel=1e-12)
         d_out = 2 * (out - y) / out.size + (0.1 * np.sign(out) + 0.6 * out) / 10
+        gk, gb = tape.gradient(loss, model.trainable_weights)
+        np.testing.assert_allclose(gk, x.T @ d_out, rtol=1e-12)
+        np.testing.assert_allclose(gb, d_out.sum(0), rtol=1e-12)
+        with en.GradientTape() as tape:
+            only = sum(model.layers[0].losses) * 3.0
+        g_only = tape.gradient(only, model.trainable_weights)
+        d_pen = 3.0 * (0.1 * np.sign(out) + 0.6 * out) / 10
+        np.testing.assert_allclose(g_only[0], x.T @ d_pen, rtol=1e-12)
+        model.optimizer.apply_gradients(zip([gk, gb], model.trainable_weights))
+        looped = model.get_weights()
+        model.set_weights([k, b])
         model.train_on_batch(x, y)
-        k1, b1 = model.get_weights()
-        np.testing.assert_allclose(k1, k - 0.01 * x.T @ d_out, rtol=1e-12)
-        np.testing.assert_allclose(b1, b - 0.01 * d_out.sum(0), rtol=1e-12)
+        for a, c in zip(model.get_weights(), looped):
+            np.testing.assert_array_equal(a, c)
         assert model.layers[0].get_config()["activity_regularizer"]["class_name"] == "L1L2"
-        with pytest.raises(NotImplementedError, match="activity_regularizer"):
-            _ = model.losses
     finally:
         en.config.set_floatx("float32")
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_activity_losses_in_custom_loops_match_real_keras():
+    # model.losses, layer.losses and compute_loss on a recorded call, with a layer applied twice,
+    # and their gradients, against Keras 3 (torch) on the same weights.
+    keras = keras_or_skip()
+    import torch
+
+    def build(lib):
+        L, R = lib.layers, lib.regularizers
+        inp = lib.Input((4,))
+        shared = L.Dense(4, activation="tanh", activity_regularizer=R.L1L2(0.01, 0.02))
+        h = shared(shared(inp))
+        h = L.Dense(5, kernel_regularizer=R.L2(0.03), activity_regularizer=R.L1(0.04))(h)
+        return lib.Model(inp, L.Dense(2)(h))
+
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(12, 4)).astype(np.float32)
+    y = rng.normal(size=(12, 2)).astype(np.float32)
+    ours, theirs = build(en), build(keras)
+    theirs.set_weights(ours.get_weights())
+    for model, lib in ((ours, en), (theirs, keras)):
+        model.compile(lib.optimizers.SGD(0.1), "mse")
+    ours(x[:3], training=True)  # an earlier recorded call: the last one's penalties replace it
+    with en.GradientTape() as tape:
+        tape_out = ours(x, training=True)
+        total = ours.compute_loss(x, y, tape_out)
+    grads = tape.gradient(total, ours.trainable_weights)
+    k_out = theirs(torch.tensor(x), training=True)
+    k_total = theirs.compute_loss(torch.tensor(x), torch.tensor(y), k_out)
+    k_total.backward()
+    assert [float(v) for v in ours.losses] == pytest.approx(
+        [float(v.detach()) for v in theirs.losses], rel=1e-5
+    )
+    assert len(ours.layers[1].losses) == 2  # one per application
+    assert [float(v) for v in ours.layers[1].losses] == pytest.approx(
+        [float(v.detach()) for v in theirs.layers[1].losses], rel=1e-5
+    )
+    assert float(total) == pytest.approx(float(k_total.detach()), rel=1e-5)
+    for g, v in zip(grads, theirs.trainable_weights):
+        np.testing.assert_allclose(g, v.value.grad.numpy(), rtol=1e-4, atol=1e-6)

@@ -401,6 +401,31 @@ def test_raw_core_refuses_bad_tape_arguments():
         core.tape_gradient([], None, None, None, [], [True, False], False)
     with pytest.raises(ValueError, match="penalty|Penalty"):
         core.tape_gradient([], None, None, None, [(5, 1.0)], [True], False)
+    # Activity terms name nodes with an activity regulariser (this model has none).
+    assert core.activity_nodes == [] and core.activity_values().shape == (0,)
+    for node in (0, 3, -1):
+        with pytest.raises(ValueError, match="activity regulariser"):
+            core.tape_gradient([], None, None, None, [], [True], False, [(node, 1.0)])
+    with pytest.raises(ValueError, match="alpha has 3 weights, but the output has 2 classes"):
+        core.tape_gradient(
+            [
+                (
+                    0,
+                    en._core.LossSpec("categorical_focal_crossentropy", class_alpha=[1, 2, 3]),
+                    1.0,
+                    4.0,
+                    False,
+                )
+            ],
+            np.ones((4, 2)),
+            None,
+            None,
+            [],
+            [True],
+            False,
+        )
+    with pytest.raises(ValueError, match="alpha list"):
+        en._core.LossSpec("mean_squared_error", class_alpha=[1.0])
     with pytest.raises(ValueError, match="not a range"):  # offset + size overflows int64
         core.apply_gradients(
             en.optimizers.SGD()._spec(),
@@ -418,6 +443,8 @@ def test_raw_core_refuses_bad_tape_arguments():
     core.predict_array(np.ones((2, 3), "float32"), 2)
     with pytest.raises(ValueError, match="another forward pass"):
         core.tape_gradient([], None, None, None, [], [True], False)
+    with pytest.raises(ValueError, match="another forward pass"):
+        core.activity_values()
 
 
 class _TapeModel(en.Model):

@@ -183,10 +183,17 @@ class Model {
   /// (Σ_t target rows of t, batch), w host or null: per term a row of batch weights (row-major
   /// (n_terms, batch)), dY host (n_outputs, batch) or null; wanted[i]: layer i's parameter
   /// gradients are needed; dX host (n_inputs, batch): the inputs' gradient, when not null. Throws
-  /// std::invalid_argument naming a bad value.
+  /// std::invalid_argument naming a bad value. activity: (node, c), c times the node's activity
+  /// penalty (activity_values) joins the sum.
   void tape_gradient(const std::vector<TapeLoss>& losses, const T* Y, const T* w, const T* dY,
                      const std::vector<std::pair<Index, double>>& penalties,
-                     const std::vector<bool>& wanted, T* dX);
+                     const std::vector<bool>& wanted, T* dX,
+                     const std::vector<std::pair<Index, double>>& activity = {});
+  /// The nodes whose layer has an activity regulariser, in node order.
+  std::vector<Index> activity_nodes() const;
+  /// Each activity node's penalty (l1·Σ|out| + l2·Σ out²) / batch at the last tape_forward, in
+  /// activity_nodes order, into host out.
+  void activity_values(double* out);
   void get_grads(T* host_out) const;
   /// One step of cfg at iteration step (its learning rate there) on each update's parameters.
   void apply_gradients(const OptimizerConfig& cfg, std::int64_t step,
@@ -228,6 +235,10 @@ class Model {
   /// The activity penalties of the last forward pass into acc[kAccPenalty] (batch times their
   /// loss term), their gradients into the nodes' d buffers with grad (after the losses').
   void activity(Index batch, double* acc, bool with_grad);
+  /// coef times node k's activity penalty of the last forward pass, times weight, into *acc;
+  /// its gradient (coef times) into the node's d where need (per value id) says, unless null.
+  void add_activity(std::size_t k, Index batch, double coef, double weight, double* acc,
+                    const std::vector<bool>* need);
   /// Keras's clipnorm (each range of grads on its own) or global_clipnorm (all of them).
   void clip_gradients(const OptimizerConfig& cfg, T* grads,
                       const std::vector<std::pair<Index, Index>>& ranges);
@@ -309,6 +320,7 @@ class Model {
   std::vector<bool> m_tape_need, m_tape_fused;
   std::vector<int> m_tape_terms;
   Buffer<double> m_tape_acc;
+  Buffer<double> m_activity_acc;  // activity_values' sums, one per activity node
 };
 
 extern template class Model<float>;

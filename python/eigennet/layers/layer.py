@@ -168,6 +168,8 @@ class Layer:
         self._home: Any = None  # the models.net._Net whose buffers hold the weights
         self._values: Optional[list[np.ndarray]] = None  # the weights while no net holds them
         self._eager: Any = None  # the one-layer net of eager calls
+        # (call, node, value) of each activity penalty of the last call recorded on a tape.
+        self._activity: list[tuple[Any, int, float]] = []
         self._trainable = bool(trainable)
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._variables: list[Variable] = []
@@ -311,13 +313,13 @@ class Layer:
 
     @property
     def losses(self) -> list[Any]:
-        """The layer's regularisation penalty while it is trainable (Keras's `layer.losses`),
-        as a scalar a GradientTape can differentiate."""
+        """Keras's `layer.losses`: the activity penalties of the layer's last call recorded on a
+        GradientTape (one per application), then its weights' regularisation penalty while it
+        is trainable, as scalars a GradientTape can differentiate."""
         from eigennet import tape
 
-        activity_unsupported(self)
         p = tape.penalty_value(self) if self.built else None
-        return [] if p is None else [p]
+        return tape.activity_values(self) + ([] if p is None else [p])
 
     @property
     def trainable_variables(self) -> list[Variable]:
@@ -388,6 +390,7 @@ class Layer:
         if self._home is not None:
             state["_values"] = self._home.layer_values(self)
         state["_home"] = state["_eager"] = None
+        state["_activity"] = []
         state["_models"] = None
         return state
 
@@ -410,17 +413,6 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
-
-
-def activity_unsupported(layer: Any) -> None:
-    """Refuses `losses` of a layer with an activity regulariser: its penalty is computed inside
-    fit and evaluate only, not as a value a GradientTape can differentiate."""
-    if getattr(layer, "activity_regularizer", None) is not None:
-        raise NotImplementedError(
-            f"Layer {layer.name!r} has an activity_regularizer, whose loss eigennet computes "
-            "inside fit, evaluate, train_on_batch and test_on_batch but not in `losses` for a "
-            "custom training loop."
-        )
 
 
 def _batch_shapes(shapes: Sequence[tuple[int, ...]]) -> Any:

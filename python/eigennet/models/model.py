@@ -15,7 +15,6 @@ from eigennet.layers.layer import (
     KerasTensor,
     Layer,
     Node,
-    activity_unsupported,
     reachable,
     unique_name,
     write_checked,
@@ -251,13 +250,14 @@ class Model(Trainer):
 
     @property
     def losses(self) -> list[Any]:
-        """The regularisation penalties of the trainable layers (Keras's `model.losses`), as
-        scalars a GradientTape can differentiate: add `sum(model.losses)` to a custom loss."""
+        """Keras's `model.losses`: the activity penalties of the layers' last calls recorded on
+        a GradientTape, then the weight penalties of the trainable layers, as scalars a
+        GradientTape can differentiate: add `sum(model.losses)` to a custom loss."""
         if self._net is None:
             return []
-        for layer in self._net.layers:
-            activity_unsupported(layer)
-        return [p for layer in self._net.layers if (p := _tape.penalty_value(layer)) is not None]
+        layers = self._net.layers
+        activity = [v for layer in layers for v in _tape.activity_values(layer)]
+        return activity + [p for layer in layers if (p := _tape.penalty_value(layer)) is not None]
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of all weights in Keras order: `[kernel_0, bias_0, kernel_1, ...]`."""

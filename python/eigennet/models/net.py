@@ -189,6 +189,8 @@ class _Net:
             raise type(e)(f"Cannot build the model: {e}") from None
         self.n_stats = int(self.core.n_stats)
         self._index = {id(layer): i for i, layer in enumerate(self.layers)}
+        # (node, layer) of each node whose layer has an activity regulariser.
+        self.activity_nodes = [(k, self.layers[nodes[k].layer]) for k in self.core.activity_nodes]
         self.built_trainable = [bool(layer.trainable) for layer in self.layers]
         self._slices = [self._layout(i, layer) for i, layer in enumerate(self.layers)]
         # Embedding layers that read a model input directly check its indices at the edge.
