@@ -519,6 +519,10 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
              c.validate();
              s.locked_call([&] { s.model.set_learning_rate(sch); });
            })
+      .def("set_optimizer",
+           [](M& s, const OptimizerConfig& cfg) {
+             s.locked_call([&] { s.model.set_optimizer(cfg); });
+           })
       .def("get_state",
            [](M& s) {
              return s.sized_copy([&] { return s.model.n_state(); },

@@ -123,7 +123,9 @@ void Model<T>::plan(const GraphSpec& g) {
     node.application = static_cast<std::uint64_t>(std::count_if(
         m_nodes.begin(), m_nodes.end(), [&](const Node& n) { return n.layer == ns.layer; }));
     m_nodes.push_back(std::move(node));
+    if (m_layers[li]->has_activity()) m_activity_nodes.push_back(static_cast<Index>(k));
   }
+  m_activity_zeros.assign(m_activity_nodes.size(), 0.0);
   for (std::size_t i = 0; i < n_layers; ++i) {
     if (m_layer_width[i] < 0)
       throw std::invalid_argument("Layer " + std::to_string(i) + " is not used by any node.");
@@ -438,6 +440,23 @@ LossSpec Model<T>::fusable_loss(std::size_t o, const LossSpec& loss) {
 template <typename T>
 void Model<T>::get_state(T* out) const {
   m_backend->copy_to_host(out, m_state.data(), m_state.bytes());
+}
+
+template <typename T>
+void Model<T>::set_optimizer(const OptimizerConfig& cfg) {
+  cfg.validate();
+  if (!m_compiled) throw std::invalid_argument("The model is not compiled: it has no optimizer.");
+  if (cfg.kind != m_optimizer.kind)
+    throw std::invalid_argument(std::string("The model was compiled with ") +
+                                optimizer_name(m_optimizer.kind) + ", not " +
+                                optimizer_name(cfg.kind) + ": compile it again to change it.");
+  if (cfg.n_slots() != m_optimizer.n_slots() || cfg.rule_slots() != m_optimizer.rule_slots())
+    throw std::invalid_argument(
+        "This change needs other optimizer slots (" + std::to_string(m_optimizer.n_slots()) +
+        " per weight now, " + std::to_string(cfg.n_slots()) +
+        " after it): compile the model again to change use_ema, amsgrad, centered or whether "
+        "SGD or RMSprop has momentum.");
+  m_optimizer = cfg;
 }
 
 template <typename T>

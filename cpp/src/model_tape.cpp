@@ -36,30 +36,19 @@ const T* Model<T>::tape_forward(const T* X, Index batch, bool training) {
 }
 
 template <typename T>
-std::vector<Index> Model<T>::activity_nodes() const {
-  std::vector<Index> out;
-  for (std::size_t k = 0; k < m_nodes.size(); ++k)
-    if (m_layers[static_cast<std::size_t>(m_nodes[k].layer)]->has_activity())
-      out.push_back(static_cast<Index>(k));
-  return out;
-}
-
-template <typename T>
 void Model<T>::activity_values(double* out) {
   if (m_tape_batch == 0 || m_tape_id != m_forward_id)
     throw std::invalid_argument(
         "activity_values needs the activations of a tape_forward, and another forward pass has "
         "run since (record the call again).");
-  const std::vector<Index> nodes = activity_nodes();
-  const Index n = static_cast<Index>(nodes.size());
+  const std::size_t n = m_activity_nodes.size();
   if (n == 0) return;
-  at_least(m_activity_acc, *m_backend, n);
-  const std::vector<double> zeros(nodes.size(), 0.0);
-  m_backend->copy_to_device(m_activity_acc.data(), zeros.data(), sizeof(double) * nodes.size());
-  for (Index j = 0; j < n; ++j)
-    add_activity(static_cast<std::size_t>(nodes[static_cast<std::size_t>(j)]), m_tape_batch, 1.0,
-                 1.0, m_activity_acc.data() + j, nullptr);
-  m_backend->copy_to_host(out, m_activity_acc.data(), sizeof(double) * nodes.size());
+  at_least(m_activity_acc, *m_backend, static_cast<Index>(n));
+  m_backend->copy_to_device(m_activity_acc.data(), m_activity_zeros.data(), sizeof(double) * n);
+  for (std::size_t j = 0; j < n; ++j)
+    add_activity(static_cast<std::size_t>(m_activity_nodes[j]), m_tape_batch, 1.0, 1.0,
+                 m_activity_acc.data() + j, nullptr);
+  m_backend->copy_to_host(out, m_activity_acc.data(), sizeof(double) * n);
 }
 
 template <typename T>
@@ -319,7 +308,6 @@ void Model<T>::apply_gradients(const OptimizerConfig& cfg, std::int64_t step,
                                         const T*, const std::vector<std::pair<Index, double>>&, \
                                         const std::vector<bool>&, T*, \
                                         const std::vector<std::pair<Index, double>>&); \
-  template std::vector<Index> Model<T>::activity_nodes() const; \
   template void Model<T>::activity_values(double*); \
   template void Model<T>::seed_tape_losses(const std::vector<TapeLoss>&, Index, bool, bool); \
   template void Model<T>::add_tape_penalties(const std::vector<std::pair<Index, double>>&); \

@@ -354,7 +354,8 @@ def per_sample_losses(
 def activity_values(layer: Any) -> list[TapeValue]:
     """The activity penalties (l1·Σ|out| + l2·Σ out²) / batch of layer's last call recorded on
     a tape, one per application of the layer, as differentiable scalars."""
-    return [TapeValue(v, Linear([], [], [(call, node, 1.0)])) for call, node, v in layer._activity]
+    recorded = getattr(layer, "_activity", ())  # absent in layers pickled by older versions
+    return [TapeValue(v, Linear([], [], [(call, node, 1.0)])) for call, node, v in recorded]
 
 
 def penalty_value(layer: Any) -> Optional[TapeValue]:

@@ -426,3 +426,61 @@ def test_unsupported_options_are_refused():
     with pytest.raises(ValueError, match="weight_decay"):
         opts.SGD(weight_decay=-1.0)
     assert isinstance(opts.get("adamw"), opts.AdamW) and isinstance(opts.get("Lion"), opts.Lion)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_hyperparameters_changed_after_compile_take_effect_as_in_keras():
+    # Keras reads beta_1, weight_decay, clipnorm, SGD's momentum ... at every step: changed
+    # between two fits (or in a callback), the next steps use them.
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(24, 3)).astype(np.float32)
+    y = rng.normal(size=(24, 2)).astype(np.float32)
+    en.config.set_floatx("float32")
+    changes = [
+        ("adam", lambda o: o.Adam(0.05), {"beta_1": 0.5, "weight_decay": 0.02, "clipnorm": 0.1}),
+        ("sgd", lambda o: o.SGD(0.1, momentum=0.9), {"momentum": 0.3, "nesterov": True}),
+        ("rmsprop", lambda o: o.RMSprop(0.01), {"rho": 0.5, "epsilon": 1e-3}),
+    ]
+    for name, make, change in changes:
+        models = []
+        for lib in (en, keras):
+            model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(4), lib.layers.Dense(2)])
+            models.append(model)
+        models[1].set_weights(models[0].get_weights())
+        for model, lib in zip(models, (opts, keras.optimizers)):
+            model.compile(make(lib), "mse")
+            model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+            for key, value in change.items():
+                setattr(model.optimizer, key, value)
+            model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+            np.testing.assert_allclose(a, np.asarray(b), atol=2e-6, rtol=1e-5, err_msg=name)
+
+
+def test_hyperparameter_changes_that_need_other_slots_are_refused_and_undone():
+    model = en.Sequential([en.Input((3,)), en.layers.Dense(2)])
+    sgd = opts.SGD(0.1)
+    model.compile(sgd, "mse")
+    with pytest.raises(ValueError, match="compile the model again"):
+        sgd.momentum = 0.9  # SGD without momentum keeps no velocity slots
+    assert sgd.momentum == 0.0 and sgd._spec().momentum == 0.0
+    adam = opts.Adam()
+    model.compile(adam, "mse")
+    for key, value in (("use_ema", True), ("amsgrad", True)):
+        with pytest.raises(ValueError, match="compile the model again"):
+            setattr(adam, key, value)
+        assert getattr(adam, key) is False
+    with pytest.raises(ValueError, match="compiled with adam, not sgd"):
+        model._net.core.set_optimizer(opts.SGD()._spec())
+    # The old optimizer no longer reaches the model compiled with another one.
+    sgd.momentum = 0.5
+    assert model._net.core.learning_rate == pytest.approx(adam.learning_rate)
+    sgd.learning_rate = 0.7
+    assert model._net.core.learning_rate == pytest.approx(0.001)
+    x = np.ones((4, 3))
+    model.fit(x, np.zeros((4, 2)), verbose=0)
+    assert adam.iterations == 1 and sgd.iterations == 0

@@ -148,6 +148,11 @@ class Model {
   /// Learning rate of the next step.
   double current_learning_rate() const { return m_optimizer.learning_rate.at(m_step); }
   void set_learning_rate(const Schedule& s) { m_optimizer.learning_rate = s; }
+  /// New hyperparameters for the compiled optimizer, read from the next step on (Keras reads
+  /// them at every step). The slots stay: std::invalid_argument, changing nothing, when cfg is
+  /// invalid, or has another kind or slot layout (use_ema, amsgrad, centered, momentum
+  /// turned on or off), which need a new compile.
+  void set_optimizer(const OptimizerConfig& cfg);
 
   /// Forward pass; returns the outputs (n_outputs, batch) in device memory, valid until the next
   /// call. X is (n_inputs, batch) device memory. Noise layers are active only when training.
@@ -190,7 +195,7 @@ class Model {
                      const std::vector<bool>& wanted, T* dX,
                      const std::vector<std::pair<Index, double>>& activity = {});
   /// The nodes whose layer has an activity regulariser, in node order.
-  std::vector<Index> activity_nodes() const;
+  const std::vector<Index>& activity_nodes() const { return m_activity_nodes; }
   /// Each activity node's penalty (l1·Σ|out| + l2·Σ out²) / batch at the last tape_forward, in
   /// activity_nodes order, into host out.
   void activity_values(double* out);
@@ -321,6 +326,8 @@ class Model {
   std::vector<int> m_tape_terms;
   Buffer<double> m_tape_acc;
   Buffer<double> m_activity_acc;  // activity_values' sums, one per activity node
+  std::vector<Index> m_activity_nodes;
+  std::vector<double> m_activity_zeros;  // as many as activity nodes: clears m_activity_acc
 };
 
 extern template class Model<float>;

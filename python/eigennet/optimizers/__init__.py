@@ -137,13 +137,15 @@ class Optimizer:
     def _attach(self, core: Any) -> None:
         self._models = [r for r in self._models if r() is not None and r() is not core]
         self._models.append(weakref.ref(core))
+        _OWNER[core] = self  # a core compiled again with another optimizer leaves this one
+
+    def _cores(self) -> list[Any]:
+        """The model cores compiled with this optimizer (and not since with another one)."""
+        return [c for ref in self._models if (c := ref()) is not None and _OWNER.get(c) is self]
 
     def _core(self) -> Any:
-        for ref in reversed(self._models):
-            core = ref()
-            if core is not None:
-                return core
-        return None
+        cores = self._cores()
+        return cores[-1] if cores else None
 
     @property
     def iterations(self) -> int:
@@ -186,10 +188,8 @@ class Optimizer:
         if isinstance(value, LearningRateSchedule):
             raise TypeError("Set a schedule when creating the optimizer, not afterwards.")
         self._learning_rate = self._check_lr(value)
-        for ref in self._models:
-            core = ref()
-            if core is not None:
-                core.set_learning_rate(self._schedule_spec())
+        for core in self._cores():
+            core.set_learning_rate(self._schedule_spec())
 
     def _schedule_spec(self) -> Any:
         if isinstance(self._learning_rate, LearningRateSchedule):
@@ -204,9 +204,31 @@ class Optimizer:
     )
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name not in Optimizer._KEEPS_SPEC:
+        if name in Optimizer._KEEPS_SPEC or isinstance(getattr(type(self), name, None), property):
+            # Properties (learning_rate, iterations) reach the compiled models themselves.
             object.__setattr__(self, "_spec_cache", None)
+            object.__setattr__(self, name, value)
+            return
+        missing = object()
+        old = self.__dict__.get(name, missing)
+        object.__setattr__(self, "_spec_cache", None)
         object.__setattr__(self, name, value)
+        cores = self._cores() if "_models" in self.__dict__ else []
+        if not cores:
+            return
+        # Keras reads hyperparameters at every step: the compiled models take the new ones, or
+        # the change is undone with the core's reason (an invalid value, other slots).
+        try:
+            spec = self._spec()
+            for core in cores:
+                core.set_optimizer(spec)
+        except Exception:
+            if old is missing:
+                object.__delattr__(self, name)
+            else:
+                object.__setattr__(self, name, old)
+            object.__setattr__(self, "_spec_cache", None)
+            raise
 
     def _spec(self) -> Any:
         """The core's OptimizerConfig, rebuilt after any hyperparameter changed."""
@@ -362,8 +384,7 @@ class Optimizer:
             if entry is not None and entry[0] is v:
                 n_slots = self._spec().n_slots()
                 v.assign(entry[1].reshape(n_slots, -1)[n_slots - 1].reshape(v.shape))
-        cores = [c for ref in self._models if (c := ref()) is not None]
-        keras_optimizer.finalize_averages(self, cores, list(var_list))
+        keras_optimizer.finalize_averages(self, self._cores(), list(var_list))
 
     def _slots_of(self, v: Any, dtype: Any, n_slots: int, spec: Any) -> np.ndarray:
         """v's slots ((n_slots, size) flattened), created with the optimizer's starting values."""
@@ -744,6 +765,9 @@ class Ftrl(Optimizer):
             "beta": self.beta,
         }
 
+
+# Each compiled model core's optimizer: only it may change the core's hyperparameters.
+_OWNER: weakref.WeakKeyDictionary[Any, Optimizer] = weakref.WeakKeyDictionary()
 
 _CLASSES: dict[str, type[Optimizer]] = {
     cls.__name__: cls
