@@ -10,11 +10,64 @@
 #include <thread>
 #include <vector>
 
+#include "collective_capsule.h"
 #include "common.h"
 #include "eigennet/backend.h"
 
 namespace eigennet::bindings {
 namespace {
+
+/// The core's view of a transport module's capsule (collective_capsule.h).
+class CapsuleCollective final : public Collective {
+ public:
+  explicit CapsuleCollective(const EigennetCollective& c) : m_c(c) {}
+  Index rank() const override { return static_cast<Index>(m_c.rank); }
+  Index size() const override { return static_cast<Index>(m_c.size); }
+  void allgather(void* all, std::size_t bytes) override {
+    char err[512] = {0};
+    if (m_c.allgather(m_c.ctx, all, bytes, err, sizeof err) != 0) throw std::runtime_error(err);
+  }
+  void alltoall(const void* send, void* recv, std::size_t bytes) override {
+    char err[512] = {0};
+    if (m_c.alltoall(m_c.ctx, send, recv, bytes, err, sizeof err) != 0)
+      throw std::runtime_error(err);
+  }
+
+ private:
+  EigennetCollective m_c;
+};
+
+/// fit_epoch's split: `shards` shards all computed here, or with a collective capsule one per
+/// process (shards must then be its size).
+ShardPlan shard_plan(Index shards, const py::object& collective,
+                     std::unique_ptr<Collective>& holder) {
+  if (shards < 1 || shards > kMaxShards)
+    throw py::value_error("shards must be an integer in [1, " + std::to_string(kMaxShards) +
+                          "], got " + std::to_string(shards));
+  ShardPlan plan;
+  plan.shards = shards;
+  plan.count = shards;
+  if (collective.is_none()) return plan;
+  if (!PyCapsule_CheckExact(collective.ptr()) ||
+      !PyCapsule_IsValid(collective.ptr(), EIGENNET_COLLECTIVE_CAPSULE))
+    throw py::value_error(std::string("collective must be a capsule named ") +
+                          EIGENNET_COLLECTIVE_CAPSULE + " (from eigennet._mpi), got " +
+                          py::str(py::type::of(collective)).cast<std::string>());
+  const auto* c = static_cast<const EigennetCollective*>(
+      PyCapsule_GetPointer(collective.ptr(), EIGENNET_COLLECTIVE_CAPSULE));
+  if (c->version != EIGENNET_COLLECTIVE_VERSION || !c->allgather || !c->alltoall)
+    throw py::value_error("collective has interface version " + std::to_string(c->version) +
+                          ", this core speaks " + std::to_string(EIGENNET_COLLECTIVE_VERSION));
+  if (c->size != shards || c->rank < 0 || c->rank >= c->size)
+    throw py::value_error("collective has rank " + std::to_string(c->rank) + " of " +
+                          std::to_string(c->size) + " processes, but shards is " +
+                          std::to_string(shards));
+  holder = std::make_unique<CapsuleCollective>(*c);
+  plan.first = c->rank;
+  plan.count = 1;
+  plan.collective = holder.get();
+  return plan;
+}
 
 template <typename T>
 struct PyModel;
@@ -591,14 +644,17 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
       .def(
           "fit_epoch",
           [](M& s, const D& d, Index batch_size, bool shuffle, const py::object& cb,
-             double interval) {
+             double interval, Index shards, const py::object& collective) {
             s.check_owner(d);
+            std::unique_ptr<Collective> holder;
+            const ShardPlan plan = shard_plan(shards, collective, holder);
             return s.locked(cb, true, [&](Trainer<T>& t, const ProgressFn& p) {
-              return t.fit_epoch(*d.data, batch_size, shuffle, p, interval);
+              return t.fit_epoch(*d.data, batch_size, shuffle, p, interval, plan);
             });
           },
           py::arg("data"), py::arg("batch_size"), py::arg("shuffle"),
-          py::arg("callback") = py::none(), py::arg("interval") = 0.1)
+          py::arg("callback") = py::none(), py::arg("interval") = 0.1, py::arg("shards") = 1,
+          py::arg("collective") = py::none())
       .def(
           "evaluate",
           [](M& s, const D& d, Index batch_size, const py::object& cb, double interval) {

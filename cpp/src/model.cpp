@@ -583,7 +583,8 @@ T* Model<T>::d_target(Index id, std::size_t slot, const std::vector<bool>& need)
 }
 
 template <typename T>
-void Model<T>::loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad, const T* w) {
+void Model<T>::loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad, const T* w,
+                                Index mean_over) {
   std::fill(m_written.begin(), m_written.end(), false);
   const Index rows = n_targets();
   const bool several = m_outputs.size() > 1;
@@ -607,7 +608,7 @@ void Model<T>::loss_and_metrics(const T* Y, Index batch, double* acc, bool with_
     T* grad = with_grad && id >= m_n_in ? d_target(id, 0, m_needs_grad) : nullptr;
     m_backend->loss(m_fused_loss[o], P, Yo,
                     l.class_alpha.empty() ? nullptr : m_class_alpha[o].data(), width, batch,
-                    T(l.weight) / T(batch), m_per_sample.data(), grad);
+                    T(l.weight) / T(mean_over > 0 ? mean_over : batch), m_per_sample.data(), grad);
     if (w) {
       // Keras's sum_over_batch_size: Σ w_i l_i / batch, gradient w_i dl_i.
       m_backend->multiply(m_per_sample.data(), w, m_per_sample.data(), batch);
@@ -636,17 +637,18 @@ void Model<T>::penalty(double weight, double* acc, bool with_grad) {
 }
 
 template <typename T>
-void Model<T>::activity(Index batch, double* acc, bool with_grad) {
+void Model<T>::activity(Index batch, double* acc, bool with_grad, Index mean_over) {
   // (l1/b)·Σ|out| + (l2/b)·Σ out² is the loss term; times b in the batch's sums.
+  const Index b = mean_over > 0 ? mean_over : batch;
   for (std::size_t k = 0; k < m_nodes.size(); ++k)
     if (m_layers[static_cast<std::size_t>(m_nodes[k].layer)]->has_activity())
-      add_activity(k, batch, 1.0, static_cast<double>(batch), acc + kAccPenalty,
-                   with_grad ? &m_needs_grad : nullptr);
+      add_activity(k, batch, 1.0, static_cast<double>(b), acc + kAccPenalty,
+                   with_grad ? &m_needs_grad : nullptr, b);
 }
 
 template <typename T>
 void Model<T>::add_activity(std::size_t k, Index batch, double coef, double weight, double* acc,
-                            const std::vector<bool>* need) {
+                            const std::vector<bool>* need, Index divisor) {
   Node& n = m_nodes[k];
   const Layer<T>& layer = *m_layers[static_cast<std::size_t>(n.layer)];
   const std::size_t id = static_cast<std::size_t>(m_n_in) + k;
@@ -657,7 +659,7 @@ void Model<T>::add_activity(std::size_t k, Index batch, double coef, double weig
     if (!m_written[id]) m_backend->fill(grad, size, T(0));
     m_written[id] = true;
   }
-  const double c = coef / static_cast<double>(batch);
+  const double c = coef / static_cast<double>(divisor > 0 ? divisor : batch);
   m_backend->regularize(n.value, grad, size, c * layer.activity_l1(), c * layer.activity_l2(),
                         weight, acc);
 }
@@ -723,6 +725,11 @@ void Model<T>::train_batch(const T* X, const T* Y, Index batch, double* acc, con
   activity(batch, acc, true);
   backward(batch, m_needs_grad, m_fused);
   penalty(static_cast<double>(batch), acc, true);
+  apply_step();
+}
+
+template <typename T>
+void Model<T>::apply_step() {
   clip_gradients(m_optimizer, m_grads.data(), m_variables);
   const double lr = m_optimizer.learning_rate.at(m_step);
   const Index slots = m_optimizer.n_slots();

@@ -33,11 +33,26 @@ template <typename T>
 Trainer<T>::Trainer(Model<T>& model) : m_model(model) {}
 
 template <typename T>
-PassResult Trainer<T>::summarize(Index samples, Index batches) {
+PassResult Trainer<T>::summarize(Index samples, Index batches, bool gather) {
   Backend<T>& be = m_model.backend();
-  const Index n_acc = m_model.n_acc();
-  m_host_acc.resize(static_cast<std::size_t>(n_acc));
-  be.copy_to_host(m_host_acc.data(), m_acc.data(), sizeof(double) * n_acc);
+  const Index n_acc = m_model.n_acc(), blocks = m_plan.shards;
+  m_host_acc.resize(static_cast<std::size_t>(n_acc * blocks));
+  be.copy_to_host(m_host_acc.data(), m_acc.data(), sizeof(double) * n_acc * blocks);
+  if (blocks > 1) {
+    Index first = m_plan.first, last = m_plan.first + m_plan.count;
+    if (m_plan.collective && gather) {
+      m_plan.collective->allgather(m_host_acc.data(), sizeof(double) * n_acc);
+      first = 0;
+      last = blocks;
+    }
+    // Block `first` gathers the others, in shard order.
+    double* total = m_host_acc.data() + first * n_acc;
+    for (Index b = first + 1; b < last; ++b)
+      for (Index k = 0; k < n_acc; ++k)
+        total[k] += m_host_acc[static_cast<std::size_t>(b * n_acc + k)];
+    if (first > 0) std::copy(total, total + n_acc, m_host_acc.data());
+    m_host_acc.resize(static_cast<std::size_t>(n_acc));
+  }
   PassResult r;
   r.samples = samples;
   r.batches = batches;
@@ -64,7 +79,7 @@ PassResult Trainer<T>::run(const DataSet<T>& data, Index batch_size, const std::
   Backend<T>& be = m_model.backend();
   const Index n = data.size(), n_in = data.n_inputs(), n_y = data.n_targets();
   batch_size = std::min(batch_size, n);
-  const Index n_acc = m_model.n_acc();
+  const Index n_acc = m_model.n_acc() * m_plan.shards;  // a block per shard
   if (m_acc.size() < n_acc) m_acc = Buffer<double>(be, n_acc);
   m_host_acc.assign(static_cast<std::size_t>(n_acc), 0.0);  // reuses its capacity
   be.copy_to_device(m_acc.data(), m_host_acc.data(), sizeof(double) * n_acc);
@@ -113,7 +128,7 @@ PassResult Trainer<T>::run(const DataSet<T>& data, Index batch_size, const std::
       const bool done = start + b >= n;
       if (done || std::chrono::duration<double>(now - last).count() >= interval) {
         last = now;
-        PassResult r = summarize(samples, batches);
+        PassResult r = summarize(samples, batches, interval == 0.0);
         if (!progress(r) && !done) {
           r.stopped = true;
           return r;
@@ -121,12 +136,13 @@ PassResult Trainer<T>::run(const DataSet<T>& data, Index batch_size, const std::
       }
     }
   }
-  return summarize(samples, batches);
+  return summarize(samples, batches, true);
 }
 
 template <typename T>
 PassResult Trainer<T>::fit_epoch(const DataSet<T>& data, Index batch_size, bool shuffle,
-                                 const ProgressFn& progress, double interval) {
+                                 const ProgressFn& progress, double interval,
+                                 const ShardPlan& plan) {
   if (!data.y()) throw std::invalid_argument("fit needs targets y.");
   if (data.n_targets() != m_model.n_targets())
     throw std::invalid_argument("Expected " + std::to_string(m_model.n_targets()) +
@@ -138,8 +154,23 @@ PassResult Trainer<T>::fit_epoch(const DataSet<T>& data, Index batch_size, bool 
     m_model.backend().permutation(m_order.data(), data.size(), m_model.rng().next());
     order = m_order.data();
   }
+  if (plan.shards < 1 || plan.shards > kMaxShards)
+    throw std::invalid_argument("A batch splits into 1 to " + std::to_string(kMaxShards) +
+                                " shards, got " + std::to_string(plan.shards));
+  if (!plan.split()) {
+    auto step = [&](const T* x, const T* y, const T* w, Index b, Index) {
+      m_model.train_batch(x, y, b, m_acc.data(), w);
+    };
+    return run(data, batch_size, order, step, progress, interval);
+  }
+  // The plan holds for this pass only, also when it throws.
+  struct Restore {
+    ShardPlan& plan;
+    ~Restore() { plan = ShardPlan{}; }
+  } restore{m_plan};
+  m_plan = plan;
   auto step = [&](const T* x, const T* y, const T* w, Index b, Index) {
-    m_model.train_batch(x, y, b, m_acc.data(), w);
+    m_model.train_shards(x, y, b, m_acc.data(), w, m_plan);
   };
   return run(data, batch_size, order, step, progress, interval);
 }

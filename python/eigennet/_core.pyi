@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -266,7 +266,11 @@ class _Model:
         shuffle: bool,
         callback: Progress = None,
         interval: float = 0.1,
-    ) -> PassResult: ...
+        shards: int = 1,
+        collective: Any = None,
+    ) -> PassResult:
+        """One epoch; each batch split into `shards` shards, computed in turn, or one per
+        process through `collective` (eigennet._mpi.world's capsule; shards = its size)."""
     def evaluate(
         self, data: _DataSet, batch_size: int, callback: Progress = None, interval: float = 0.1
     ) -> PassResult: ...

@@ -125,6 +125,20 @@ def tape_calls(rng: random.Random, m: Any) -> None:
     m.apply_gradients(spec, rng.choice(INTS[:8]), [(rng.choice(INTS), np.ones(size), slots)])
 
 
+def shard_calls(rng: random.Random, models: list[Any], datasets: list[Any]) -> None:
+    """fit_epoch's data-parallel split with odd shard counts and collectives."""
+    i = rng.randrange(len(models))
+    models[i].fit_epoch(
+        datasets[i],
+        rng.choice(INTS[:6]),
+        rng.random() < 0.5,
+        None,
+        0.1,
+        rng.choice(INTS),
+        value(rng) if rng.random() < 0.5 else None,
+    )
+
+
 def candidates() -> list[tuple[str, Callable[..., Any] | None, Any]]:
     """(name, callable or None, class) for every module function and class."""
     out = []
@@ -161,8 +175,10 @@ def main() -> int:
         choice = rng.random()
         try:
             calls += 1
-            if choice < 0.1:
+            if choice < 0.05:
                 tape_calls(rng, rng.choice(models))
+            elif choice < 0.1:
+                shard_calls(rng, models, datasets)
             elif choice < 0.45:
                 receiver = rng.choice(models + datasets)
                 names = [n for n in dir(receiver) if not n.startswith("_")]

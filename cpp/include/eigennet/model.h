@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "eigennet/backend.h"
+#include "eigennet/collective.h"
 #include "eigennet/initializers.h"
 #include "eigennet/layer.h"
 #include "eigennet/optimizer.h"
@@ -161,6 +162,14 @@ class Model {
   /// w (1, batch), when given, weights each sample's loss and its gradient (Keras's
   /// sample_weight), and the weighted metrics.
   void train_batch(const T* X, const T* Y, Index batch, double* acc, const T* w = nullptr);
+  /// One optimizer step on a batch split as plan says (model_parallel.cpp). X, Y and w are the
+  /// whole batch's, as train_batch's (device memory). acc holds plan.shards blocks of n_acc()
+  /// doubles: each shard computed here adds its sums into its block, the weight penalties go
+  /// into block 0. The gradient is the sum, in shard order, of every shard's gradient of the
+  /// loss over the whole batch (Keras's mean over `batch` samples); plan.collective gathers the
+  /// shards other processes computed. Each shard draws its own noise (dropout) stream.
+  void train_shards(const T* X, const T* Y, Index batch, double* acc, const T* w,
+                    const ShardPlan& plan);
   /// Loss and metric sums of a batch without updating, added into acc.
   void test_batch(const T* X, const T* Y, Index batch, double* acc, const T* w = nullptr);
   /// Size of the accumulator train_batch and test_batch write.
@@ -235,15 +244,20 @@ class Model {
   void apply_constraints(Index first, Index last);
   void reserve(Index batch);
   ForwardArgs<T> forward_args(Node& n, Index batch, bool training);
-  void loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad, const T* w);
+  /// The losses divide by `mean_over` samples (0: by batch; a shard's: the whole batch's).
+  void loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad, const T* w,
+                        Index mean_over = 0);
   void penalty(double weight, double* acc, bool with_grad);
-  /// The activity penalties of the last forward pass into acc[kAccPenalty] (batch times their
-  /// loss term), their gradients into the nodes' d buffers with grad (after the losses').
-  void activity(Index batch, double* acc, bool with_grad);
-  /// coef times node k's activity penalty of the last forward pass, times weight, into *acc;
-  /// its gradient (coef times) into the node's d where need (per value id) says, unless null.
+  /// The activity penalties of the last forward pass into acc[kAccPenalty] (mean_over times
+  /// their loss term, mean_over 0 meaning batch), their gradients into the nodes' d buffers
+  /// with grad (after the losses').
+  void activity(Index batch, double* acc, bool with_grad, Index mean_over = 0);
+  /// coef / divisor (0: batch) times node k's activity sum of the last forward pass, times
+  /// weight, into *acc; its gradient into the node's d where need (per value id) says.
   void add_activity(std::size_t k, Index batch, double coef, double weight, double* acc,
-                    const std::vector<bool>* need);
+                    const std::vector<bool>* need, Index divisor = 0);
+  /// The end of a training step, after the gradients: clipping, the optimizer, constraints.
+  void apply_step();
   /// Keras's clipnorm (each range of grads on its own) or global_clipnorm (all of them).
   void clip_gradients(const OptimizerConfig& cfg, T* grads,
                       const std::vector<std::pair<Index, Index>>& ranges);
@@ -311,6 +325,7 @@ class Model {
   Index m_capacity = 0;
   std::vector<Buffer<T>> m_in_split, m_y_split, m_tmp;
   Buffer<T> m_out_cat, m_per_sample, m_tmp_grads;
+  Buffer<T> m_shard_grads;         // train_shards: one gradient per shard, (n_params, shards)
   std::vector<const T*> m_values;  // per value id, the last forward's
   std::vector<bool> m_written, m_layer_written;
   bool m_forced_training = false;  // some node is always in training mode

@@ -55,9 +55,13 @@ class Trainer {
  public:
   explicit Trainer(Model<T>& model);
 
-  /// One epoch over data in batches of batch_size (the last may be short).
+  /// One epoch over data in batches of batch_size (the last may be short), each batch split as
+  /// plan says (Model::train_shards). With a collective every process passes the same data
+  /// and takes the same batches; the sums behind the result, and behind the progress reports
+  /// when interval is 0 (else this process's shard alone), are over every process's shards.
   PassResult fit_epoch(const DataSet<T>& data, Index batch_size, bool shuffle,
-                       const ProgressFn& progress = {}, double interval = 0.1);
+                       const ProgressFn& progress = {}, double interval = 0.1,
+                       const ShardPlan& plan = {});
   /// Mean loss and metrics over data.
   PassResult evaluate(const DataSet<T>& data, Index batch_size, const ProgressFn& progress = {},
                       double interval = 0.1);
@@ -73,9 +77,12 @@ class Trainer {
   template <typename Step>
   PassResult run(const DataSet<T>& data, Index batch_size, const std::int64_t* order, Step step,
                  const ProgressFn& progress, double interval);
-  PassResult summarize(Index samples, Index batches);
+  /// The result from the accumulator's blocks, added in shard order; gathered from the other
+  /// processes first when `gather`.
+  PassResult summarize(Index samples, Index batches, bool gather);
 
   Model<T>& m_model;
+  ShardPlan m_plan;  // of the running fit_epoch; one shard otherwise
   Buffer<double> m_acc;
   Buffer<std::int64_t> m_order;
   Buffer<std::int64_t> m_identity;  // 0, 1, 2, ...: in-order gathers on a device

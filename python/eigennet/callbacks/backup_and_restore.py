@@ -101,15 +101,20 @@ class BackupAndRestore(Callback):
             self._save()
 
     def _save(self) -> None:
+        from eigennet import distribution
         from eigennet.models import saving
 
+        if not distribution.is_writer():
+            return  # rank 0 of a DataParallel run writes the backup
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint and os.path.exists(self._path):
             shutil.copyfile(self._path, self._prev_path)
         saving.save_backup(self.model, self._path, self._current_epoch)
 
     def on_train_end(self, logs: Optional[dict[str, Any]] = None) -> None:
-        if not self.delete_checkpoint:
+        from eigennet import distribution
+
+        if not self.delete_checkpoint or not distribution.is_writer():
             return
         for path in (self._path, self._prev_path):
             if os.path.exists(path):

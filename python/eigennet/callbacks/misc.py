@@ -7,6 +7,7 @@ import math
 import os
 from typing import Any, Optional
 
+from eigennet import distribution
 from eigennet.callbacks.callback import Callback
 
 
@@ -53,7 +54,9 @@ class CSVLogger(Callback):
         has_header = (
             self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
         )
-        self._file = open(self.filename, "a" if self.append else "w", newline="")
+        # Under DataParallel across MPI ranks rank 0 writes; the others' rows go nowhere.
+        target = self.filename if distribution.is_writer() else os.devnull
+        self._file = open(target, "a" if self.append else "w", newline="")
         self._writer = None
         self.keys = None
         self._has_header = has_header

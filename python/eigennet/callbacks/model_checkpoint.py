@@ -7,6 +7,7 @@ import os
 import warnings
 from typing import Any, Optional
 
+from eigennet import distribution
 from eigennet.callbacks.callback import Callback
 from eigennet.callbacks.monitor import monitor_op
 
@@ -112,7 +113,7 @@ class ModelCheckpoint(Callback):
         elif self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: saving model to {path}")
         folder = os.path.dirname(path)
-        if folder:
+        if folder and distribution.is_writer():
             os.makedirs(folder, exist_ok=True)
         if self.save_weights_only:
             self.model.save_weights(path)

@@ -142,7 +142,12 @@ def _umask() -> int:
 
 def atomic_write(filepath: Any, write: Callable[[IO[bytes]], Any], overwrite: bool) -> None:
     """Calls write(file) on a temporary file beside filepath, flushes it to disk and renames it
-    over filepath: a crash mid-write leaves the old file (or none), never half a file."""
+    over filepath: a crash mid-write leaves the old file (or none), never half a file. Under
+    DataParallel across MPI ranks only rank 0 writes (the others hold the same weights)."""
+    from eigennet import distribution
+
+    if not distribution.is_writer():
+        return
     shown = os.fspath(filepath)
     if not overwrite and os.path.exists(shown):
         raise FileExistsError(f"{shown} exists and overwrite=False.")

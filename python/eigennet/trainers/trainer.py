@@ -9,9 +9,11 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from eigennet import _core, losses, metrics, optimizers
+from eigennet import distribution as _distribution
 from eigennet.callbacks.callback import Callback, CallbackList, History
 from eigennet.models.net import _moves as _MOVES
 from eigennet.trainers import data, sources
+from eigennet.trainers import parallel as _parallel
 from eigennet.trainers import steps as _steps
 from eigennet.utils.progbar import Progbar, is_interactive
 
@@ -641,8 +643,9 @@ class Trainer:
                 f"validation_split must be a float in [0, 1). "
                 f"Received: validation_split={validation_split!r}"
             )
-        verbose = _resolve_verbose(verbose)
+        verbose = _resolve_verbose(verbose) if _distribution.is_writer() else 0
         if fed or custom or steps_per_epoch is not None:
+            _parallel.refuse("a generator, a PyDataset, steps_per_epoch or a custom train_step")
             return self._fit_batches(
                 x,
                 y,
@@ -688,6 +691,7 @@ class Trainer:
         net.check_batch(min(batch_size, len(xa)), "training")
         train_ds = net.core.dataset(xa, ya, wa)
         steps = math.ceil(len(xa) / batch_size)
+        plan = _parallel.prepare(self, len(xa), batch_size, epochs, initial_epoch)
 
         history = History()
         cbs = CallbackList(
@@ -712,7 +716,11 @@ class Trainer:
                 batch_mode,
                 initial_epoch,
                 epochs,
+                plan,
             )
+        except BaseException:
+            plan.abort_job()
+            raise
         finally:
             self._fitting = False
         self._finalize_variables(epochs)
@@ -829,6 +837,7 @@ class Trainer:
         batch_mode: bool,
         initial_epoch: int,
         epochs: int,
+        plan: _parallel.Plan,
     ) -> dict[str, float]:
         val_ds, validate_at = validation
         cbs.on_train_begin()
@@ -846,7 +855,12 @@ class Trainer:
             if batch_mode:
                 cbs.on_train_batch_begin(0)
             r = net.core.fit_epoch(
-                train_ds, batch_size, bool(shuffle), progress, 0.0 if batch_mode else 0.1
+                train_ds,
+                batch_size,
+                bool(shuffle),
+                progress,
+                0.0 if batch_mode else 0.1,
+                **plan.kwargs(),
             )
             net.claim()
             logs = self._logs(r.loss, r.metrics)
