@@ -461,7 +461,7 @@ void Model<T>::set_optimizer(const OptimizerConfig& cfg) {
 
 template <typename T>
 void Model<T>::set_iterations(std::int64_t step) {
-  if (step < 0) throw std::invalid_argument("iterations must be >= 0, got " + std::to_string(step));
+  check_iterations(step);
   m_step = step;
 }
 

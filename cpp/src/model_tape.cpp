@@ -253,7 +253,7 @@ template <typename T>
 void Model<T>::apply_gradients(const OptimizerConfig& cfg, std::int64_t step,
                                const std::vector<HandUpdate<T>>& updates) {
   cfg.validate();
-  if (step < 0) throw std::invalid_argument("iterations must be >= 0, got " + std::to_string(step));
+  check_iterations(step);
   for (const HandUpdate<T>& u : updates)
     if (u.offset < 0 || u.size <= 0 || u.offset > m_n_params || u.size > m_n_params - u.offset ||
         !u.grad || (!u.state && cfg.n_slots() > 0))

@@ -192,6 +192,12 @@ double nadam_mu_product(double beta_1, std::int64_t t) {
   return std::pow(beta_1, static_cast<double>(t)) * std::exp(prefix[static_cast<std::size_t>(k)]);
 }
 
+void check_iterations(std::int64_t step) {
+  constexpr std::int64_t kLimit = std::int64_t(1) << 53;
+  if (step < 0 || step >= kLimit)
+    throw std::invalid_argument("iterations must be in [0, 2^53), got " + std::to_string(step));
+}
+
 StepValues step_values(const OptimizerConfig& cfg, double lr, std::int64_t step) {
   const double t = static_cast<double>(step + 1);
   StepValues v{lr, 0.0, 0.0, 0.0, step == 0 ? 0.0 : cfg.ema_momentum, 0.0};

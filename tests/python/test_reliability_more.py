@@ -281,8 +281,9 @@ def test_negative_iterations_and_second_moments_are_refused():
     with pytest.raises(ValueError, match="not finite"):
         core.set_state(bad)
     np.testing.assert_array_equal(core.get_state(), state)  # nothing changed
-    with pytest.raises(ValueError, match="iterations must be >= 0"):
-        core.iterations = -1
+    for bad in (-1, 2**53, 2**63 - 1):  # the last overflowed the next step's t = iterations + 1
+        with pytest.raises(ValueError, match=rf"iterations must be in \[0, 2\^53\), got {bad}"):
+            core.iterations = bad
 
 
 # Row 10 --------------------------------------------------------------------------------------

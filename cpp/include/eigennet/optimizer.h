@@ -124,4 +124,8 @@ struct OptimizerConfig {
 OptimizerKind optimizer_from_name(const std::string& name);
 const char* optimizer_name(OptimizerKind k);
 
+/// Iteration counts the steps use exactly (t = iterations + 1 as a double, never overflowing):
+/// std::invalid_argument outside [0, 2⁵³).
+void check_iterations(std::int64_t step);
+
 }  // namespace eigennet
