@@ -589,8 +589,9 @@ class _Focal(_Smoothed):
 
     def _focal(self, alpha: Any, gamma: Any, balanced: bool) -> None:
         spec = _focal_spec(self._binary, self.from_logits, alpha, gamma, balanced)
-        per_class = list(spec.class_alpha) or (None if self._binary else _class_alpha(alpha))
-        self.alpha: Union[float, list[float]] = per_class or float(spec.alpha)
+        # A list stays the list given (also of one weight), as Keras's get_config keeps it.
+        given = None if self._binary else _class_alpha(alpha)
+        self.alpha: Union[float, list[float]] = given or float(spec.alpha)
         self.gamma = float(spec.gamma)
         self._balanced = bool(balanced)
 

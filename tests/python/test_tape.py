@@ -556,3 +556,32 @@ def test_watch_accessed_variables_false_follows_only_watched_variables(f64):
         loss = en.losses.mse(y, model(x)).mean()
     g_kernel, g_bias = tape.gradient(loss, [kernel, bias], unconnected_gradients="none")
     assert g_kernel is not None and g_kernel.shape == (3, 2) and g_bias is None
+
+
+def test_custom_loop_builds_the_optimizer_spec_once(monkeypatch):
+    # The step's bookkeeping (plan, slots, iterations) keeps the cached spec: it is rebuilt when
+    # a hyperparameter changes, not per batch.
+    _, model = _twin_models(11, dropout=False, regularized=False)
+    opt = en.optimizers.Adam(0.01)
+    built = []
+    new_spec = type(opt)._new_spec
+    monkeypatch.setattr(type(opt), "_new_spec", lambda self: built.append(1) or new_spec(self))
+    loss_fn = en.losses.CategoricalCrossentropy()
+    rng = np.random.default_rng(2)
+
+    def step():
+        x = rng.normal(size=(8, 5)).astype(np.float32)
+        y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, size=8)]
+        with en.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        opt.apply_gradients(
+            zip(tape.gradient(loss, model.trainable_weights), model.trainable_weights)
+        )
+
+    for _ in range(4):
+        step()
+    assert len(built) == 1
+    opt.beta_1 = 0.5
+    for _ in range(3):
+        step()
+    assert len(built) == 2 and opt.iterations == 7

@@ -204,7 +204,10 @@ class Optimizer:
     )
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in Optimizer._KEEPS_SPEC or isinstance(getattr(type(self), name, None), property):
+        if name in Optimizer._KEEPS_SPEC:
+            object.__setattr__(self, name, value)
+            return
+        if isinstance(getattr(type(self), name, None), property):
             # Properties (learning_rate, iterations) reach the compiled models themselves.
             object.__setattr__(self, "_spec_cache", None)
             object.__setattr__(self, name, value)
