@@ -608,7 +608,7 @@ void Model<T>::loss_and_metrics(const T* Y, Index batch, double* acc, bool with_
     T* grad = with_grad && id >= m_n_in ? d_target(id, 0, m_needs_grad) : nullptr;
     m_backend->loss(m_fused_loss[o], P, Yo,
                     l.class_alpha.empty() ? nullptr : m_class_alpha[o].data(), width, batch,
-                    T(l.weight) / T(mean_over > 0 ? mean_over : batch), m_per_sample.data(), grad);
+                    T(l.weight) / T(mean_over), m_per_sample.data(), grad);
     if (w) {
       // Keras's sum_over_batch_size: Σ w_i l_i / batch, gradient w_i dl_i.
       m_backend->multiply(m_per_sample.data(), w, m_per_sample.data(), batch);
@@ -639,16 +639,15 @@ void Model<T>::penalty(double weight, double* acc, bool with_grad) {
 template <typename T>
 void Model<T>::activity(Index batch, double* acc, bool with_grad, Index mean_over) {
   // (l1/b)·Σ|out| + (l2/b)·Σ out² is the loss term; times b in the batch's sums.
-  const Index b = mean_over > 0 ? mean_over : batch;
+  const double b = static_cast<double>(mean_over);
   for (std::size_t k = 0; k < m_nodes.size(); ++k)
     if (m_layers[static_cast<std::size_t>(m_nodes[k].layer)]->has_activity())
-      add_activity(k, batch, 1.0, static_cast<double>(b), acc + kAccPenalty,
-                   with_grad ? &m_needs_grad : nullptr, b);
+      add_activity(k, batch, 1.0, b, b, acc + kAccPenalty, with_grad ? &m_needs_grad : nullptr);
 }
 
 template <typename T>
-void Model<T>::add_activity(std::size_t k, Index batch, double coef, double weight, double* acc,
-                            const std::vector<bool>* need, Index divisor) {
+void Model<T>::add_activity(std::size_t k, Index batch, double coef, double divisor, double weight,
+                            double* acc, const std::vector<bool>* need) {
   Node& n = m_nodes[k];
   const Layer<T>& layer = *m_layers[static_cast<std::size_t>(n.layer)];
   const std::size_t id = static_cast<std::size_t>(m_n_in) + k;
@@ -659,7 +658,7 @@ void Model<T>::add_activity(std::size_t k, Index batch, double coef, double weig
     if (!m_written[id]) m_backend->fill(grad, size, T(0));
     m_written[id] = true;
   }
-  const double c = coef / static_cast<double>(divisor > 0 ? divisor : batch);
+  const double c = coef / divisor;
   m_backend->regularize(n.value, grad, size, c * layer.activity_l1(), c * layer.activity_l2(),
                         weight, acc);
 }
@@ -721,11 +720,18 @@ template <typename T>
 void Model<T>::train_batch(const T* X, const T* Y, Index batch, double* acc, const T* w) {
   if (!m_compiled) throw std::logic_error("The model must be compiled before training.");
   forward(X, batch, true);
-  loss_and_metrics(Y, batch, acc, true, w);
-  activity(batch, acc, true);
+  loss_and_metrics(Y, batch, acc, true, w, batch);
+  activity(batch, acc, true, batch);
   backward(batch, m_needs_grad, m_fused);
   penalty(static_cast<double>(batch), acc, true);
   apply_step();
+}
+
+template <typename T>
+void Model<T>::zero_unreached_grads() {
+  for (std::size_t i = 0; i < m_layers.size(); ++i)
+    if (m_param_size[i] && !m_layer_written[i])
+      m_backend->fill(m_grads.data() + m_param_offset[i], m_param_size[i], T(0));
 }
 
 template <typename T>
@@ -748,8 +754,8 @@ template <typename T>
 void Model<T>::test_batch(const T* X, const T* Y, Index batch, double* acc, const T* w) {
   if (!m_compiled) throw std::logic_error("The model must be compiled before evaluating.");
   forward(X, batch, false);
-  loss_and_metrics(Y, batch, acc, false, w);
-  activity(batch, acc, false);
+  loss_and_metrics(Y, batch, acc, false, w, batch);
+  activity(batch, acc, false, batch);
   penalty(static_cast<double>(batch), acc, false);
 }
 

@@ -23,9 +23,9 @@ void Model<T>::train_shards(const T* X, const T* Y, Index batch, double* acc, co
     throw std::invalid_argument("Gradients are summed across processes on the CPU backend only.");
   const Index n_in = n_inputs(), n_y = n_targets(), n_acc_ = n_acc(), n = m_n_params;
   const Index shards = plan.shards, chunk = (n + shards - 1) / shards;
-  // In turn: every shard's gradient. Across processes: this one's, padded to `shards` chunks,
-  // then the chunks received from every process.
-  const Index staging = c ? 2 * shards * chunk : shards * n;
+  // In turn: the running sum of the shards' gradients. Across processes: this one's, padded to
+  // `shards` chunks, then the chunks received from every process.
+  const Index staging = c ? 2 * shards * chunk : n;
   if (m_shard_grads.size() < staging) m_shard_grads = Buffer<T>(*m_backend, staging);
   T* const grads = m_shard_grads.data();
   // Shard s's noise draws the stream of step counter base + s, whoever computes it.
@@ -41,19 +41,17 @@ void Model<T>::train_shards(const T* X, const T* Y, Index batch, double* acc, co
       loss_and_metrics(Y + c0 * n_y, cols, a, true, w ? w + c0 : nullptr, batch);
       activity(cols, a, true, batch);
       backward(cols, m_needs_grad, m_fused);
-      // A layer no gradient reached keeps an old one in m_grads: this shard's is zero.
-      for (std::size_t i = 0; i < m_layers.size(); ++i)
-        if (m_param_size[i] && !m_layer_written[i])
-          m_backend->fill(m_grads.data() + m_param_offset[i], m_param_size[i], T(0));
+      zero_unreached_grads();
     }
-    if (!c) m_backend->copy_on_device(grads + s * n, m_grads.data(), sizeof(T) * n);
+    // dL/dθ = Σ_s dL_s/dθ, added in shard order.
+    if (!c && s == 0)
+      m_backend->copy_on_device(grads, m_grads.data(), sizeof(T) * n);
+    else if (!c)
+      m_backend->axpby(n, T(1), m_grads.data(), T(1), grads);
   }
   m_dropout_counter = base + static_cast<std::uint64_t>(shards);
-  // dL/dθ = Σ_s dL_s/dθ, added in shard order.
   if (!c) {
     m_backend->copy_on_device(m_grads.data(), grads, sizeof(T) * n);
-    for (Index s = 1; s < shards; ++s)
-      m_backend->axpby(n, T(1), grads + s * n, T(1), m_grads.data());
   } else {
     T* const send = grads;                   // (chunk, shards): this process's, padded
     T* const recv = grads + shards * chunk;  // (chunk, shards): chunk `rank` of each

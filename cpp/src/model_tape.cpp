@@ -46,8 +46,8 @@ void Model<T>::activity_values(double* out) {
   at_least(m_activity_acc, *m_backend, static_cast<Index>(n));
   m_backend->copy_to_device(m_activity_acc.data(), m_activity_zeros.data(), sizeof(double) * n);
   for (std::size_t j = 0; j < n; ++j)
-    add_activity(static_cast<std::size_t>(m_activity_nodes[j]), m_tape_batch, 1.0, 1.0,
-                 m_activity_acc.data() + j, nullptr);
+    add_activity(static_cast<std::size_t>(m_activity_nodes[j]), m_tape_batch, 1.0,
+                 static_cast<double>(m_tape_batch), 1.0, m_activity_acc.data() + j, nullptr);
   m_backend->copy_to_host(out, m_activity_acc.data(), sizeof(double) * n);
 }
 
@@ -162,12 +162,10 @@ void Model<T>::tape_gradient(const std::vector<TapeLoss>& losses, const T* Y, co
   }
   if (!activity.empty()) at_least(m_tape_acc, d, 1);  // their value, which nobody reads here
   for (const auto& [node, coef] : activity)
-    add_activity(static_cast<std::size_t>(node), batch, coef, 1.0, m_tape_acc.data(), &m_tape_need);
+    add_activity(static_cast<std::size_t>(node), batch, coef, static_cast<double>(batch), 1.0,
+                 m_tape_acc.data(), &m_tape_need);
   backward(batch, m_tape_need, m_tape_fused);
-  // Layers the backward pass did not reach have a zero gradient.
-  for (std::size_t li = 0; li < m_layers.size(); ++li)
-    if (m_param_size[li] && !m_layer_written[li])
-      m_backend->fill(m_grads.data() + m_param_offset[li], m_param_size[li], T(0));
+  zero_unreached_grads();
   add_tape_penalties(penalties);
   if (dX) copy_input_gradient(dX);
 }

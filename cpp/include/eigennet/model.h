@@ -244,20 +244,22 @@ class Model {
   void apply_constraints(Index first, Index last);
   void reserve(Index batch);
   ForwardArgs<T> forward_args(Node& n, Index batch, bool training);
-  /// The losses divide by `mean_over` samples (0: by batch; a shard's: the whole batch's).
+  /// The losses divide by `mean_over` samples: batch, or for a shard the whole batch's.
   void loss_and_metrics(const T* Y, Index batch, double* acc, bool with_grad, const T* w,
-                        Index mean_over = 0);
+                        Index mean_over);
   void penalty(double weight, double* acc, bool with_grad);
-  /// The activity penalties of the last forward pass into acc[kAccPenalty] (mean_over times
-  /// their loss term, mean_over 0 meaning batch), their gradients into the nodes' d buffers
-  /// with grad (after the losses').
-  void activity(Index batch, double* acc, bool with_grad, Index mean_over = 0);
-  /// coef / divisor (0: batch) times node k's activity sum of the last forward pass, times
-  /// weight, into *acc; its gradient into the node's d where need (per value id) says.
-  void add_activity(std::size_t k, Index batch, double coef, double weight, double* acc,
-                    const std::vector<bool>* need, Index divisor = 0);
+  /// The activity penalties of the last forward pass (their loss terms over mean_over samples,
+  /// as the losses') into acc[kAccPenalty] times mean_over, their gradients into the nodes' d
+  /// buffers with grad (after the losses').
+  void activity(Index batch, double* acc, bool with_grad, Index mean_over);
+  /// coef / divisor times node k's activity sum of the last forward pass (batch samples),
+  /// times weight, into *acc; its gradient into the node's d where need (per value id) says.
+  void add_activity(std::size_t k, Index batch, double coef, double divisor, double weight,
+                    double* acc, const std::vector<bool>* need);
   /// The end of a training step, after the gradients: clipping, the optimizer, constraints.
   void apply_step();
+  /// After backward: the layers it did not reach get a zero gradient (not an older one).
+  void zero_unreached_grads();
   /// Keras's clipnorm (each range of grads on its own) or global_clipnorm (all of them).
   void clip_gradients(const OptimizerConfig& cfg, T* grads,
                       const std::vector<std::pair<Index, Index>>& ranges);
@@ -325,7 +327,7 @@ class Model {
   Index m_capacity = 0;
   std::vector<Buffer<T>> m_in_split, m_y_split, m_tmp;
   Buffer<T> m_out_cat, m_per_sample, m_tmp_grads;
-  Buffer<T> m_shard_grads;         // train_shards: one gradient per shard, (n_params, shards)
+  Buffer<T> m_shard_grads;         // train_shards' staging (model_parallel.cpp)
   std::vector<const T*> m_values;  // per value id, the last forward's
   std::vector<bool> m_written, m_layer_written;
   bool m_forced_training = false;  // some node is always in training mode
