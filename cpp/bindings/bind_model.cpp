@@ -38,8 +38,8 @@ class CapsuleCollective final : public Collective {
 };
 
 /// fit_epoch's split: `shards` shards all computed here, or with a collective capsule one per
-/// process (shards must then be its size).
-ShardPlan shard_plan(Index shards, const py::object& collective,
+/// process (shards must then be its size), which with own_shard passes its own data.
+ShardPlan shard_plan(Index shards, const py::object& collective, bool own_shard,
                      std::unique_ptr<Collective>& holder) {
   if (shards < 1 || shards > kMaxShards)
     throw py::value_error("shards must be an integer in [1, " + std::to_string(kMaxShards) +
@@ -47,6 +47,9 @@ ShardPlan shard_plan(Index shards, const py::object& collective,
   ShardPlan plan;
   plan.shards = shards;
   plan.count = shards;
+  if (own_shard && collective.is_none())
+    throw py::value_error(
+        "own_shard=True needs a collective: each process passes its own shard of the data.");
   if (collective.is_none()) return plan;
   if (!PyCapsule_CheckExact(collective.ptr()) ||
       !PyCapsule_IsValid(collective.ptr(), EIGENNET_COLLECTIVE_CAPSULE))
@@ -66,6 +69,7 @@ ShardPlan shard_plan(Index shards, const py::object& collective,
   plan.first = c->rank;
   plan.count = 1;
   plan.collective = holder.get();
+  plan.own_data = own_shard;
   return plan;
 }
 
@@ -644,28 +648,35 @@ void bind(py::module_& m, const char* model_name, const char* data_name) {
       .def(
           "fit_epoch",
           [](M& s, const D& d, Index batch_size, bool shuffle, const py::object& cb,
-             double interval, Index shards, const py::object& collective) {
+             double interval, Index shards, const py::object& collective, bool own_shard) {
             s.check_owner(d);
             std::unique_ptr<Collective> holder;
-            const ShardPlan plan = shard_plan(shards, collective, holder);
+            const ShardPlan plan = shard_plan(shards, collective, own_shard, holder);
             return s.locked(cb, true, [&](Trainer<T>& t, const ProgressFn& p) {
               return t.fit_epoch(*d.data, batch_size, shuffle, p, interval, plan);
             });
           },
           py::arg("data"), py::arg("batch_size"), py::arg("shuffle"),
           py::arg("callback") = py::none(), py::arg("interval") = 0.1, py::arg("shards") = 1,
-          py::arg("collective") = py::none())
+          py::arg("collective") = py::none(), py::arg("own_shard") = false)
+      // With a collective every process evaluates its own data, and the result is over all.
       .def(
           "evaluate",
-          [](M& s, const D& d, Index batch_size, const py::object& cb, double interval) {
+          [](M& s, const D& d, Index batch_size, const py::object& cb, double interval,
+             Index shards, const py::object& collective) {
             s.check_owner(d);
             if (!d.data->y()) throw py::value_error("evaluate needs targets y.");
+            if (shards != 1 && collective.is_none())
+              throw py::value_error("evaluate splits only across processes: shards=" +
+                                    std::to_string(shards) + " needs a collective.");
+            std::unique_ptr<Collective> holder;
+            const ShardPlan plan = shard_plan(shards, collective, !collective.is_none(), holder);
             return s.locked(cb, false, [&](Trainer<T>& t, const ProgressFn& p) {
-              return t.evaluate(*d.data, batch_size, p, interval);
+              return t.evaluate(*d.data, batch_size, p, interval, plan);
             });
           },
           py::arg("data"), py::arg("batch_size"), py::arg("callback") = py::none(),
-          py::arg("interval") = 0.1)
+          py::arg("interval") = 0.1, py::arg("shards") = 1, py::arg("collective") = py::none())
       .def(
           "predict",
           [](M& s, const D& d, Index batch_size, const py::object& cb, double interval) {

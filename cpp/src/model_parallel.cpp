@@ -19,10 +19,13 @@ void Model<T>::train_shards(const T* X, const T* Y, Index batch, double* acc, co
   Collective* const c = plan.collective;
   if (c && (c->size() != plan.shards || c->rank() != plan.first || plan.count != 1))
     throw std::invalid_argument("With a collective, each process computes the shard of its rank.");
+  if (plan.own_data && !c)
+    throw std::invalid_argument("Each process passing its own data needs a collective.");
   if (c && !m_backend->is_host())
     throw std::invalid_argument("Gradients are summed across processes on the CPU backend only.");
   const Index n_in = n_inputs(), n_y = n_targets(), n_acc_ = n_acc(), n = m_n_params;
   const Index shards = plan.shards, chunk = (n + shards - 1) / shards;
+  const Index global = plan.global(batch);  // each shard's loss is a share of its mean
   // In turn: the running sum of the shards' gradients. Across processes: this one's, padded to
   // `shards` chunks, then the chunks received from every process.
   const Index staging = c ? 2 * shards * chunk : n;
@@ -31,15 +34,15 @@ void Model<T>::train_shards(const T* X, const T* Y, Index batch, double* acc, co
   // Shard s's noise draws the stream of step counter base + s, whoever computes it.
   const std::uint64_t base = m_dropout_counter;
   for (Index s = plan.first; s < plan.first + plan.count; ++s) {
-    const Index c0 = plan.begin(s, batch), cols = plan.begin(s + 1, batch) - c0;
+    const Index c0 = plan.begin(s, batch), cols = plan.width(s, batch);
     if (cols == 0) {
       m_backend->fill(m_grads.data(), n, T(0));
     } else {
       m_dropout_counter = base + static_cast<std::uint64_t>(s);
       forward(X + c0 * n_in, cols, true);
       double* a = acc + s * n_acc_;
-      loss_and_metrics(Y + c0 * n_y, cols, a, true, w ? w + c0 : nullptr, batch);
-      activity(cols, a, true, batch);
+      loss_and_metrics(Y + c0 * n_y, cols, a, true, w ? w + c0 : nullptr, global);
+      activity(cols, a, true, global);
       backward(cols, m_needs_grad, m_fused);
       zero_unreached_grads();
     }
@@ -65,7 +68,7 @@ void Model<T>::train_shards(const T* X, const T* Y, Index batch, double* acc, co
     c->allgather(send, sizeof(T) * chunk);
     m_backend->copy_on_device(m_grads.data(), send, sizeof(T) * n);
   }
-  penalty(static_cast<double>(batch), acc, true);
+  penalty(static_cast<double>(global), acc, true);
   apply_step();
 }
 

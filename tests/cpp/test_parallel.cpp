@@ -1,11 +1,14 @@
 // Data-parallel training steps (Model::train_shards through Trainer::fit_epoch): one shard is
 // train_batch bit for bit, k shards sum to the whole batch's gradient, and two "processes"
 // (threads, each with its own model, joined by an in-memory Collective) reach the weights and
-// logs of the shards computed in turn, bit for bit, with dropout, shuffling and a short batch.
+// logs of the shards computed in turn, bit for bit, with dropout, shuffling and a short batch;
+// processes that each pass their own rows of every batch reach them too, and evaluate gathers
+// every process's own data.
 #include <gtest/gtest.h>
 
 #include <condition_variable>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -80,12 +83,22 @@ struct Outcome {
 
 constexpr Index kInputs = 5, kClasses = 3, kSamples = 61;
 
+/// The samples a run passes (all kSamples when empty), its batch size and shuffle.
+struct Feed {
+  std::vector<Index> rows;
+  Index batch = 16;
+  bool shuffle = true;
+};
+
 template <typename T>
-Outcome train(const ShardPlan& plan, bool plain, test::DeviceKind device, double rate) {
+std::unique_ptr<Model<T>> classifier(test::DeviceKind device, double rate) {
   LayerSpec hidden = dense_spec(7, Activation::Tanh);
   hidden.nums = {{"l1", 0.0}, {"l2", 0.01}};
-  Model<T> m(kInputs, {hidden, dropout_spec(rate), dense_spec(kClasses, Activation::Softmax)},
-             test::model_backend<T>(device), 5);
+  auto model = std::make_unique<Model<T>>(
+      kInputs,
+      std::vector<LayerSpec>{hidden, dropout_spec(rate), dense_spec(kClasses, Activation::Softmax)},
+      test::model_backend<T>(device), 5);
+  Model<T>& m = *model;
   for (std::size_t i = 0; i < m.n_layers(); ++i)
     if (m.param_offset(i) >= 0)
       m.initialize(i, Initializer::from_name("glorot_uniform"), Initializer::from_name("zeros"));
@@ -93,20 +106,40 @@ Outcome train(const ShardPlan& plan, bool plain, test::DeviceKind device, double
   adam.kind = OptimizerKind::Adam;
   adam.learning_rate.initial = 0.05;
   m.compile(LossKind::SparseCategoricalCrossentropy, adam, {MetricKind::SparseCategoricalAccuracy});
-  const std::vector<T> x = test::uniform<T>(kInputs * kSamples, -1, 1, 3);
-  std::vector<T> y(kSamples), w(kSamples);
-  for (Index i = 0; i < kSamples; ++i) {
-    y[static_cast<std::size_t>(i)] = static_cast<T>((i * 7) % kClasses);
-    w[static_cast<std::size_t>(i)] = static_cast<T>(0.5 + (i % 4) * 0.25);
+  return model;
+}
+
+/// Inputs (kInputs, n), labels and sample weights (n) of the given rows of the samples.
+template <typename T>
+struct Samples {
+  explicit Samples(std::vector<Index> rows) {
+    if (rows.empty())
+      for (Index i = 0; i < kSamples; ++i) rows.push_back(i);
+    const std::vector<T> all = test::uniform<T>(kInputs * kSamples, -1, 1, 3);
+    for (Index i : rows) {
+      x.insert(x.end(), all.begin() + i * kInputs, all.begin() + (i + 1) * kInputs);
+      y.push_back(static_cast<T>((i * 7) % kClasses));
+      w.push_back(static_cast<T>(0.5 + (i % 4) * 0.25));
+    }
   }
-  DataSet<T> data(m.backend(), x.data(), kInputs, y.data(), 1, kSamples);
-  data.set_sample_weights(m.backend(), w.data());
+  Index size() const { return static_cast<Index>(y.size()); }
+  std::vector<T> x, y, w;
+};
+
+template <typename T>
+Outcome train(const ShardPlan& plan, bool plain, test::DeviceKind device, double rate,
+              const Feed& feed = {}) {
+  const std::unique_ptr<Model<T>> model = classifier<T>(device, rate);
+  Model<T>& m = *model;
+  const Samples<T> s(feed.rows);
+  DataSet<T> data(m.backend(), s.x.data(), kInputs, s.y.data(), 1, s.size());
+  data.set_sample_weights(m.backend(), s.w.data());
   Trainer<T> trainer(m);
   Outcome run;
   for (int epoch = 0; epoch < 3; ++epoch) {
     // 61 = 4 · 16 - 3: a short last batch of 13 samples.
-    const PassResult r = plain ? trainer.fit_epoch(data, 16, true)
-                               : trainer.fit_epoch(data, 16, true, {}, 0.1, plan);
+    const PassResult r = plain ? trainer.fit_epoch(data, feed.batch, feed.shuffle)
+                               : trainer.fit_epoch(data, feed.batch, feed.shuffle, {}, 0.1, plan);
     run.losses.push_back(r.loss);
     run.accuracies.push_back(r.metrics.at(0));
   }
@@ -161,28 +194,103 @@ TYPED_TEST(ParallelTest, ShardsSumToTheBatchGradient) {
   }
 }
 
+/// Runs f(rank, plan) for every rank of `size` threads joined by one Room.
+template <typename F>
+void in_processes(Index size, bool own_data, F f) {
+  Room room(size);
+  std::vector<std::thread> threads;
+  for (Index r = 0; r < size; ++r)
+    threads.emplace_back([&, r] {
+      RoomCollective c(room, r, size);
+      ShardPlan p;
+      p.shards = size;
+      p.first = r;
+      p.collective = &c;
+      p.own_data = own_data;
+      f(r, p);
+    });
+  for (auto& t : threads) t.join();
+}
+
 TEST(Parallel, ProcessesEqualShardsComputedInTurn) {
   for (Index size : {2, 3, 4}) {  // 66 parameters: 4 chunks of 17, the last padded
     const Outcome in_turn = train<double>(local(size), false, test::DeviceKind::Cpu, 0.3);
-    Room room(size);
     std::vector<Outcome> runs(static_cast<std::size_t>(size));
-    std::vector<std::thread> threads;
-    for (Index r = 0; r < size; ++r)
-      threads.emplace_back([&, r] {
-        RoomCollective c(room, r, size);
-        ShardPlan p;
-        p.shards = size;
-        p.first = r;
-        p.collective = &c;
-        runs[static_cast<std::size_t>(r)] = train<double>(p, false, test::DeviceKind::Cpu, 0.3);
-      });
-    for (auto& t : threads) t.join();
+    in_processes(size, false, [&](Index r, const ShardPlan& p) {
+      runs[static_cast<std::size_t>(r)] = train<double>(p, false, test::DeviceKind::Cpu, 0.3);
+    });
     for (const Outcome& r : runs) {
       EXPECT_EQ(r.params, in_turn.params) << size;
       EXPECT_EQ(r.losses, in_turn.losses) << size;
       EXPECT_EQ(r.accuracies, in_turn.accuracies) << size;
     }
   }
+}
+
+TEST(Parallel, OwnDataEqualsTheirRowsOfEveryBatch) {
+  // 60 = 3 · 16 + 12: every global batch, the short one too, splits evenly between 2 or 4.
+  Feed whole;
+  for (Index i = 0; i < 60; ++i) whole.rows.push_back(i);
+  whole.shuffle = false;
+  for (Index size : {2, 4}) {
+    const Outcome in_turn = train<double>(local(size), false, test::DeviceKind::Cpu, 0.3, whole);
+    std::vector<Outcome> runs(static_cast<std::size_t>(size));
+    in_processes(size, true, [&](Index r, const ShardPlan& p) {
+      Feed own;  // rank r's rows of every global batch
+      own.shuffle = false;
+      own.batch = 16 / size;
+      for (Index start = 0; start < 60; start += 16) {
+        const Index per = std::min<Index>(16, 60 - start) / size;
+        for (Index i = start + r * per; i < start + (r + 1) * per; ++i) own.rows.push_back(i);
+      }
+      runs[static_cast<std::size_t>(r)] = train<double>(p, false, test::DeviceKind::Cpu, 0.3, own);
+    });
+    for (const Outcome& r : runs) {
+      EXPECT_EQ(r.params, in_turn.params) << size;
+      EXPECT_EQ(r.losses, in_turn.losses) << size;
+      EXPECT_EQ(r.accuracies, in_turn.accuracies) << size;
+    }
+  }
+}
+
+TEST(Parallel, EvaluateGathersEveryProcessesOwnData) {
+  const std::unique_ptr<Model<double>> one = classifier<double>(test::DeviceKind::Cpu, 0.0);
+  const Samples<double> all({});
+  DataSet<double> data(one->backend(), all.x.data(), kInputs, all.y.data(), 1, all.size());
+  data.set_sample_weights(one->backend(), all.w.data());
+  const PassResult whole = Trainer<double>(*one).evaluate(data, 7);
+  std::vector<PassResult> parts(3);
+  in_processes(3, true, [&](Index r, const ShardPlan& p) {
+    const std::unique_ptr<Model<double>> m = classifier<double>(test::DeviceKind::Cpu, 0.0);
+    std::vector<Index> rows;  // 61 = 25 + 20 + 16 rows: unequal parts, unequal steps
+    for (Index i = r == 0 ? 0 : r == 1 ? 25 : 45; i < (r == 0 ? 25 : r == 1 ? 45 : 61); ++i)
+      rows.push_back(i);
+    const Samples<double> s(rows);
+    DataSet<double> d(m->backend(), s.x.data(), kInputs, s.y.data(), 1, s.size());
+    d.set_sample_weights(m->backend(), s.w.data());
+    parts[static_cast<std::size_t>(r)] = Trainer<double>(*m).evaluate(d, 7, {}, 0.1, p);
+  });
+  for (const PassResult& r : parts) {
+    EXPECT_EQ(r.samples, kSamples);
+    EXPECT_NEAR(r.loss, whole.loss, 1e-13 * whole.loss);
+    EXPECT_EQ(r.metrics, whole.metrics);  // the accuracy: a count over all 61
+  }
+}
+
+TEST(Parallel, UnequalProcessesThrowOnEveryOne) {
+  std::vector<int> threw(2, 0);
+  in_processes(2, true, [&](Index r, const ShardPlan& p) {
+    Feed own;
+    for (Index i = 0; i < 20 + r; ++i) own.rows.push_back(i);  // 20 and 21 samples
+    try {
+      train<double>(p, false, test::DeviceKind::Cpu, 0.0, own);
+    } catch (const std::invalid_argument& e) {
+      threw[static_cast<std::size_t>(r)] =
+          std::string(e.what()).find("process 0: (20, 16, 1), process 1: (21, 16, 1)") !=
+          std::string::npos;
+    }
+  });
+  EXPECT_EQ(threw, std::vector<int>({1, 1}));
 }
 
 TEST(Parallel, BadPlansThrow) {
@@ -201,6 +309,12 @@ TEST(Parallel, BadPlansThrow) {
   p.collective = &c;  // a collective with two shards computed here
   EXPECT_THROW(m.train_shards(x.data(), y.data(), 4, acc.data(), nullptr, p),
                std::invalid_argument);
+  p = local(1);
+  p.own_data = true;  // its own data, but no processes to gather
+  EXPECT_THROW(m.train_shards(x.data(), y.data(), 4, acc.data(), nullptr, p),
+               std::invalid_argument);
+  DataSet<double> data(m.backend(), x.data(), 2, y.data(), 1, 4);
+  EXPECT_THROW(Trainer<double>(m).evaluate(data, 2, {}, 0.1, local(2)), std::invalid_argument);
 }
 
 }  // namespace

@@ -126,8 +126,15 @@ def tape_calls(rng: random.Random, m: Any) -> None:
 
 
 def shard_calls(rng: random.Random, models: list[Any], datasets: list[Any]) -> None:
-    """fit_epoch's data-parallel split with odd shard counts and collectives."""
+    """fit_epoch's and evaluate's data-parallel splits with odd shard counts and
+    collectives."""
     i = rng.randrange(len(models))
+    collective = value(rng) if rng.random() < 0.5 else None
+    if rng.random() < 0.3:
+        models[i].evaluate(
+            datasets[i], rng.choice(INTS[:6]), None, 0.1, rng.choice(INTS), collective
+        )
+        return
     models[i].fit_epoch(
         datasets[i],
         rng.choice(INTS[:6]),
@@ -135,7 +142,8 @@ def shard_calls(rng: random.Random, models: list[Any], datasets: list[Any]) -> N
         None,
         0.1,
         rng.choice(INTS),
-        value(rng) if rng.random() < 0.5 else None,
+        collective,
+        rng.random() < 0.5,
     )
 
 

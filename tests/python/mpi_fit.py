@@ -3,8 +3,15 @@ or alone with `--devices N` (N shards computed in turn). Each rank saves its wei
 history to OUT/rank<r>.npz, and asks callbacks and model.save to write per-rank file names, so
 that the test sees which ranks wrote.
 
+With --own (DataParallel(auto_shard_dataset=False)) rank r passes its own shard: its rows of
+every global batch of the unshuffled data (--layout interleave), so that N ranks take the
+global batches of one process running --devices N on the whole data, or the whole data
+(--layout same), a copy per rank. --val-data validates on separate data (split between the
+ranks under --own) instead of validation_split.
+
 Usage: python mpi_fit.py OUT [--dtype D] [--optimizer O] [--dropout R] [--devices N]
-       [--samples N] [--fault kill|raise|leave]
+       [--samples N] [--batch B] [--fault kill|raise|leave] [--no-shuffle] [--val-data]
+       [--own] [--layout interleave|same]
 """
 
 from __future__ import annotations
@@ -26,10 +33,16 @@ def main() -> None:
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--devices", type=int, default=0)
     p.add_argument("--samples", type=int, default=203)
+    p.add_argument("--batch", type=int, default=32)
     p.add_argument("--fault", default="")
+    p.add_argument("--no-shuffle", action="store_true")
+    p.add_argument("--val-data", action="store_true")
+    p.add_argument("--own", action="store_true")
+    p.add_argument("--layout", default="interleave")
     a = p.parse_args()
     dist = en.distribution.DataParallel(
-        devices=[f"cpu:{i}" for i in range(a.devices)] if a.devices else None
+        devices=[f"cpu:{i}" for i in range(a.devices)] if a.devices else None,
+        auto_shard_dataset=not a.own,
     )
     en.distribution.set_distribution(dist)
     rank = dist.process_id
@@ -41,6 +54,18 @@ def main() -> None:
     x = data.normal(size=(a.samples, 6))
     y = (x @ data.normal(size=(6,)) > 0).astype(np.int64)
     w = data.uniform(0.5, 1.5, size=a.samples)
+    xv = data.normal(size=(41, 6))
+    yv = (xv @ data.normal(size=(6,)) > 0).astype(np.int64)
+    if a.own:
+        ranks = dist.num_processes
+        val = np.array_split(np.arange(len(xv)), ranks)[rank]  # 21 and 20 rows for 2 ranks
+        xv, yv = xv[val], yv[val]
+        if a.layout == "interleave":
+            rows = []
+            for start in range(0, a.samples, a.batch):
+                per = min(a.batch, a.samples - start) // ranks
+                rows.extend(range(start + rank * per, start + (rank + 1) * per))
+            x, y, w = x[rows], y[rows], w[rows]
     model = en.Sequential(
         [
             en.Input((6,)),
@@ -75,9 +100,11 @@ def main() -> None:
         x,
         y,
         sample_weight=w,
-        batch_size=32,  # 203 = 6 · 32 + 11 (with the validation split: 162 = 5 · 32 + 2)
+        batch_size=a.batch,  # 203 = 6 · 32 + 11 (with the validation split: 162 = 5 · 32 + 2)
         epochs=6,
-        validation_split=0.2,
+        validation_split=0.0 if a.val_data else 0.2,
+        validation_data=(xv, yv) if a.val_data else None,
+        shuffle=not a.no_shuffle,
         callbacks=callbacks,
         verbose=2,
     )

@@ -154,8 +154,11 @@ def test_keras_names_and_bad_arguments():
     assert en.distribution.distribution() is d
     with pytest.raises(ValueError, match="device_mesh"):
         en.distribution.DataParallel(device_mesh=object())
-    with pytest.raises(ValueError, match="auto_shard_dataset=False"):
-        en.distribution.DataParallel(auto_shard_dataset=False)
+    assert not en.distribution.DataParallel(auto_shard_dataset=False).auto_shard_dataset
+    with pytest.raises(ValueError, match="one MPI process per device"):
+        en.distribution.DataParallel(devices=["cpu:0", "cpu:1"], auto_shard_dataset=False)
+    with pytest.raises(ValueError, match="Received: auto_shard_dataset='no'"):
+        en.distribution.DataParallel(auto_shard_dataset="no")
     with pytest.raises(ValueError, match="'gpu:0'"):
         en.distribution.DataParallel(devices=["gpu:0"])
     with pytest.raises(ValueError, match="appear once"):
@@ -204,6 +207,12 @@ def test_raw_core_checks_the_split():
         core.fit_epoch(ds, 8, False, shards=2**63)
     with pytest.raises(ValueError, match="capsule named eigennet.Collective"):
         core.fit_epoch(ds, 8, False, shards=2, collective=object())
+    with pytest.raises(ValueError, match="own_shard=True needs a collective"):
+        core.fit_epoch(ds, 8, False, shards=2, own_shard=True)
+    with pytest.raises(ValueError, match="shards=2 needs a collective"):
+        core.evaluate(ds, 8, shards=2)
+    with pytest.raises(ValueError, match="capsule named eigennet.Collective"):
+        core.evaluate(ds, 8, shards=2, collective=object())
     assert isinstance(_core.Model32, type)
 
 
@@ -338,3 +347,124 @@ def test_ctrl_c_on_mpirun_stops_every_rank(tmp_path):
     finally:
         proc.kill()
         proc.communicate()
+
+
+# -- each rank passing its own shard (auto_shard_dataset=False) -------------------------------
+
+
+def _own_and_alone(tmp_path, ranks: int, ranked: list[str], alone: list[str]):
+    """Every rank's weights and logs of mpi_fit.py with --own and `ranked`, and one process's
+    with `alone`."""
+    out, ref = tmp_path / "own", tmp_path / "alone"
+    out.mkdir()
+    ref.mkdir()
+    r = _mpirun(ranks, [str(out), "--own", *ranked])
+    assert r.returncode == 0, r.stdout + r.stderr
+    r1 = _alone([str(ref), *alone])
+    assert r1.returncode == 0, r1.stdout + r1.stderr
+    assert sorted(p.name for p in out.iterdir() if not p.name.endswith(".npz")) == [
+        "ckpt_rank0.keras",
+        "log_rank0.csv",
+        "model_rank0.keras",
+    ]
+    return [_load(out, rank) for rank in range(ranks)], _load(ref, 0)
+
+
+@pytest.mark.parametrize(
+    "ranks, dtype, batch, samples",
+    [(2, "float64", 32, 200), (2, "float32", 32, 200), (3, "float64", 30, 210)],
+)
+def test_own_shards_equal_their_rows_of_the_global_batches(tmp_path, ranks, dtype, batch, samples):
+    # Rank r passes its rows of every global batch of the unshuffled data (200 = 6 · 32 + 8:
+    # the short batch too gives each rank 4); one process computes the same shards in turn on
+    # the whole data: equal bit for bit, dropout included. Validation: each rank its part (for
+    # 2 ranks 21 and 20 of the 41 rows) against all 41 in one process, added in another order.
+    _needs_mpi()
+    args = ["--dtype", dtype, "--dropout", "0.3", "--no-shuffle", "--val-data"]
+    args += ["--batch", str(batch), "--samples", str(samples)]
+    runs, (wa, ha) = _own_and_alone(tmp_path, ranks, args, [*args, "--devices", str(ranks)])
+    for w, h in runs:
+        for a, b in zip(w, wa):
+            assert a.dtype == np.dtype(dtype)
+            np.testing.assert_array_equal(a, b)
+        assert sorted(h) == sorted(ha)
+        np.testing.assert_array_equal(h["loss"], ha["loss"])
+        np.testing.assert_array_equal(h["accuracy"], ha["accuracy"])
+        np.testing.assert_array_equal(h["val_accuracy"], ha["val_accuracy"])
+        np.testing.assert_allclose(
+            h["val_loss"], ha["val_loss"], rtol=1e-6 if dtype == "float32" else 1e-13
+        )
+        np.testing.assert_array_equal(h["val_loss"], runs[0][1]["val_loss"])  # ranks agree
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_own_shards_shuffle_each_shard_alike(tmp_path, dtype):
+    # Two ranks each passing the whole data draw the same permutation of it, so each global
+    # batch of 32 is one process's batch of 16 twice: a loss divided by 32 instead of 16 and
+    # two equal gradients added differ only by exact powers of two, so the weights and logs
+    # equal plain fit's with batch 16 bit for bit (with validation_split on each rank's copy).
+    _needs_mpi()
+    args = ["--dtype", dtype]
+    runs, (wa, ha) = _own_and_alone(
+        tmp_path, 2, [*args, "--layout", "same", "--batch", "32"], [*args, "--batch", "16"]
+    )
+    for w, h in runs:
+        for a, b in zip(w, wa):
+            np.testing.assert_array_equal(a, b)
+        for k in ha:
+            np.testing.assert_array_equal(h[k], ha[k])
+
+
+OWN_CHECKS = """
+import numpy as np, eigennet as en
+d = en.distribution.DataParallel(auto_shard_dataset=False)
+r = d.process_id
+rng = np.random.default_rng(1)
+x = rng.normal(size=(61, 3)); y = (x.sum(1) > 0).astype(np.int64)
+en.utils.set_random_seed(2)
+m = en.Sequential([en.Input((3,)), en.layers.Dense(4, activation="tanh"),
+                   en.layers.Dense(2, activation="softmax")])
+m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+whole = m.evaluate(x, y, batch_size=8, verbose=0)
+en.distribution.set_distribution(d)
+part = [slice(0, 40), slice(40, 61)][r]  # unequal parts, unequal steps
+mine = m.evaluate(x[part], y[part], batch_size=8, verbose=0)
+assert abs(mine[0] - whole[0]) <= 1e-13 * whole[0] and mine[1] == whole[1], (mine, whole)
+print("evaluate over both parts", flush=True)
+assert m.predict(x[part], verbose=0).shape == (x[part].shape[0], 2)
+for call, says in [
+    (lambda: m.fit(x[:40], y[:40], batch_size=33, verbose=0), "divisible by the N=2"),
+    (lambda: m.fit(x[part], y[part], batch_size=8, verbose=0),
+     "rank 0: (40, 8, 1, 0), rank 1: (21, 8, 1, 0)"),
+    (lambda: m.train_on_batch(x[part], y[part]), "does not split train_on_batch"),
+    (lambda: m.test_on_batch(x[part], y[part]), "does not split test_on_batch"),
+    (lambda: m.evaluate(iter([(x, y)]), steps=1, verbose=0), "does not split evaluate on a"),
+]:
+    try:
+        call()
+    except ValueError as e:
+        assert says in str(e), str(e)
+        print("refused", flush=True)
+# A rank's progress reports between gathers are over the rows it computed (here 50 of 100).
+en.distribution.set_distribution(en.distribution.DataParallel())
+core, reports = m._net.core, []
+ds = core.dataset(np.tile(x[:50], (2, 1)), np.tile(y[:50], 2).astype(np.float64).reshape(-1, 1))
+res = core.fit_epoch(ds, 40, False, lambda s, b, loss, v: reports.append((s, loss)) or True,
+                     1e9, shards=2, collective=d._transport())
+rows, loss = reports[-1]
+both = d._world.allgather(rows * loss)
+assert rows == 50 and res.samples == 100, (rows, res.samples)
+assert abs(sum(both) - 100 * res.loss) <= 1e-12 * 100 * res.loss, (both, res.loss)
+print("progress over own rows", flush=True)
+"""
+
+
+def test_own_shards_evaluate_refusals_and_progress(tmp_path):
+    _needs_mpi()
+    script = tmp_path / "own.py"
+    script.write_text(OWN_CHECKS)
+    r = subprocess.run(_launch(2, script), env=_env(), capture_output=True, text=True, timeout=90)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("evaluate over both parts") == 2
+    assert r.stdout.count("refused") == 10
+    assert r.stdout.count("progress over own rows") == 2

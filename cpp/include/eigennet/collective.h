@@ -26,11 +26,14 @@ class Collective {
 /// How a training step splits its batch of b columns: shard s holds columns
 /// [s·b/shards, (s+1)·b/shards) (so shard sizes differ by at most one, and a shard of a batch
 /// smaller than `shards` may be empty). This process computes shards [first, first + count);
-/// with a collective, count is 1 and first its rank. Gradients and running sums are added in
-/// shard order, so the weights do not depend on which process computed which shard. Across
-/// processes the gradients travel as a reduce-scatter (each process adds one chunk of every
-/// process's gradient, in rank order) and an allgather of the chunks: 2·(N-1)/N of a gradient
-/// sent per process, as a ring allreduce, but with a fixed order of addition.
+/// with a collective, count is 1 and first its rank. With own_data (a collective only) each
+/// process passes its own data set instead: a step's b columns are this process's shard, of a
+/// global batch of shards·b columns (every process's steps are equally wide). Gradients and
+/// running sums are added in shard order, so the weights do not depend on which process
+/// computed which shard. Across processes the gradients travel as a reduce-scatter (each
+/// process adds one chunk of every process's gradient, in rank order) and an allgather of the
+/// chunks: 2·(N-1)/N of a gradient sent per process, as a ring allreduce, but with a fixed
+/// order of addition.
 /// More shards than any run has processes: a bound that keeps the buffers' sizes from
 /// overflowing.
 constexpr Index kMaxShards = Index(1) << 16;
@@ -39,8 +42,15 @@ struct ShardPlan {
   Index shards = 1;
   Index first = 0, count = 1;
   Collective* collective = nullptr;
+  bool own_data = false;
   bool split() const { return shards > 1 || collective; }
-  Index begin(Index s, Index batch) const { return s * batch / shards; }
+  /// Shard s's first column in a step's batch of b columns, and its width.
+  Index begin(Index s, Index b) const { return own_data ? 0 : s * b / shards; }
+  Index width(Index s, Index b) const { return own_data ? b : begin(s + 1, b) - begin(s, b); }
+  /// The columns of the global batch a step of b columns belongs to (the loss's divisor).
+  Index global(Index b) const { return own_data ? b * shards : b; }
+  /// The columns of a step of b columns that this process computes.
+  Index local(Index b) const { return own_data ? b : begin(first + count, b) - begin(first, b); }
 };
 
 }  // namespace eigennet

@@ -162,12 +162,14 @@ class Model {
   /// w (1, batch), when given, weights each sample's loss and its gradient (Keras's
   /// sample_weight), and the weighted metrics.
   void train_batch(const T* X, const T* Y, Index batch, double* acc, const T* w = nullptr);
-  /// One optimizer step on a batch split as plan says (model_parallel.cpp). X, Y and w are the
-  /// whole batch's, as train_batch's (device memory). acc holds plan.shards blocks of n_acc()
-  /// doubles: each shard computed here adds its sums into its block, the weight penalties go
-  /// into block 0. The gradient is the sum, in shard order, of every shard's gradient of the
-  /// loss over the whole batch (Keras's mean over `batch` samples); plan.collective gathers the
-  /// shards other processes computed. Each shard draws its own noise (dropout) stream.
+  /// One optimizer step on a batch split as plan says (model_parallel.cpp). X (n_in, batch),
+  /// Y (n_y, batch) and w (1, batch) are the whole batch's, as train_batch's, or with
+  /// plan.own_data this process's shard of the global batch (device memory). acc holds
+  /// plan.shards blocks of n_acc() doubles: each shard computed here adds its sums into its
+  /// block, the weight penalties go into block 0. The gradient is the sum, in shard order, of
+  /// every shard's gradient of the loss over the global batch (Keras's mean over
+  /// plan.global(batch) samples); plan.collective gathers the shards other processes
+  /// computed. Each shard draws its own noise (dropout) stream.
   void train_shards(const T* X, const T* Y, Index batch, double* acc, const T* w,
                     const ShardPlan& plan);
   /// Loss and metric sums of a batch without updating, added into acc.

@@ -3,6 +3,7 @@
 // forward, loss, backward, update), evaluate, and predict. The data set is copied to the device
 // once (not at all on the CPU) and reused for every epoch.
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <vector>
@@ -57,14 +58,17 @@ class Trainer {
 
   /// One epoch over data in batches of batch_size (the last may be short), each batch split as
   /// plan says (Model::train_shards). With a collective every process passes the same data
-  /// and takes the same batches; the sums behind the result, and behind the progress reports
-  /// when interval is 0 (else this process's shard alone), are over every process's shards.
+  /// (with plan.own_data: as many samples of its own) and takes the same batches, which is
+  /// checked first; the sums behind the result, and behind the progress reports when interval
+  /// is 0 (else this process's shards alone), are over every process's shards.
   PassResult fit_epoch(const DataSet<T>& data, Index batch_size, bool shuffle,
                        const ProgressFn& progress = {}, double interval = 0.1,
                        const ShardPlan& plan = {});
-  /// Mean loss and metrics over data.
+  /// Mean loss and metrics over data. With a plan, which must have a collective and own_data,
+  /// every process evaluates its own data (of any size) and the result is over all of it; the
+  /// progress reports are then this process's alone.
   PassResult evaluate(const DataSet<T>& data, Index batch_size, const ProgressFn& progress = {},
-                      double interval = 0.1);
+                      double interval = 0.1, const ShardPlan& plan = {});
   /// Writes outputs (n_outputs, n) to host memory `out`; returns false if stopped. With
   /// `training`, dropout is active (Keras's `model(x, training=True)`).
   bool predict(const DataSet<T>& data, Index batch_size, T* out, const ProgressFn& progress = {},
@@ -76,10 +80,14 @@ class Trainer {
  private:
   template <typename Step>
   PassResult run(const DataSet<T>& data, Index batch_size, const std::int64_t* order, Step step,
-                 const ProgressFn& progress, double interval);
-  /// The result from the accumulator's blocks, added in shard order; gathered from the other
-  /// processes first when `gather`.
-  PassResult summarize(Index samples, Index batches, bool gather);
+                 const ProgressFn& progress, double interval, bool gather_progress);
+  /// The result from the accumulator's blocks, added in shard order, over the `local` samples
+  /// this process computed; when `gather`, first gathered from the other processes, and over
+  /// all the `samples` of the steps (or with own data, every process's).
+  PassResult summarize(Index samples, Index local, Index batches, bool gather);
+  /// Throws, on every process alike, unless all pass data of n samples, the same batch_size
+  /// and shuffle.
+  void check_same_pass(Index n, Index batch_size, bool shuffle);
 
   Model<T>& m_model;
   ShardPlan m_plan;  // of the running fit_epoch; one shard otherwise
@@ -88,6 +96,7 @@ class Trainer {
   Buffer<std::int64_t> m_identity;  // 0, 1, 2, ...: in-order gathers on a device
   Buffer<T> m_xb, m_yb, m_wb;
   std::vector<double> m_host_acc;
+  std::vector<std::int64_t> m_gathered;  // one block per process
   std::mutex m_mutex;
 };
 

@@ -11,6 +11,12 @@ way, so every rank's logs, callbacks and decisions agree. In one process, `DataP
 several devices (`devices=["cpu:0", "cpu:1"]`) computes the shards in turn: its weights equal
 those of as many MPI ranks bit for bit.
 
+With `DataParallel(auto_shard_dataset=False)` each rank passes its own shard of the data
+instead, as many samples on every rank: step k's global batch is batch k of every rank's
+shard (batch_size / N rows each, so N must divide batch_size), in rank order, and each rank
+shuffles its own shard (all draw the same permutation). Validation and `evaluate` run on every
+rank's own data and report the result over all of it; `predict` predicts each rank's inputs.
+
 The transport is MPI: mpi4py initialises it, the optional build component `eigennet._mpi`
 (built with `-Ccmake.define.EIGENNET_MPI=ON` against the system's Open MPI or MPICH) gathers.
 """
@@ -84,9 +90,10 @@ class DataParallel:
         devices: the devices, `"cpu:<i>"`, by default `list_devices()`. Across MPI ranks they
             must be all the ranks' devices in rank order; in one process, k devices compute k
             shards in turn (what k ranks would compute, bit for bit).
-        auto_shard_dataset: Keras's switch for sharding a dataset per process. Arrays are
-            always passed whole on every rank and split per global batch (True); False is
-            refused, since per-rank shards of the data are not supported yet.
+        auto_shard_dataset: True: every rank passes the whole data and computes its rows of
+            each global batch. False: every rank passes its own shard of the data (as many
+            samples on every rank) and computes batch_size / N rows of it per step; evaluate
+            and validation cover every rank's data. Needs one process per device.
     """
 
     def __init__(
@@ -100,12 +107,12 @@ class DataParallel:
                 "eigennet's DataParallel takes `devices`, not a device_mesh. "
                 f"Received: device_mesh={device_mesh!r}"
             )
-        if auto_shard_dataset is not True:
+        if not isinstance(auto_shard_dataset, bool):
             raise ValueError(
-                "auto_shard_dataset=False (each rank passing its own shard of the data) is not "
-                "supported: pass the whole arrays on every rank."
+                "auto_shard_dataset must be True or False. "
+                f"Received: auto_shard_dataset={auto_shard_dataset!r}"
             )
-        self.auto_shard_dataset = True
+        self.auto_shard_dataset = auto_shard_dataset
         world = _mpi_world()
         size = 1 if world is None else world.Get_size()
         names = list_devices() if devices is None else [str(d) for d in devices]
@@ -119,6 +126,12 @@ class DataParallel:
             )
         if len(set(indices)) != len(indices):
             raise ValueError(f"Each device may appear once. Received: devices={names}")
+        if not auto_shard_dataset and size == 1 and len(names) > 1:
+            raise ValueError(
+                "auto_shard_dataset=False means that each process passes its own shard of the "
+                f"data, so it needs one MPI process per device; this is one process. Received: "
+                f"devices={names}"
+            )
         self.devices = names
         self.batch_dim_name = "batch"
         self._world = world if size > 1 else None
@@ -133,7 +146,8 @@ class DataParallel:
         return 0 if self._world is None else int(self._world.Get_rank())
 
     def __repr__(self) -> str:
-        return f"<DataParallel devices={self.devices}>"
+        shard = "" if self.auto_shard_dataset else " auto_shard_dataset=False"
+        return f"<DataParallel devices={self.devices}{shard}>"
 
     # -- what fit uses ------------------------------------------------------------------------
 

@@ -14,15 +14,24 @@ from eigennet import distribution as _distribution
 
 class Plan:
     """How fit's C++ epochs split each batch: `shards` shards, computed in turn here, or one
-    per MPI rank through `collective` (the core's capsule)."""
+    per MPI rank through `collective` (the core's capsule); with `own_shard` every rank
+    passes its own shard of the data."""
 
-    def __init__(self, shards: int = 1, collective: Any = None, world: Any = None) -> None:
+    def __init__(
+        self, shards: int = 1, collective: Any = None, world: Any = None, own_shard: bool = False
+    ) -> None:
         self.shards = shards
         self.collective = collective
         self.world = world
+        self.own_shard = own_shard
 
     def kwargs(self) -> dict[str, Any]:
-        return {"shards": self.shards, "collective": self.collective}
+        return {"shards": self.shards, "collective": self.collective, "own_shard": self.own_shard}
+
+    def step_batch(self, batch_size: int) -> int:
+        """The rows of a global batch of batch_size that a step of this rank takes from the
+        data it was given."""
+        return batch_size // self.shards if self.own_shard else batch_size
 
     def abort_job(self) -> None:
         """After an error inside the epochs of a run across processes: the others would wait
@@ -43,13 +52,32 @@ def active() -> Optional[_distribution.DataParallel]:
     return dist if dist is not None and len(dist.devices) > 1 else None
 
 
-def refuse(what: str) -> None:
-    """Raises for a path DataParallel does not split (batches pulled from Python)."""
-    if active() is not None:
+def own_shards() -> Optional[_distribution.DataParallel]:
+    """The DataParallel distribution across MPI ranks that each pass their own shard."""
+    dist = active()
+    if dist is None or dist.auto_shard_dataset or dist._world is None:
+        return None
+    return dist
+
+
+def refuse(what: str, own_only: bool = False) -> None:
+    """Raises for a path DataParallel does not split: under any DataParallel (fit's batches
+    pulled from Python), or with `own_only` where every rank passes its own shard only (there
+    a pass run whole on each rank would cover that rank's data alone)."""
+    if (own_shards() if own_only else active()) is not None:
         raise ValueError(
-            f"DataParallel splits fit on arrays; {what} is not supported under it yet: pass "
-            "NumPy arrays (the same on every rank), or set_distribution(None)."
+            f"DataParallel does not split {what} yet: pass NumPy arrays to fit and evaluate, "
+            "or set_distribution(None)."
         )
+
+
+def evaluation() -> dict[str, Any]:
+    """The core evaluate's arguments: with own shards, every rank's evaluation is gathered
+    into one over all of them."""
+    dist = own_shards()
+    if dist is None:
+        return {}
+    return {"shards": dist.num_processes, "collective": dist._transport()}
 
 
 def prepare(model: Any, n: int, batch_size: int, epochs: int, initial_epoch: int) -> Plan:
@@ -71,11 +99,20 @@ def prepare(model: Any, n: int, batch_size: int, epochs: int, initial_epoch: int
     world = dist._world
     if world is None:
         return Plan(len(dist.devices))
+    own = not dist.auto_shard_dataset
+    ranks = world.Get_size()
+    if own and batch_size % ranks:
+        raise ValueError(
+            "With auto_shard_dataset=False every rank computes batch_size / N rows of its own "
+            f"shard per step, so batch_size must be divisible by the N={ranks} processes. "
+            f"Received: batch_size={batch_size}"
+        )
     sizes = world.allgather((n, batch_size, epochs, initial_epoch))
     if any(s != sizes[0] for s in sizes):
+        what = "as many samples of its own" if own else "the same data"
         raise ValueError(
-            "Under DataParallel every rank passes the same data and fit arguments. Received "
-            "(samples, batch_size, epochs, initial_epoch) per rank: "
+            f"Under DataParallel every rank passes {what} and the same fit arguments. "
+            "Received (samples, batch_size, epochs, initial_epoch) per rank: "
             + ", ".join(f"rank {r}: {s}" for r, s in enumerate(sizes))
         )
     core = model._net.core
@@ -96,4 +133,4 @@ def prepare(model: Any, n: int, batch_size: int, epochs: int, initial_epoch: int
         core.set_state(np.asarray(slots))
         core.iterations = iterations
         core.set_rng_state(rng)
-    return Plan(len(dist.devices), dist._transport(), world)
+    return Plan(len(dist.devices), dist._transport(), world, own)

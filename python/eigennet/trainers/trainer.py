@@ -645,7 +645,9 @@ class Trainer:
             )
         verbose = _resolve_verbose(verbose) if _distribution.is_writer() else 0
         if fed or custom or steps_per_epoch is not None:
-            _parallel.refuse("a generator, a PyDataset, steps_per_epoch or a custom train_step")
+            _parallel.refuse(
+                "fit on a generator, a PyDataset, steps_per_epoch or a custom train_step"
+            )
             return self._fit_batches(
                 x,
                 y,
@@ -688,10 +690,11 @@ class Trainer:
             val_ds = net.core.dataset(xa[split_at:], ya[split_at:], val_w)
             xa, ya = xa[:split_at], ya[:split_at]
             wa = None if wa is None else wa[:split_at]
-        net.check_batch(min(batch_size, len(xa)), "training")
-        train_ds = net.core.dataset(xa, ya, wa)
-        steps = math.ceil(len(xa) / batch_size)
         plan = _parallel.prepare(self, len(xa), batch_size, epochs, initial_epoch)
+        step_batch = plan.step_batch(batch_size)
+        net.check_batch(min(step_batch, len(xa)), "training")
+        train_ds = net.core.dataset(xa, ya, wa)
+        steps = math.ceil(len(xa) / step_batch)
 
         history = History()
         cbs = CallbackList(
@@ -708,7 +711,7 @@ class Trainer:
                 net,
                 train_ds,
                 (val_ds, validate_at),
-                batch_size,
+                step_batch,
                 val_batch,
                 shuffle,
                 steps,
@@ -911,7 +914,9 @@ class Trainer:
         if batch_mode:
             cbs.on_test_batch_begin(0)
         progress = self._epoch_progress(cbs if batch_mode else None, bar, steps, "test")
-        r = self._net.core.evaluate(ds, batch_size, progress, 0.0 if batch_mode else 0.1)
+        r = self._net.core.evaluate(
+            ds, batch_size, progress, 0.0 if batch_mode else 0.1, **_parallel.evaluation()
+        )
         logs = self._logs(r.loss, r.metrics)
         self._sync_metrics(r)
         if bar is not None:
@@ -945,10 +950,13 @@ class Trainer:
         batch_size = data.positive_int(
             _DEFAULT_BATCH if batch_size is None else batch_size, "batch_size"
         )
-        verbose = _resolve_verbose(verbose)
+        verbose = _resolve_verbose(verbose) if _distribution.is_writer() else 0
         if not custom:
             self._require_loss("evaluate")
         if fed or custom or steps is not None:
+            _parallel.refuse(
+                "evaluate on a generator, a PyDataset, steps or a custom test_step", True
+            )
             source = sources.source(x, y, sample_weight, batch_size, False, steps, "evaluate")
             cbs = CallbackList(
                 list(callbacks or []),
@@ -1093,6 +1101,7 @@ class Trainer:
         """The core's result of one batch (train_on_batch or test_on_batch's)."""
         self._ensure_built(x)
         self._require_loss("train_on_batch" if train else "test_on_batch")
+        _parallel.refuse("train_on_batch" if train else "test_on_batch", True)
         return self._on_batch(x, y, train, sample_weight, class_weight)
 
     def _on_batch(
