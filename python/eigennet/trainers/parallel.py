@@ -100,13 +100,7 @@ def prepare(model: Any, n: int, batch_size: int, epochs: int, initial_epoch: int
     if world is None:
         return Plan(len(dist.devices))
     own = not dist.auto_shard_dataset
-    ranks = world.Get_size()
-    if own and batch_size % ranks:
-        raise ValueError(
-            "With auto_shard_dataset=False every rank computes batch_size / N rows of its own "
-            f"shard per step, so batch_size must be divisible by the N={ranks} processes. "
-            f"Received: batch_size={batch_size}"
-        )
+    # Every rank takes part in the allgather before any raises, so that all raise alike.
     sizes = world.allgather((n, batch_size, epochs, initial_epoch))
     if any(s != sizes[0] for s in sizes):
         what = "as many samples of its own" if own else "the same data"
@@ -114,6 +108,13 @@ def prepare(model: Any, n: int, batch_size: int, epochs: int, initial_epoch: int
             f"Under DataParallel every rank passes {what} and the same fit arguments. "
             "Received (samples, batch_size, epochs, initial_epoch) per rank: "
             + ", ".join(f"rank {r}: {s}" for r, s in enumerate(sizes))
+        )
+    ranks = world.Get_size()
+    if own and batch_size % ranks:
+        raise ValueError(
+            "With auto_shard_dataset=False every rank computes batch_size / N rows of its own "
+            f"shard per step, so batch_size must be divisible by the N={ranks} processes. "
+            f"Received: batch_size={batch_size}"
         )
     core = model._net.core
     state = world.bcast(
