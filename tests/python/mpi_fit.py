@@ -92,9 +92,9 @@ def main() -> None:
 
     callbacks = [
         Fault(),
-        en.callbacks.ModelCheckpoint(os.path.join(a.out, f"ckpt_rank{rank}.keras")),
+        en.callbacks.ModelCheckpoint(os.path.join(a.out, f"ckpt_rank{rank}.keras"), verbose=1),
         en.callbacks.CSVLogger(os.path.join(a.out, f"log_rank{rank}.csv")),
-        en.callbacks.EarlyStopping(monitor="val_loss", patience=1),
+        en.callbacks.EarlyStopping(monitor="val_loss", patience=1, verbose=1),
     ]
     history = model.fit(
         x,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -267,8 +268,12 @@ def test_ranks_equal_as_many_devices_in_one_process_bitwise(
     restored = en.models.load_model(out / "model_rank0.keras")
     for a, b in zip(restored.get_weights(), w0):
         np.testing.assert_array_equal(a, b)
-    # The progress lines come from rank 0 alone.
+    # The progress lines and the callbacks' messages come from rank 0 alone: a checkpoint
+    # message per epoch run, an early stop's message once at most.
     assert r.stdout.count("Epoch 1/6") == 1
+    epochs = len(re.findall(r"^Epoch \d/6$", r.stdout, re.M))
+    assert r.stdout.count("saving model to") == epochs == len(ha["loss"])
+    assert r.stdout.count("early stopping") == (epochs < 6)
 
 
 def test_ranks_must_pass_the_same_data(tmp_path):

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Optional
 
+from eigennet import distribution
+
+
+def print_msg(message: str) -> None:
+    """A callback's message (Keras's io_utils.print_msg), printed by the rank that writes:
+    rank 0 of a DataParallel run, where every rank runs the callbacks alike."""
+    if distribution.is_writer():
+        print(message)
+
+
 _BATCH_HOOKS = (
     "on_train_batch_begin",
     "on_train_batch_end",

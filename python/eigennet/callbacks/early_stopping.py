@@ -6,7 +6,7 @@ import math
 import operator
 from typing import Any, Optional
 
-from eigennet.callbacks.callback import Callback
+from eigennet.callbacks.callback import Callback, print_msg
 from eigennet.callbacks.monitor import monitor_op, monitor_value
 
 
@@ -106,10 +106,10 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, logs: Optional[dict[str, Any]] = None) -> None:
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(
+                print_msg(
                     "Restoring model weights from the end of the best epoch: "
                     f"{self.best_epoch + 1}."
                 )

@@ -8,7 +8,7 @@ import os
 from typing import Any, Optional
 
 from eigennet import distribution
-from eigennet.callbacks.callback import Callback
+from eigennet.callbacks.callback import Callback, print_msg
 
 
 class TerminateOnNaN(Callback):
@@ -28,7 +28,7 @@ class TerminateOnNaN(Callback):
         if loss is not None and not math.isfinite(loss):
             if self.raise_error:
                 raise RuntimeError(f"NaN or Inf found in the loss at batch {batch}: {loss}.")
-            print(f"Batch {batch}: Invalid loss, terminating training")
+            print_msg(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
 
 

@@ -8,7 +8,7 @@ import warnings
 from typing import Any, Optional
 
 from eigennet import distribution
-from eigennet.callbacks.callback import Callback
+from eigennet.callbacks.callback import Callback, print_msg
 from eigennet.callbacks.monitor import monitor_op
 
 
@@ -105,13 +105,13 @@ class ModelCheckpoint(Callback):
                 return
             else:
                 if self.verbose > 0:
-                    print(
+                    print_msg(
                         f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
                         f"{current:.5f}, saving model to {path}"
                     )
                 self.best = current
         elif self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+            print_msg(f"\nEpoch {epoch + 1}: saving model to {path}")
         folder = os.path.dirname(path)
         if folder and distribution.is_writer():
             os.makedirs(folder, exist_ok=True)

@@ -7,7 +7,7 @@ import math
 import operator
 from typing import Any, Callable, Optional
 
-from eigennet.callbacks.callback import Callback
+from eigennet.callbacks.callback import Callback, print_msg
 from eigennet.callbacks.monitor import monitor_op, monitor_value
 
 
@@ -35,7 +35,7 @@ class LearningRateScheduler(Callback):
             )
         self.model.optimizer.learning_rate = float(lr)
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+            print_msg(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
 
     def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         if logs is not None:
@@ -108,7 +108,7 @@ class ReduceLROnPlateau(Callback):
                     new = max(old * self.factor, self.min_lr)
                     self.model.optimizer.learning_rate = new
                     if self.verbose > 0:
-                        print(
+                        print_msg(
                             f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
                             f"to {new}."
                         )
