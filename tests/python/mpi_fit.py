@@ -10,7 +10,7 @@ global batches of one process running --devices N on the whole data, or the whol
 ranks under --own) instead of validation_split.
 
 Usage: python mpi_fit.py OUT [--dtype D] [--optimizer O] [--dropout R] [--devices N]
-       [--samples N] [--batch B] [--fault kill|raise|leave] [--no-shuffle] [--val-data]
+       [--samples N] [--batch B] [--fault kill|raise|leave|before] [--no-shuffle] [--val-data]
        [--own] [--layout interleave|same]
 """
 
@@ -96,6 +96,8 @@ def main() -> None:
         en.callbacks.CSVLogger(os.path.join(a.out, f"log_rank{rank}.csv")),
         en.callbacks.EarlyStopping(monitor="val_loss", patience=1, verbose=1),
     ]
+    if a.fault == "before" and rank == 1:
+        raise RuntimeError("rank 1 fails before fit")
     history = model.fit(
         x,
         y,

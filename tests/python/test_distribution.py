@@ -304,6 +304,8 @@ def test_ranks_must_pass_the_same_data(tmp_path):
         # Rank 1 alone stops after epoch 1 and leaves fit: rank 0 waits for its gradients for
         # the timeout (3 s here, 120 s by default), raises and aborts the job.
         ("leave", "DataParallel: rank 0 waited 3 s"),
+        # Rank 1 raises before fit: rank 0 waits at fit's start for the timeout, then aborts.
+        ("before", "rank 0 waited 3 s for the other ranks at the start of fit"),
     ],
 )
 def test_a_failing_rank_ends_the_run(tmp_path, fault, says):

@@ -165,9 +165,13 @@ class DataParallel:
                     "`pip install . -Ccmake.define.EIGENNET_MPI=ON` (needs an MPI such as "
                     "Debian's libopenmpi-dev)."
                 ) from e
-            timeout = float(os.environ.get("EIGENNET_DATA_PARALLEL_TIMEOUT", DEFAULT_TIMEOUT))
-            self._collective = _mpi.world(timeout)
+            self._collective = _mpi.world(timeout())
         return self._collective
+
+
+def timeout() -> float:
+    """Seconds a rank waits for the others in a gather (EIGENNET_DATA_PARALLEL_TIMEOUT)."""
+    return float(os.environ.get("EIGENNET_DATA_PARALLEL_TIMEOUT", DEFAULT_TIMEOUT))
 
 
 def set_distribution(value: Optional[DataParallel]) -> None:

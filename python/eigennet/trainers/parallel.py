@@ -4,6 +4,7 @@ from, and the split the C++ epoch takes (Model::train_shards)."""
 from __future__ import annotations
 
 import sys
+import time
 import traceback
 from typing import Any, Optional
 
@@ -80,6 +81,24 @@ def evaluation() -> dict[str, Any]:
     return {"shards": dist.num_processes, "collective": dist._transport()}
 
 
+def _wait(world: Any, request: Any, what: str) -> None:
+    """Waits for one of fit's opening collectives at most the DataParallel timeout; past it a
+    rank failed before fit or never called it, and the job is aborted (the others would wait
+    in MPI_Finalize for this rank's pending collective)."""
+    limit = _distribution.timeout()
+    deadline = time.monotonic() + limit
+    while not request.Test():
+        if time.monotonic() > deadline:
+            sys.stderr.write(
+                f"DataParallel: rank {world.Get_rank()} waited {limit:g} s for the other ranks "
+                f"at the start of fit ({what}): one failed before fit or did not call it. "
+                "Aborting the job.\n"
+            )
+            sys.stderr.flush()
+            world.Abort(1)
+        time.sleep(0.0002)
+
+
 def prepare(model: Any, n: int, batch_size: int, epochs: int, initial_epoch: int) -> Plan:
     """The plan of a fit on n samples. Across MPI ranks: checks that every rank passes the
     same sizes, then copies rank 0's weights, optimizer state and random streams to every
@@ -101,13 +120,39 @@ def prepare(model: Any, n: int, batch_size: int, epochs: int, initial_epoch: int
         return Plan(len(dist.devices))
     own = not dist.auto_shard_dataset
     # Every rank takes part in the allgather before any raises, so that all raise alike.
-    sizes = world.allgather((n, batch_size, epochs, initial_epoch))
+    core = model._net.core
+    params, stats, slots = core.get_params(), core.get_stats(), core.get_state()
+    # Every rank takes part in the gather before any raises, so that all raise alike.
+    mine = np.array(
+        [
+            n,
+            batch_size,
+            epochs,
+            initial_epoch,
+            params.size,
+            stats.size,
+            slots.size,
+            params.dtype.itemsize,
+        ],
+        dtype=np.int64,
+    )
+    every = np.zeros((world.Get_size(), mine.size), dtype=np.int64)
+    _wait(world, world.Iallgather(mine, every), "checking the fit arguments")
+    sizes = [tuple(int(v) for v in row[:4]) for row in every]
     if any(s != sizes[0] for s in sizes):
         what = "as many samples of its own" if own else "the same data"
         raise ValueError(
             f"Under DataParallel every rank passes {what} and the same fit arguments. "
             "Received (samples, batch_size, epochs, initial_epoch) per rank: "
             + ", ".join(f"rank {r}: {s}" for r, s in enumerate(sizes))
+        )
+    if (every[:, 4:] != every[0, 4:]).any():
+        raise ValueError(
+            "Under DataParallel every rank trains the same model (in the same floatx). "
+            "Received (parameters, statistics, optimizer slots, bytes per number) per rank: "
+            + ", ".join(
+                f"rank {r}: {tuple(int(v) for v in row[4:])}" for r, row in enumerate(every)
+            )
         )
     ranks = world.Get_size()
     if own and batch_size % ranks:
@@ -116,22 +161,14 @@ def prepare(model: Any, n: int, batch_size: int, epochs: int, initial_epoch: int
             f"shard per step, so batch_size must be divisible by the N={ranks} processes. "
             f"Received: batch_size={batch_size}"
         )
-    core = model._net.core
-    state = world.bcast(
-        (
-            core.get_params(),
-            core.get_stats(),
-            core.get_state(),
-            int(core.iterations),
-            list(core.get_rng_state()),
-        ),
-        root=0,
-    )
+    # Rank 0's weights, statistics, optimizer slots, step count and random streams, as buffers.
+    counters = np.array([core.iterations, *core.get_rng_state()], dtype=np.uint64)
+    for buffer in (params, stats, slots, counters):
+        _wait(world, world.Ibcast(buffer, root=0), "taking rank 0's state")
     if world.Get_rank() != 0:
-        params, stats, slots, iterations, rng = state
-        core.set_params(np.asarray(params))
-        core.set_stats(np.asarray(stats))
-        core.set_state(np.asarray(slots))
-        core.iterations = iterations
-        core.set_rng_state(rng)
+        core.set_params(params)
+        core.set_stats(stats)
+        core.set_state(slots)
+        core.iterations = int(counters[0])
+        core.set_rng_state([int(v) for v in counters[1:]])
     return Plan(len(dist.devices), dist._transport(), world, own)
