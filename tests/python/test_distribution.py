@@ -289,11 +289,19 @@ def test_ranks_must_pass_the_same_data(tmp_path):
         "    m.fit(np.zeros((n, 2)), np.zeros(n), verbose=0)\n"
         "except ValueError as e:\n"
         "    print('refused:', e)\n"
+        "m = en.Sequential([en.Input((2,)), en.layers.Dense(1 + d.process_id)])\n"
+        "m.compile(optimizer='sgd', loss='mse')\n"
+        "try:\n"
+        "    m.fit(np.zeros((40, 2)), np.zeros((40, 1 + d.process_id)), verbose=0)\n"
+        "except ValueError as e:\n"
+        "    print('refused:', e)\n"
     )
     r = subprocess.run(_launch(2, script), env=_env(), capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.count("refused:") == 2
+    assert r.stdout.count("refused:") == 4
     assert "rank 0: (40, 32, 1, 0), rank 1: (41, 32, 1, 0)" in r.stdout
+    # Plain SGD keeps no slots; 3 and 6 parameters of float32, the default floatx.
+    assert "rank 0: (3, 0, 0, 4), rank 1: (6, 0, 0, 4)" in r.stdout
 
 
 @pytest.mark.parametrize(
