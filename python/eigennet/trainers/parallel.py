@@ -54,11 +54,10 @@ def active() -> Optional[_distribution.DataParallel]:
 
 
 def own_shards() -> Optional[_distribution.DataParallel]:
-    """The DataParallel distribution across MPI ranks that each pass their own shard."""
+    """The DataParallel distribution across MPI ranks that each pass their own shard (one
+    process with several devices cannot: DataParallel refuses it)."""
     dist = active()
-    if dist is None or dist.auto_shard_dataset or dist._world is None:
-        return None
-    return dist
+    return None if dist is None or dist.auto_shard_dataset else dist
 
 
 def refuse(what: str, own_only: bool = False) -> None:

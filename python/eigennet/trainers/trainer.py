@@ -21,13 +21,17 @@ _DEFAULT_BATCH = 32
 
 
 def _resolve_verbose(verbose: Any) -> int:
+    """fit's, evaluate's and predict's verbose as 0, 1 or 2; 0 on every DataParallel rank but
+    the writing one, which alone prints progress."""
     if verbose == "auto":
         # The progress bar where it can redraw (a terminal or a Jupyter kernel, as the bar
         # itself decides), one line per epoch in logs and pipes.
-        return 1 if is_interactive() else 2
-    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        level = 1 if is_interactive() else 2
+    elif verbose not in (0, 1, 2) or isinstance(verbose, bool):
         raise ValueError(f"verbose must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
-    return int(verbose)
+    else:
+        level = int(verbose)
+    return level if _distribution.is_writer() else 0
 
 
 class _CompiledMetric:
@@ -643,7 +647,7 @@ class Trainer:
                 f"validation_split must be a float in [0, 1). "
                 f"Received: validation_split={validation_split!r}"
             )
-        verbose = _resolve_verbose(verbose) if _distribution.is_writer() else 0
+        verbose = _resolve_verbose(verbose)
         if fed or custom or steps_per_epoch is not None:
             _parallel.refuse(
                 "fit on a generator, a PyDataset, steps_per_epoch or a custom train_step"
@@ -950,7 +954,7 @@ class Trainer:
         batch_size = data.positive_int(
             _DEFAULT_BATCH if batch_size is None else batch_size, "batch_size"
         )
-        verbose = _resolve_verbose(verbose) if _distribution.is_writer() else 0
+        verbose = _resolve_verbose(verbose)
         if not custom:
             self._require_loss("evaluate")
         if fed or custom or steps is not None:
